@@ -1,0 +1,32 @@
+# b12sim: two commands on a fresh machine.
+#   make demo   create .venv, install b12sim, diagnose the example patients, write figures/
+#   make test   create .venv, install b12sim with test tools, run the whole test suite
+VENV   ?= .venv
+PYBIN  := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-fast bench calibrate notebooks clean
+
+$(STAMP): pyproject.toml
+	@PY=$$(sh tools/find-python.sh) && echo "using $$PY" && $$PY -m venv $(VENV)
+	$(PYBIN) -m pip install --quiet --upgrade pip
+	$(PYBIN) -m pip install --quiet -e ".[dev,notebooks]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/b12sim demo
+
+test: $(STAMP)
+	$(PYBIN) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PYBIN) -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(PYBIN) -m benchmarks
+
+calibrate: $(STAMP)
+	$(VENV)/bin/b12sim calibrate
+
+clean:
+	rm -rf $(VENV) build *.egg-info

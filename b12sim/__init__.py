@@ -1,0 +1,35 @@
+"""b12sim: probabilistic diagnosis and outcome simulation for vitamin B12 deficiency.
+
+A research and teaching tool. Nothing it prints is medical advice.
+
+The public API is loaded lazily so that ``import b12sim`` stays fast and never
+imports PyMC; sampling code is imported only when a fit or calibration runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+DISCLAIMER = (
+    "b12sim is a research and teaching tool. Its outputs are model estimates, "
+    "not medical advice; clinical decisions need a clinician and the full picture."
+)
+
+_LAZY = {
+    "diagnose": "b12sim.diagnosis",
+    "Diagnosis": "b12sim.diagnosis",
+    "cb12": "b12sim.cb12",
+    "CohortModel": "b12sim.cohort",
+    "load_posterior": "b12sim.posterior",
+    "InputError": "b12sim.errors",
+}
+
+__all__ = ["DISCLAIMER", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'b12sim' has no attribute {name!r}")
