@@ -49,8 +49,13 @@ class Quantity:
 
     def allowed(self) -> str:
         lo, hi = self.hard
-        units = ", ".join(sorted(set(self.factors) - {""}))
+        units = ", ".join(_pretty(u) for u in sorted(self.factors))
         return f"{lo:g} to {hi:g} {self.unit}" + (f" (units: {units})" if units else "")
+
+
+def _pretty(u: str) -> str:
+    """Display spelling of a normalised unit (``pg/ml`` -> ``pg/mL``)."""
+    return u.replace("/l", "/L").replace("ml", "mL").replace("dl", "dL")
 
 
 def _norm_unit(u: str) -> str:
@@ -114,7 +119,7 @@ def _factor(q: Quantity, unit: str) -> float:
     key = _norm_unit(unit)
     if key not in q.factors:
         raise InputError(f"{q.name} unit", unit,
-                         f"one of {', '.join(sorted(q.factors))} for {q.label}")
+                         f"one of {', '.join(_pretty(u) for u in sorted(q.factors))} for {q.label}")
     return q.factors[key]
 
 
@@ -173,7 +178,7 @@ def _mixup_hint(q: Quantity, num: float, unit: str | None) -> str:
         if f == given:
             continue
         if tlo <= num * f <= thi:
-            return f"looks like {alias} ({num:g} {alias} = {num * f:.4g} {q.unit})"
+            return f"looks like {_pretty(alias)} ({num:g} {_pretty(alias)} = {num * f:.4g} {q.unit})"
     # ng/mL for B12 (0.2 ng/mL = 148 pmol/L) is a common slip not in the accepted list
     if q.name in ("b12", "holotc") and tlo <= num * 1000 * q.factors["pg/ml"] <= thi:
         return f"looks like ng/mL ({num:g} ng/mL = {num * 1000 * q.factors['pg/ml']:.4g} pmol/L); give the unit explicitly"

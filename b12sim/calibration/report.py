@@ -1,0 +1,32 @@
+"""Plain-text report of a calibration: convergence and predictive checks."""
+
+from __future__ import annotations
+
+import xarray as xr
+
+
+def report(tree: xr.DataTree) -> str:
+    """Convergence diagnostics and observed-vs-predicted table of a calibration DataTree."""
+    diag = tree["diagnostics"].to_dataset()
+    a = diag.attrs
+    worst = diag.to_dataframe().sort_values("ess_bulk").head(5)
+    lines = [
+        f"chains {a['chains']} x draws {a['draws']} (tune {a['tune']}), seed {a['seed']}, "
+        f"sampling {a['wall_seconds']} s",
+        f"divergences: {a['divergences']}   max R-hat: {a['max_r_hat']:.3f}   min bulk ESS: {a['min_ess_bulk']:.0f}",
+        "lowest-ESS parameters:",
+        worst.to_string(float_format=lambda v: f"{v:.3f}" if v < 10 else f"{v:.0f}"),
+        "",
+        "predictive checks (posterior 95% interval includes observation noise):",
+    ]
+    checks = tree["checks"].to_dataset().to_dataframe()
+    lines.append(checks[["observed", "post_median", "post_lo", "post_hi", "inside"]].to_string(
+        float_format=lambda v: f"{v:.4g}"))
+    lines.append(f"{int(checks['inside'].sum())} of {len(checks)} observations inside their 95% interval")
+    return "\n".join(lines)
+
+
+def converged(tree: xr.DataTree, *, max_r_hat: float = 1.01, min_ess: float = 400, max_div: int = 0) -> bool:
+    """True when the usual thresholds hold (Vehtari et al. 2021: R-hat < 1.01, bulk ESS > 400)."""
+    a = tree["diagnostics"].attrs
+    return a["max_r_hat"] < max_r_hat and a["min_ess_bulk"] > min_ess and a["divergences"] <= max_div

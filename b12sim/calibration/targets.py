@@ -1,0 +1,168 @@
+"""Published aggregates the marker model must reproduce, as functions of its parameters.
+
+Each target is a population (age, eGFR, mixture of latent states) and a statistic
+(a band probability, a median, a mean, a proportion above a cut). The functions are
+written once for ``xp = numpy`` (checks, reports) and ``xp = pytensor.tensor``
+(the calibration likelihood); the latent state is integrated on fixed grids.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import ndtr
+
+from b12sim import evidence
+from b12sim.physiology import markers as mk
+
+# quadrature grids: ln stores (ug) and ln true folate (nmol/L)
+X_GRID = np.linspace(math.log(5.0), math.log(40_000.0), 121)
+Y_GRID = np.linspace(math.log(1.0), math.log(150.0), 25)
+
+
+def _phi(z, xp):
+    if xp is np:
+        return ndtr(z)
+    return 0.5 * (1.0 + xp.erf(z / math.sqrt(2.0)))
+
+
+def _normal_logpdf(v, mu, sd, xp):
+    return -0.5 * ((v - mu) / sd) ** 2 - xp.log(sd) - 0.5 * math.log(2 * math.pi)
+
+
+def x_weights(p, c, xp, *, age, risks=None, component="mixture"):
+    """Normalised prior weights of the population on ``X_GRID``.
+
+    ``component``: ``"mixture"`` (general population), ``"depleting"`` (clinical
+    deficiency cohort) or ``"main"``.
+    """
+    risks = risks or {}
+    a = (age - mk.AGE_REF) / 10.0
+    mu = c.ln_s_med + p["gamma_age"] * a
+    for k in mk.RISKS_SHIFT:
+        mu = mu + p[f"delta_{k}"] * risks.get(k, 0.0)
+    lm = _normal_logpdf(X_GRID, mu, p["sigma_x"], xp)
+    ld = _normal_logpdf(X_GRID, p["mu_d"], p["sigma_d"], xp)
+    if component == "main":
+        lw = lm
+    elif component == "depleting":
+        lw = ld
+    else:
+        logit = p["pi0"] + p["pi_age"] * a
+        lw = xp.logaddexp(lm - xp.log1p(xp.exp(logit)), ld - xp.log1p(xp.exp(-logit)))
+    w = xp.exp(lw - lw.max())
+    return w / w.sum()
+
+
+def y_weights(p, xp):
+    """Normalised prior weights of true folate on ``Y_GRID``."""
+    lw = _normal_logpdf(Y_GRID, p["mu_y"], p["sigma_y"], xp)
+    w = xp.exp(lw - lw.max())
+    return w / w.sum()
+
+
+def cdf_given_x(marker, value, p, c, xp, *, age, egfr):
+    """P(marker < value | x) on ``X_GRID`` (folate integrated out for tHcy)."""
+    sd = mk.log_sds(p, c, xp)[marker]
+    lv = math.log(value)
+    if marker == "hcy":
+        mu = mk.log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, p, c, xp)["hcy"]
+        return (_phi((lv - mu) / sd, xp) * y_weights(p, xp)[None, :]).sum(axis=1)
+    mu = mk.log_means(X_GRID, 0.0, age, egfr, p, c, xp)[marker]
+    return _phi((lv - mu) / sd, xp)
+
+
+def band_prob(lo, hi, p, c, xp, *, age, egfr):
+    """Per-node P(lo <= serum B12 < hi | x) (pmol/L; None = open end)."""
+    up = cdf_given_x("b12", hi, p, c, xp, age=age, egfr=egfr) if hi else 1.0
+    dn = cdf_given_x("b12", lo, p, c, xp, age=age, egfr=egfr) if lo else 0.0
+    return up - dn
+
+
+def mean_given_x(marker, p, c, xp, *, age, egfr):
+    """E[marker | x] on ``X_GRID`` in canonical units (lognormal mean)."""
+    sd = mk.log_sds(p, c, xp)[marker]
+    if marker == "hcy":
+        mu = mk.log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, p, c, xp)["hcy"]
+        return (xp.exp(mu + sd**2 / 2) * y_weights(p, xp)[None, :]).sum(axis=1)
+    mu = mk.log_means(X_GRID, 0.0, age, egfr, p, c, xp)[marker]
+    return xp.exp(mu + sd**2 / 2)
+
+
+def nhanes_bands():
+    """The Bailey 2013 serum B12 bands: (name, lo, hi, n) in pmol/L."""
+    ev = evidence.value
+    lo, hi = ev("nhanes_b12_cut_low"), ev("nhanes_b12_cut_high")
+    return [("low", None, lo, ev("nhanes_n_b12_low")),
+            ("mid", lo, hi, ev("nhanes_n_b12_mid")),
+            ("high", hi, None, ev("nhanes_n_b12_high"))]
+
+
+def log_ref_limit(low: str, high: str, k_sd: float) -> float:
+    """ln of the (mean + k SD) limit when a reference range is mean +- 2 SD on the log scale."""
+    lo, hi = math.log(evidence.value(low)), math.log(evidence.value(high))
+    return (lo + hi) / 2 + k_sd * (hi - lo) / 4
+
+
+def predictions(p, c, xp=np):
+    """Model-implied value of every calibration statistic, keyed by target name.
+
+    Medians enter as ``P(X < published median | band)`` (0.5 if matched); the others
+    are proportions, log means or log geometric means.
+    """
+    ev = evidence.value
+    out = {}
+    age_n = ev("nhanes_age_mean")
+    w = x_weights(p, c, xp, age=age_n)
+    for name, lo, hi, _ in nhanes_bands():
+        pb = band_prob(lo, hi, p, c, xp, age=age_n, egfr=mk.EGFR_REF)
+        mass = (w * pb).sum()
+        out[f"nhanes_frac_{name}"] = mass
+        for marker in ("mma", "hcy"):
+            med = ev(f"nhanes_{marker}_median_b12_{name}")
+            cdf = cdf_given_x(marker, med, p, c, xp, age=age_n, egfr=mk.EGFR_REF)
+            out[f"nhanes_{marker}_median_{name}"] = (w * pb * cdf).sum() / mass
+
+    age_c, egfr_c = ev("clinical_cohort_age"), ev("clinical_cohort_egfr")
+    wd = x_weights(p, c, xp, age=age_c, component="depleting")
+    mma3 = math.exp(log_ref_limit("ref_mma_low", "ref_mma_high", 3))
+    hcy3 = math.exp(log_ref_limit("ref_hcy_low", "ref_hcy_high", 3))
+    out["savage_mma_elevated"] = 1 - (wd * cdf_given_x("mma", mma3, p, c, xp, age=age_c, egfr=egfr_c)).sum()
+    out["savage_hcy_elevated"] = 1 - (wd * cdf_given_x("hcy", hcy3, p, c, xp, age=age_c, egfr=egfr_c)).sum()
+    for marker in ("b12", "mma", "hcy"):
+        m = (wd * mean_given_x(marker, p, c, xp, age=age_c, egfr=egfr_c)).sum()
+        out[f"kuzminski_log_mean_{marker}"] = xp.log(m)
+    sd_f = mk.log_sds(p, c, xp)["folate"]
+    out["kuzminski_folate_deficient"] = _phi(
+        (c.ln_fol_def - p["mu_y"]) / xp.sqrt(p["sigma_y"] ** 2 + sd_f**2), xp)
+
+    age_h, egfr_h = ev("hospital_age"), ev("hospital_egfr")
+    wh = x_weights(p, c, xp, age=age_h)
+    t_low = cdf_given_x("holotc", ev("heil_holotc_cutoff"), p, c, xp, age=age_h, egfr=egfr_h)
+    m_low = cdf_given_x("mma", ev("heil_mma_reference"), p, c, xp, age=age_h, egfr=egfr_h)
+    out["heil_sensitivity"] = (wh * t_low * (1 - m_low)).sum() / (wh * (1 - m_low)).sum()
+    out["heil_specificity"] = (wh * (1 - t_low) * m_low).sum() / (wh * m_low).sum()
+
+    cut = ev("clarke_low_b12_cut")
+    for name, age in (("65_74", 70.0), ("75plus", 82.0)):
+        wa = x_weights(p, c, xp, age=age)
+        out[f"clarke_low_b12_{name}"] = (wa * cdf_given_x("b12", cut, p, c, xp, age=age, egfr=mk.EGFR_REF)).sum()
+
+    for name, age, egfr in (("young", 25.0, mk.EGFR_REF), ("old", 77.0, ev("old_adult_egfr"))):
+        wa = x_weights(p, c, xp, age=age)
+        mu = mk.log_means(X_GRID, 0.0, age, egfr, p, c, xp)["mma"]
+        out[f"ganji_log_gm_{name}"] = (wa * mu).sum()
+
+    mcut = ev("metformin_low_b12_cut")
+    for arm, risks in (("placebo", {}), ("treated", {"metformin": 1.0})):
+        wa = x_weights(p, c, xp, age=51.0, risks=risks)
+        out[f"metformin_low_b12_{arm}"] = (wa * cdf_given_x("b12", mcut, p, c, xp, age=51.0, egfr=mk.EGFR_REF)).sum()
+
+    ind = _phi((p["x_k"] - X_GRID) / 0.02, xp)  # P(x < x_k) on the grid, smoothed over 0.02 ln-units
+    for k in ("vegan", "ppi"):
+        wa = x_weights(p, c, xp, age=60.0, risks={k: 1.0})
+        out[f"{k}_deficient"] = (wa * ind).sum()
+    w0 = x_weights(p, c, xp, age=60.0)
+    out["base_deficient_60"] = (w0 * ind).sum()
+    return out

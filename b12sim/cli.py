@@ -1,0 +1,167 @@
+"""Command line: ``b12sim diagnose | calibrate | regimens | demo``.
+
+Bad input ends with one ``error:`` line naming the field and what is allowed, and
+exit status 2; no traceback. Heavy libraries are imported inside each command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from b12sim import DISCLAIMER, __version__
+
+RISK_FLAGS = ("vegan", "metformin", "ppi", "pernicious_anaemia", "ileal_resection", "bariatric")
+MARKER_HELP = {
+    "b12": "serum B12 (default unit pmol/L; e.g. '180 pg/mL')",
+    "holotc": "holotranscobalamin (pmol/L)",
+    "mma": "methylmalonic acid (umol/L; e.g. '420 nmol/L')",
+    "hcy": "total homocysteine (umol/L)",
+    "folate": "serum folate (nmol/L; e.g. '5 ng/mL')",
+    "age": "age in years (required)",
+    "egfr": "eGFR in mL/min/1.73m2 (normal assumed if omitted)",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="b12sim", description=f"b12sim {__version__}. {DISCLAIMER}")
+    ap.add_argument("--version", action="version", version=f"b12sim {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("diagnose", help="probability of true B12 deficiency from lab results")
+    for k, h in MARKER_HELP.items():
+        d.add_argument(f"--{k}", help=h)
+    for k in RISK_FLAGS:
+        d.add_argument(f"--{k.replace('_', '-')}", dest=k, action="store_true", help=f"risk factor: {k.replace('_', ' ')}")
+    d.add_argument("--csv", type=Path, help="score a CSV file of patients (one row each)")
+    d.add_argument("--out", type=Path, help="output CSV for --csv (default: print to stdout)")
+    d.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    d.add_argument("--no-explain", action="store_true", help="skip per-marker contributions (faster for big files)")
+    d.add_argument("--draws", type=int, help="posterior draws to integrate over (default 400)")
+    d.add_argument("--json", action="store_true", help="print one JSON object")
+
+    c = sub.add_parser("calibrate", help="re-fit the marker model to the evidence tables (PyMC)")
+    c.add_argument("--out", type=Path, help="where to write the DataTree (default: the shipped file)")
+    c.add_argument("--force", action="store_true", help="replace an existing file")
+    c.add_argument("--draws", type=int, default=500)
+    c.add_argument("--tune", type=int, default=1000)
+    c.add_argument("--chains", type=int, default=4)
+    c.add_argument("--seed", type=int, default=20261124)
+
+    sub.add_parser("regimens", help="list the regimen presets")
+
+    m = sub.add_parser("demo", help="diagnose the example patients and write figures")
+    m.add_argument("--figures", type=Path, default=Path("figures"), help="folder for the figures")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from b12sim.errors import InputError
+
+    try:
+        return {"diagnose": _diagnose, "calibrate": _calibrate, "regimens": _regimens, "demo": _demo}[args.command](args)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _diagnose(args) -> int:
+    from b12sim.errors import InputError
+
+    labs = {k: getattr(args, k) for k in MARKER_HELP if getattr(args, k) is not None}
+    flags = {k: True for k in RISK_FLAGS if getattr(args, k)}
+    if args.draws is not None and args.draws < 1:
+        raise InputError("--draws", args.draws, "a positive integer")
+    if args.csv is not None:
+        if labs or flags:
+            raise InputError("--csv", str(args.csv), "a file alone, without per-patient options such as --b12")
+        return _diagnose_csv(args)
+    if args.out is not None:
+        raise InputError("--out", str(args.out), "only together with --csv")
+    import warnings
+
+    from b12sim.diagnosis import diagnose
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = diagnose(draws=args.draws, **labs, **flags)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    print(json.dumps(res.to_dict(), indent=2) if args.json else res.report())
+    return 0
+
+
+def _diagnose_csv(args) -> int:
+    import pandas as pd
+
+    from b12sim.diagnosis import diagnose
+    from b12sim.errors import InputError
+    from b12sim.io import write_csv
+
+    if args.out is not None and args.out.exists() and not args.force:
+        raise FileExistsError(f"{args.out} exists; add --force to replace it")
+    try:
+        table = pd.read_csv(args.csv, dtype=str, keep_default_na=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise InputError("--csv", str(args.csv), "a readable CSV file with a header row", str(e).strip()) from None
+    out = diagnose(table, draws=args.draws, explain=not args.no_explain, progress=len(table) > 10_000)
+    bad = out[out["error"] != ""]
+    if len(bad):
+        print(f"{len(bad)} of {len(out)} rows could not be scored (see the 'error' column):", file=sys.stderr)
+        for i, msg in bad["error"].head(10).items():
+            print(f"  row {i + 2}: {msg}", file=sys.stderr)
+    if args.out is None:
+        if args.json:
+            print(out.to_json(orient="records"))
+        else:
+            out.to_csv(sys.stdout, index=False)
+    else:
+        write_csv(out, args.out, overwrite=args.force)
+        print(f"scored {len(out) - len(bad)} of {len(out)} rows -> {args.out}", file=sys.stderr)
+    return 0
+
+
+def _calibrate(args) -> int:
+    from b12sim import posterior
+    from b12sim.calibration.markers import calibrate
+    from b12sim.errors import InputError
+
+    for k in ("draws", "tune", "chains"):
+        if getattr(args, k) < 1:
+            raise InputError(f"--{k}", getattr(args, k), "a positive integer")
+    out = args.out or posterior.shipped_path("markers")
+    if out.exists() and not args.force:
+        raise FileExistsError(f"{out} exists; add --force to replace it")
+    tree = calibrate(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed, progress=True)
+    posterior.write(tree, out, overwrite=True)
+    from b12sim.calibration.report import report
+
+    print(report(tree))
+    print(f"written: {out}")
+    return 0
+
+
+def _regimens(args) -> int:
+    from b12sim.regimens import preset_table
+
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", 70, "display.width", 200):
+        print(preset_table()[["name", "route", "form", "summary"]].to_string(index=False))
+    return 0
+
+
+def _demo(args) -> int:
+    from b12sim.demo import run
+
+    return run(args.figures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

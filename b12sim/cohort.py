@@ -1,0 +1,233 @@
+"""Fit the marker model to a user's own unlabeled cohort, then score with that posterior.
+
+There is no gold standard in a cohort of lab results, so the fit starts from the
+shipped calibration: each parameter's prior is the shipped posterior, summarised as
+an independent normal on its unconstrained scale and widened by ``prior_scale``.
+The cohort then updates what it can inform: its latent-state distribution, the
+levels and noise of its assays, the folate distribution. Each person's latent
+stores are integrated out on a grid, so NUTS samples only the ~33 parameters.
+
+    model = CohortModel().fit(df)        # PyMC + nutpie; returns self
+    model.posterior                      # DataTree, same layout as the shipped one
+    model.diagnose(df)                   # scores with the cohort posterior
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from b12sim.diagnosis import inputs
+from b12sim.errors import InputError
+from b12sim.physiology import markers as mk
+
+POSITIVE = {"sigma_x", "sigma_d", "n_hinge", "kappa_t", "a_m", "a_h", "c_f", "sigma_y",
+            "s_b", "s_t", "s_m", "s_h", "s_f"}
+PROBABILITY = {f"p_{k}" for k in mk.RISKS_DEPLETING}
+X_NODES = np.linspace(math.log(5.0), math.log(40_000.0), 81)
+Y_NODES = np.linspace(math.log(0.7), math.log(150.0), 15)
+
+_COMPILED: dict = {}  # (n_people, n_hcy, prior key) -> compiled nutpie model, reused across fits
+
+
+def _to_free(name, v):
+    if name in POSITIVE:
+        return np.log(np.maximum(v, 1e-6))
+    if name in PROBABILITY:
+        v = np.clip(v, 1e-6, 1 - 1e-6)
+        return np.log(v) - np.log1p(-v)
+    return v
+
+
+def prior_from(post: xr.Dataset, prior_scale: float = 1.0) -> dict[str, tuple[float, float]]:
+    """Normal (mean, sd) on the unconstrained scale of each parameter, from posterior draws."""
+    out = {}
+    for k in mk.PARAMS:
+        z = _to_free(k, post[k].to_numpy().ravel())
+        out[k] = (float(z.mean()), float(z.std(ddof=1)) * prior_scale)
+    return out
+
+
+def _data_arrays(canon: pd.DataFrame) -> dict[str, np.ndarray]:
+    obs, a, r, risks = inputs.arrays(canon)
+    has = ~np.isnan(obs)
+    return {"obs": np.where(has, obs, 0.0), "has": has.astype(float), "a": a, "r": r, "risks": risks}
+
+
+class CohortModel:
+    """Estimator for a cohort fit of the latent B12-status model.
+
+    Parameters
+    ----------
+    prior : DataTree or None
+        Calibration to start from (default: the shipped one).
+    prior_scale : float
+        Multiplies every prior SD (1 = trust the calibration as is; >1 = let the
+        cohort move parameters further).
+    """
+
+    def __init__(self, prior=None, prior_scale: float = 1.0):
+        if not (isinstance(prior_scale, (int, float)) and 0.1 <= prior_scale <= 100):
+            raise InputError("prior_scale", prior_scale, "a number from 0.1 to 100")
+        if prior is None:
+            from b12sim.posterior import load_posterior
+
+            prior = load_posterior("markers")
+        self.prior_tree = prior
+        self.prior_scale = float(prior_scale)
+        self.priors = prior_from(prior["posterior"].to_dataset(), self.prior_scale)
+        self.posterior: xr.DataTree | None = None
+        self.errors: pd.Series | None = None
+
+    # -- model ---------------------------------------------------------------
+    def build(self, data: dict[str, np.ndarray]):
+        """The PyMC model for cohort arrays ``data`` (see :func:`_data_arrays`)."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        c = mk.Constants.load()
+        hcy_rows = np.flatnonzero(data["has"][:, 3] > 0)
+        with pm.Model() as model:
+            obs = pm.Data("obs", data["obs"])
+            has = pm.Data("has", data["has"])
+            a = pm.Data("a", data["a"])
+            r = pm.Data("r", data["r"])
+            risks = pm.Data("risks", data["risks"])
+            p = {}
+            for k in mk.PARAMS:
+                mu, sd = self.priors[k]
+                z = pm.Normal(f"{k}_free", mu, sd)
+                if k in POSITIVE:
+                    p[k] = pm.Deterministic(k, pt.exp(z))
+                elif k in PROBABILITY:
+                    p[k] = pm.Deterministic(k, pt.sigmoid(z))
+                else:
+                    p[k] = pm.Deterministic(k, z)
+            x = X_NODES[None, :]
+            mu_m = c.ln_s_med + p["gamma_age"] * a
+            keep = 1.0
+            for j, k in enumerate(mk.RISKS_SHIFT):
+                mu_m = mu_m + p[f"delta_{k}"] * risks[:, j]
+            for j, k in enumerate(mk.RISKS_DEPLETING):
+                keep = keep * (1.0 - p[f"p_{k}"] * risks[:, 3 + j])
+            base = pt.sigmoid(p["pi0"] + p["pi_age"] * a)
+            pi = 1.0 - (1.0 - base) * keep
+            lm = pt.log1p(-pi)[:, None] - 0.5 * ((x - mu_m[:, None]) / p["sigma_x"]) ** 2 - pt.log(p["sigma_x"])
+            ld = pt.log(pi)[:, None] - 0.5 * ((x - p["mu_d"]) / p["sigma_d"]) ** 2 - pt.log(p["sigma_d"])
+            lw = pt.logaddexp(lm, ld)
+            lw = lw - pt.logsumexp(lw, axis=1, keepdims=True)  # normalised prior on the grid
+            means = mk.log_means(x, 0.0, mk.AGE_REF, mk.EGFR_REF, p, c, pt)  # covariates added below
+            sds = mk.log_sds(p, c, pt)
+            dfx = mk.deficit(x, p, pt)
+
+            def normal_ll(k, mu):
+                sd = sds[mk.MARKERS[k]]
+                return has[:, k][:, None] * (-0.5 * ((obs[:, k][:, None] - mu) / sd) ** 2 - pt.log(sd)
+                                             - 0.5 * math.log(2 * math.pi))
+
+            ll = lw + normal_ll(0, means["b12"]) + normal_ll(1, means["holotc"])
+            ll = ll + normal_ll(2, means["mma"] + (p["bm_age"] * a + p["bm_renal"] * r)[:, None])
+            # folate: independent of x unless tHcy is measured
+            sd_f = sds["folate"]
+            tot_f = pt.sqrt(p["sigma_y"] ** 2 + sd_f**2)
+            no_h = has[:, 4] * (1.0 - has[:, 3])
+            lf = no_h * (-0.5 * ((obs[:, 4] - p["mu_y"]) / tot_f) ** 2 - pt.log(tot_f) - 0.5 * math.log(2 * math.pi))
+            total = pt.logsumexp(ll, axis=1).sum() + lf.sum()
+            if hcy_rows.size:
+                h = hcy_rows
+                y = Y_NODES[None, None, :]
+                ly = -0.5 * ((y - p["mu_y"]) / p["sigma_y"]) ** 2
+                ly = ly - pt.logsumexp(ly, axis=2, keepdims=True)
+                ly = ly + has[h, 4][:, None, None] * (
+                    -0.5 * ((obs[h, 4][:, None, None] - y) / sd_f) ** 2 - pt.log(sd_f) - 0.5 * math.log(2 * math.pi))
+                mu_h = (p["h0"] + p["bh_age"] * a[h] + p["bh_renal"] * r[h])[:, None, None] \
+                    + p["a_h"] * dfx[:, :, None] + p["c_f"] * mk.folate_deficit(y, c, pt)
+                sd_h = sds["hcy"]
+                lh = -0.5 * ((obs[h, 3][:, None, None] - mu_h) / sd_h) ** 2 - pt.log(sd_h) - 0.5 * math.log(2 * math.pi)
+                # tHcy rows: replace their x-only sum by the joint (x, y) integral
+                joint = pt.logsumexp(ll[h][:, :, None] + ly + lh, axis=(1, 2))
+                total = total + joint.sum() - pt.logsumexp(ll[h], axis=1).sum()
+            pm.Potential("cohort_loglik", total)
+        return model
+
+    # -- fitting ---------------------------------------------------------------
+    def fit(self, df: pd.DataFrame, *, draws: int = 500, tune: int = 500, chains: int = 2,
+            seed: int = 1, progress: bool = True) -> CohortModel:
+        """Sample the cohort posterior for table ``df`` (one row per person); returns self.
+
+        Rows that fail input checks are left out and listed in ``self.errors``.
+        """
+        import nutpie
+
+        for k, v in (("draws", draws), ("tune", tune), ("chains", chains)):
+            if not (isinstance(v, int) and v >= 1):
+                raise InputError(k, v, "a positive integer")
+        canon, errors, _ = inputs.from_frame(df)
+        ok = (errors == "").to_numpy()
+        if ok.sum() < 20:
+            raise InputError("df", f"{ok.sum()} usable rows", "at least 20 people with age and one marker")
+        self.errors = errors[errors != ""]
+        data = _data_arrays(canon[ok])
+        key = (len(data["a"]), int(data["has"][:, 3].sum()), tuple(sorted(self.priors.items())))
+        if key not in _COMPILED:
+            _COMPILED.clear()  # keep one compiled model; shapes differ between cohorts
+            _COMPILED[key] = (nutpie.compile_pymc_model(self.build(data)), data)
+        compiled, _ = _COMPILED[key]
+        compiled = compiled.with_data(**{k: v for k, v in data.items()})
+        trace = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
+                              progress_bar=progress)
+        post = trace["posterior"].to_dataset()[list(mk.PARAMS)]
+        import arviz as az
+
+        summ = az.summary(trace, var_names=list(mk.PARAMS), kind="diagnostics")
+        diag = xr.Dataset(
+            {col: ("parameter", summ[col].to_numpy(dtype=float)) for col in ("r_hat", "ess_bulk", "ess_tail")},
+            coords={"parameter": list(summ.index)},
+            attrs={"divergences": int(trace["sample_stats"]["diverging"].sum()), "draws": draws, "tune": tune,
+                   "chains": chains, "seed": seed, "max_r_hat": float(summ["r_hat"].max()),
+                   "min_ess_bulk": float(summ["ess_bulk"].min()), "n_people": int(ok.sum()),
+                   "prior_scale": self.prior_scale},
+        )
+        self.posterior = xr.DataTree.from_dict({"posterior": post, "diagnostics": diag})
+        self.posterior.attrs["model"] = "b12sim marker model, cohort fit"
+        return self
+
+    def diagnostics(self) -> pd.DataFrame:
+        """R-hat and ESS per parameter of the cohort fit (divergences in ``.attrs``)."""
+        self._need_fit()
+        ds = self.posterior["diagnostics"].to_dataset()
+        out = ds.to_dataframe()
+        out.attrs.update(ds.attrs)
+        return out
+
+    def diagnose(self, table: pd.DataFrame | None = None, **labs):
+        """:func:`b12sim.diagnose` with this cohort's posterior."""
+        from b12sim.diagnosis import diagnose
+
+        self._need_fit()
+        return diagnose(table, posterior=self.posterior, **labs)
+
+    def save(self, path, *, overwrite: bool = False):
+        """Write the cohort posterior (netCDF DataTree), atomically."""
+        from b12sim.posterior import write
+
+        self._need_fit()
+        return write(self.posterior, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path) -> CohortModel:
+        """A fitted model from :meth:`save` output (scores without refitting)."""
+        from b12sim.posterior import read
+
+        tree = read(path)
+        obj = cls.__new__(cls)
+        obj.prior_tree, obj.prior_scale = None, float(tree["diagnostics"].attrs.get("prior_scale", 1.0))
+        obj.priors, obj.posterior, obj.errors = {}, tree, None
+        return obj
+
+    def _need_fit(self):
+        if self.posterior is None:
+            raise RuntimeError("CohortModel is not fitted yet: call .fit(df) first")

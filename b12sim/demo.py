@@ -1,0 +1,75 @@
+"""The demo: diagnose the example patients on the shipped posterior and draw the figures."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from b12sim import DISCLAIMER
+
+
+def example_patients() -> pd.DataFrame:
+    """The example patients shipped in ``data/examples/patients.csv`` (cells as text)."""
+    with resources.files("b12sim._examples").joinpath("patients.csv").open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=str, keep_default_na=False)
+
+
+def run(figures: Path) -> int:
+    """Print the example diagnoses and write the diagnosis figures into ``figures``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from b12sim import plots
+    from b12sim.diagnosis import diagnose
+    from b12sim.io import save_figure
+    from b12sim.posterior import load_posterior
+
+    table = example_patients()
+    res = diagnose(table)
+    show = res[["patient", "description", "p_deficient", "p_deficient_lo", "p_deficient_hi", "p_prior",
+                "p_folate_deficient", "cb12", "cb12_category"]].copy()
+    for c in ("p_deficient", "p_deficient_lo", "p_deficient_hi", "p_prior", "p_folate_deficient"):
+        show[c] = (100 * show[c]).round(0).astype(int).astype(str) + "%"
+    show["cb12"] = show["cb12"].round(2)
+    with pd.option_context("display.width", 200, "display.max_colwidth", 46):
+        print(show.to_string(index=False))
+    print()
+    figures.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    plots.probability_surface(axes[0], egfr=90)
+    plots.probability_surface(axes[1], egfr=35)
+    written.append(save_figure(fig, figures / "probability_surface.png"))
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plots.egfr_effect(ax)
+    written.append(save_figure(fig, figures / "egfr_effect.png"))
+    plt.close(fig)
+
+    picks = ["B", "C", "E", "H"]
+    fig, axes = plt.subplots(1, len(picks), figsize=(4 * len(picks), 3.2))
+    for ax, pid in zip(axes, picks):
+        row = table[table["patient"] == pid].iloc[0]
+        labs = {k: v for k, v in row.items() if k not in ("patient", "description") and v not in ("", "no")}
+        labs = {k: (True if v == "yes" else v) for k, v in labs.items()}
+        d = diagnose(**labs)
+        plots.contributions(ax, d, title=f"{pid}: P = {d.p_deficient:.0%} (prior {d.p_prior:.0%})")
+    fig.tight_layout()
+    written.append(save_figure(fig, figures / "contributions.png"))
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 7))
+    plots.predictive_checks(ax, load_posterior("markers"))
+    written.append(save_figure(fig, figures / "calibration_checks.png"))
+    plt.close(fig)
+
+    for p in written:
+        print(f"figure: {p}")
+    print(DISCLAIMER)
+    return 0

@@ -1,0 +1,169 @@
+"""``diagnose``: lab results in, probability of true B12 deficiency out."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from b12sim import posterior as shipped
+from b12sim.diagnosis import inputs, scoring
+from b12sim.diagnosis.draws import Draws, from_posterior
+from b12sim.diagnosis.result import Diagnosis
+from b12sim.errors import InputError
+
+N_MARKERS = len(inputs.MARKERS)
+# every subset of the five markers; row 0 is the full set, the last row the empty set
+MASKS = np.array([[(s >> k) & 1 == 0 for k in range(N_MARKERS)] for s in range(2**N_MARKERS)], bool)
+SMALL_BATCH = 64  # below this many patients the numpy path is used (no kernel compilation)
+CHUNK = 20_000  # patients per kernel call (bounds memory to about CHUNK x draws x 3 floats)
+DEFAULT_DRAWS = 400
+
+
+def shapley(p_sub: np.ndarray) -> np.ndarray:
+    """Shapley split of the log-odds change over :data:`MASKS` (N, 32) -> (N, 5)."""
+    p = np.clip(p_sub, 1e-9, 1 - 1e-9)
+    lo = np.log(p) - np.log1p(-p)
+    index = {tuple(m): s for s, m in enumerate(MASKS)}
+    out = np.zeros((p.shape[0], N_MARKERS))
+    for k in range(N_MARKERS):
+        others = [j for j in range(N_MARKERS) if j != k]
+        for size in range(N_MARKERS):
+            wgt = math.factorial(size) * math.factorial(N_MARKERS - size - 1) / math.factorial(N_MARKERS)
+            for sub in itertools.combinations(others, size):
+                without = tuple(j in sub for j in range(N_MARKERS))
+                with_k = tuple(j in sub or j == k for j in range(N_MARKERS))
+                out[:, k] += wgt * (lo[:, index[with_k]] - lo[:, index[without]])
+    return out
+
+
+def _draws(posterior, draws) -> Draws:
+    if posterior is None:
+        posterior = shipped.load_posterior("markers")
+    if isinstance(posterior, Draws):
+        return posterior
+    if not isinstance(posterior, (xr.DataTree, xr.Dataset)):
+        raise InputError("posterior", type(posterior).__name__, "None (shipped), a DataTree or a fitted CohortModel's posterior")
+    post = posterior["posterior"].to_dataset() if isinstance(posterior, xr.DataTree) else posterior
+    total = post.sizes["chain"] * post.sizes["draw"]
+    return from_posterior(post, min(draws or DEFAULT_DRAWS, total) if draws != "all" else None)
+
+
+def score_arrays(obs, a, r, risks, dr: Draws, *, explain: bool, progress: bool = False):
+    """Score arrays of patients; chooses the numpy path for small batches."""
+    masks = MASKS if explain else MASKS[:1]
+    n = obs.shape[0]
+    if n <= SMALL_BATCH:
+        res = [scoring.score_reference(obs[i], a[i], r[i], risks[i], dr, masks) for i in range(n)]
+        return tuple(np.stack([x[k] for x in res]) for k in range(4))
+    parts = []
+    chunks = range(0, n, CHUNK)
+    if progress:
+        from tqdm.auto import tqdm
+
+        chunks = tqdm(chunks, total=len(chunks), unit="chunk", desc=f"scoring {n:,} patients")
+    for s in chunks:
+        sl = slice(s, s + CHUNK)
+        parts.append(scoring.score_batch(obs[sl], a[sl], r[sl], risks[sl], dr, masks))
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
+
+
+def diagnose(table: pd.DataFrame | None = None, *, posterior=None, draws: int | str | None = None,
+             explain: bool = True, progress: bool | None = None, **labs):
+    """Probability of true B12 deficiency from laboratory results.
+
+    One patient: pass lab values as keywords, numbers in canonical units or strings
+    with units, e.g. ``diagnose(b12="180 pg/mL", mma=0.42, folate=12, age=72, egfr=55)``;
+    risk factors as yes/no keywords (``vegan``, ``metformin``, ``ppi``,
+    ``pernicious_anaemia``, ``ileal_resection``, ``bariatric``). Returns a
+    :class:`Diagnosis`.
+
+    Many patients: pass a DataFrame with one row per patient (columns named as the
+    keywords; units in ``"b12 (pg/mL)"`` headers, ``b12_unit`` columns or the cells).
+    Returns the input table with result columns appended; rows that cannot be
+    scored keep their values and get an ``error`` message instead of results.
+
+    ``posterior``: None for the shipped calibration, or a DataTree with a
+    ``posterior`` group (e.g. ``CohortModel.posterior``). ``draws``: how many
+    posterior draws to integrate over (default 400; ``"all"`` for every draw).
+    ``explain``: compute each marker's contribution (32 sub-models; about 10x
+    the work for large tables).
+    """
+    dr = _draws(posterior, draws)
+    if table is not None:
+        if labs:
+            raise InputError("arguments", sorted(labs), "either a table or keyword lab values, not both")
+        return _diagnose_table(table, dr, explain=explain, progress=progress)
+    patient = inputs.from_kwargs(labs)
+    canon = pd.DataFrame([patient], columns=list(inputs.FIELDS))
+    obs, a, r, risks = inputs.arrays(canon)
+    p_def, p_fol, ex, p_sub = score_arrays(obs, a, r, risks, dr, explain=True)
+    contrib = shapley(p_sub)[0]
+    given = [m for m in inputs.MARKERS if not math.isnan(patient[m])]
+    notes = []
+    if math.isnan(patient["egfr"]):
+        notes.append("eGFR not given: normal kidney function assumed (no renal adjustment of MMA and tHcy)")
+    cb, cat = _cb12_one(patient)
+    return Diagnosis(
+        p_deficient=float(p_def[0].mean()),
+        interval=tuple(float(q) for q in np.quantile(p_def[0], [0.025, 0.975])),
+        p_prior=float(p_sub[0, -1]),
+        p_folate_deficient=float(p_fol[0].mean()),
+        contributions={m: float(contrib[inputs.MARKERS.index(m)]) for m in given},
+        stores_ug=float(np.exp(np.median(ex[0]))),
+        cb12=cb, cb12_category=cat, inputs=patient, notes=tuple(notes), draws=dr.n,
+    )
+
+
+def _cb12_one(patient: dict):
+    from b12sim.cb12 import cb12, cb12_category
+
+    vals = [patient[m] for m in ("b12", "holotc", "mma", "hcy")]
+    if any(math.isnan(v) for v in vals):
+        return None, None
+    v = cb12(*vals, age=patient["age"])
+    return v, cb12_category(v)
+
+
+def _diagnose_table(table, dr: Draws, *, explain: bool, progress: bool | None) -> pd.DataFrame:
+    canon, errors, _unused = inputs.from_frame(table)
+    ok = (errors == "").to_numpy()
+    obs, a, r, risks = inputs.arrays(canon[ok])
+    if progress is None:
+        progress = ok.sum() > 5 * CHUNK
+    p_def, p_fol, ex, p_sub = score_arrays(obs, a, r, risks, dr, explain=explain, progress=progress)
+    out = table.copy()
+    res = pd.DataFrame(index=table.index)
+    res.loc[ok, "p_deficient"] = p_def.mean(axis=1)
+    qs = np.quantile(p_def, [0.025, 0.975], axis=1) if ok.any() else np.empty((2, 0))
+    res.loc[ok, "p_deficient_lo"] = qs[0]
+    res.loc[ok, "p_deficient_hi"] = qs[1]
+    res.loc[ok, "p_prior"] = p_sub[:, -1] if explain else np.nan
+    res.loc[ok, "p_folate_deficient"] = p_fol.mean(axis=1)
+    res.loc[ok, "stores_ug"] = np.exp(np.median(ex, axis=1))
+    if explain:
+        contrib = shapley(p_sub)
+        for k, m in enumerate(inputs.MARKERS):
+            vals = np.where(np.isnan(obs[:, k]), np.nan, contrib[:, k])
+            res.loc[ok, f"llr_{m}"] = vals
+    full = canon[ok][["b12", "holotc", "mma", "hcy"]].notna().all(axis=1).to_numpy()
+    res["cb12"] = np.nan
+    res["cb12_category"] = ""
+    if full.any():
+        from b12sim.cb12 import cb12, cb12_category
+
+        sub = canon[ok][full]
+        v = cb12(*(sub[m].to_numpy() for m in ("b12", "holotc", "mma", "hcy")), age=sub["age"].to_numpy())
+        idx = sub.index
+        res.loc[idx, "cb12"] = v
+        res.loc[idx, "cb12_category"] = cb12_category(v)
+    res["egfr_assumed"] = canon["egfr"].isna() & ok
+    res["error"] = errors
+    clash = [c for c in res.columns if c in out.columns]
+    if clash:
+        raise InputError("columns", clash, "input columns that do not clash with result columns",
+                         "rename them, e.g. to 'input_" + clash[0] + "'")
+    return pd.concat([out, res], axis=1)

@@ -1,0 +1,93 @@
+"""The diagnosis of one patient: numbers, explanation, and a readable report."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from b12sim import DISCLAIMER, units
+
+LABELS = {"b12": "serum B12", "holotc": "holoTC", "mma": "MMA", "hcy": "tHcy", "folate": "folate"}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """P(true B12 deficiency) for one patient, with its uncertainty and explanation.
+
+    Attributes
+    ----------
+    p_deficient : posterior probability of true deficiency (stores below the
+        tissue-supply threshold), averaged over the calibration posterior.
+    interval : 95% credible interval of that probability over parameter draws.
+    p_prior : pre-test probability from age and risk factors alone.
+    p_folate_deficient : probability that true serum folate is below 7 nmol/L.
+    contributions : natural-log likelihood ratio attributed to each given marker
+        (Shapley split of ``logit(p_deficient) - logit(p_prior)``; positive points
+        towards deficiency).
+    stores_ug : posterior median estimate of body cobalamin stores (ug).
+    cb12, cb12_category : Fedosov's 4-marker cB12 and its category (None when a
+        marker is missing).
+    inputs : the values used, in canonical units (NaN = not given).
+    notes : assumptions made for this patient (e.g. eGFR not given).
+    """
+
+    p_deficient: float
+    interval: tuple[float, float]
+    p_prior: float
+    p_folate_deficient: float
+    contributions: dict[str, float]
+    stores_ug: float
+    cb12: float | None
+    cb12_category: str | None
+    inputs: dict[str, float]
+    notes: tuple[str, ...] = field(default=())
+    draws: int = 0
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary (the CLI's ``--json`` output)."""
+        given = {k: v for k, v in self.inputs.items() if isinstance(v, float) and not math.isnan(v)}
+        return {
+            "p_deficient": round(self.p_deficient, 4),
+            "interval": [round(self.interval[0], 4), round(self.interval[1], 4)],
+            "p_prior": round(self.p_prior, 4),
+            "p_folate_deficient": round(self.p_folate_deficient, 4),
+            "contributions": {k: round(v, 3) for k, v in self.contributions.items()},
+            "stores_ug": round(self.stores_ug, 1),
+            "cb12": None if self.cb12 is None else round(self.cb12, 3),
+            "cb12_category": self.cb12_category,
+            "inputs": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in given.items()},
+            "units": {k: units.quantity(k).unit for k in given if k in units.quantities()},
+            "notes": list(self.notes),
+            "draws": self.draws,
+            "disclaimer": DISCLAIMER,
+        }
+
+    def report(self) -> str:
+        """A plain-text report for people."""
+        lo, hi = self.interval
+        lines = [
+            f"P(true B12 deficiency): {self.p_deficient:.0%}  (95% credible interval {lo:.0%} to {hi:.0%})",
+            f"  before the markers (age, risk factors): {self.p_prior:.0%}",
+            f"P(folate deficiency, serum folate < 7 nmol/L): {self.p_folate_deficient:.0%}",
+            f"Estimated body B12 stores: {self.stores_ug:,.0f} ug",
+        ]
+        if self.contributions:
+            lines.append("What moved it (log likelihood ratio; + towards deficiency):")
+            for k, v in sorted(self.contributions.items(), key=lambda kv: -abs(kv[1])):
+                q = units.quantity(k)
+                lines.append(f"  {LABELS[k]:<10} {self.inputs[k]:>9.4g} {q.unit:<7} {v:+6.2f}  "
+                             f"(odds x{math.exp(v):.2g})")
+        if self.cb12 is not None:
+            lines.append(f"cB12 (Fedosov, 4 markers): {self.cb12:+.2f}  {self.cb12_category}")
+        else:
+            lines.append("cB12: not computed (needs B12, holoTC, MMA and tHcy)")
+        lines += [f"Note: {n}" for n in self.notes]
+        lines.append(DISCLAIMER)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def _repr_html_(self) -> str:
+        body = self.report().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return f"<pre>{body}</pre>"

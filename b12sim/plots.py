@@ -1,0 +1,140 @@
+"""Figures for diagnosis and calibration (matplotlib; each function draws on an Axes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 4.5))
+    return ax
+
+
+def grid_table(b12, mma, **fixed) -> pd.DataFrame:
+    """All combinations of B12 (pmol/L) and MMA (umol/L) with ``fixed`` other inputs."""
+    bb, mm = np.meshgrid(b12, mma)
+    df = pd.DataFrame({"b12": bb.ravel(), "mma": mm.ravel()})
+    for k, v in fixed.items():
+        df[k] = v
+    return df
+
+
+def probability_surface(ax=None, *, age=70.0, egfr=90.0, b12=(70, 450), mma=(0.08, 3.0), n=60,
+                        posterior=None, draws=100, **covariates):
+    """Filled contours of P(deficient) over serum B12 (pmol/L) x MMA (umol/L, log axis)."""
+    from b12sim.diagnosis import diagnose
+
+    ax = _axes(ax)
+    bv = np.linspace(*b12, n)
+    mv = np.geomspace(*mma, n)
+    res = diagnose(grid_table(bv, mv, age=age, egfr=egfr, **covariates), posterior=posterior,
+                   draws=draws, explain=False)
+    p = res["p_deficient"].to_numpy().reshape(n, n)
+    cs = ax.contourf(bv, mv, p, levels=np.linspace(0, 1, 11), cmap="RdYlBu_r")
+    ax.contour(bv, mv, p, levels=[0.5], colors="k", linewidths=1.2)
+    ax.set_yscale("log")
+    ax.set_xlabel("serum B12 (pmol/L)")
+    ax.set_ylabel("MMA (umol/L)")
+    ax.set_title(f"P(true deficiency), age {age:g}, eGFR {egfr:g}")
+    ax.figure.colorbar(cs, ax=ax, label="P(deficient)")
+    return ax
+
+
+def egfr_effect(ax=None, *, b12=180.0, age=70.0, egfrs=(90, 60, 30), mma=(0.1, 2.0), posterior=None, draws=100):
+    """P(deficient) against MMA at a fixed B12, one curve per eGFR."""
+    from b12sim.diagnosis import diagnose
+
+    ax = _axes(ax)
+    mv = np.geomspace(*mma, 60)
+    for e in egfrs:
+        df = pd.DataFrame({"b12": b12, "mma": mv, "age": age, "egfr": float(e)})
+        res = diagnose(df, posterior=posterior, draws=draws, explain=False)
+        ax.plot(mv, res["p_deficient"], label=f"eGFR {e}")
+        ax.fill_between(mv, res["p_deficient_lo"], res["p_deficient_hi"], alpha=0.15)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("MMA (umol/L)")
+    ax.set_ylabel("P(true deficiency)")
+    ax.set_title(f"Reduced kidney function makes raised MMA less telling (B12 {b12:g} pmol/L)")
+    ax.legend()
+    return ax
+
+
+def contributions(ax=None, diagnosis=None, *, title=""):
+    """Horizontal bars of each marker's log likelihood ratio for one :class:`Diagnosis`."""
+    from b12sim.diagnosis.result import LABELS
+
+    ax = _axes(ax)
+    items = sorted(diagnosis.contributions.items(), key=lambda kv: kv[1])
+    names = [LABELS[k] for k, _ in items]
+    vals = [v for _, v in items]
+    ax.barh(names, vals, color=["#c0392b" if v > 0 else "#2471a3" for v in vals])
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_xlabel("log likelihood ratio (+ towards deficiency)")
+    ax.set_title(title or f"P = {diagnosis.p_deficient:.0%} (prior {diagnosis.p_prior:.0%})")
+    return ax
+
+
+def predictive_checks(ax=None, tree=None):
+    """Each calibration target: observed value against the posterior predictive 95% interval.
+
+    Values are shown relative to the observation (interval / observed) on a log axis.
+    """
+    ax = _axes(ax)
+    ch = tree["checks"].to_dataset().to_dataframe()
+    y = np.arange(len(ch))
+    obs = ch["observed"].to_numpy()
+    is_log = np.array([n.startswith(("kuzminski_log", "ganji_log", "ppi_log")) for n in ch.index])
+    scale = lambda v: np.where(is_log, np.exp(v - obs), v / obs)  # noqa: E731
+    lo, hi, med = scale(ch["post_lo"].to_numpy()), scale(ch["post_hi"].to_numpy()), scale(ch["post_median"].to_numpy())
+    ax.hlines(y, lo, hi, color="#2471a3", lw=3, alpha=0.6, label="posterior predictive 95%")
+    ax.plot(med, y, "o", color="#2471a3", ms=4)
+    ax.axvline(1.0, color="k", lw=1, label="published value")
+    ax.set_xscale("log")
+    ax.set_yticks(y, ch.index, fontsize=7)
+    ax.set_xlabel("model / published")
+    ax.set_title("Calibration targets reproduced")
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
+def reliability(ax=None, p=None, truth=None, *, bins=10, label="b12sim"):
+    """Reliability curve: observed frequency of deficiency by bin of predicted probability."""
+    ax = _axes(ax)
+    p, truth = np.asarray(p, float), np.asarray(truth, float)
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges) - 1, 0, bins - 1)
+    xs, ys, ns = [], [], []
+    for b in range(bins):
+        sel = idx == b
+        if sel.sum():
+            xs.append(p[sel].mean())
+            ys.append(truth[sel].mean())
+            ns.append(sel.sum())
+    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
+    ax.plot(xs, ys, "o-", label=label)
+    ax.set_xlabel("predicted P(deficient)")
+    ax.set_ylabel("observed fraction deficient")
+    ax.set_title("Reliability on synthetic people with known status")
+    ax.legend()
+    return ax
+
+
+def versus_cb12(ax=None, table=None):
+    """Our probability against cB12 with the published category bands."""
+    from b12sim import evidence
+
+    ax = _axes(ax)
+    cuts = [evidence.value(q) for q in ("cb12_cut_probable_possible", "cb12_cut_possible_low",
+                                        "cb12_cut_low_adequate", "cb12_cut_adequate_elevated")]
+    for c in cuts:
+        ax.axvline(c, color="0.5", lw=0.8, ls=":")
+    ax.scatter(table["cb12"], table["p_deficient"], s=8, alpha=0.5)
+    ax.set_xlabel("cB12 (Fedosov, 4 markers)")
+    ax.set_ylabel("P(true deficiency), b12sim")
+    ax.set_title("Probability against cB12 categories")
+    return ax

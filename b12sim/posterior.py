@@ -1,0 +1,55 @@
+"""Shipped posteriors: where they live, loading them, writing them atomically.
+
+No PyMC here: loading a posterior needs only xarray.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from importlib import resources
+from pathlib import Path
+
+import xarray as xr
+
+NAMES = ("markers",)
+
+
+def shipped_path(name: str = "markers") -> Path:
+    """Path of the posterior shipped inside the package (``b12sim/posteriors/<name>.nc``)."""
+    if name not in NAMES:
+        from b12sim.errors import InputError
+
+        raise InputError("posterior", name, f"one of {', '.join(NAMES)}")
+    return Path(str(resources.files("b12sim").joinpath("posteriors", f"{name}.nc")))
+
+
+@functools.cache
+def load_posterior(name: str = "markers") -> xr.DataTree:
+    """The shipped calibration DataTree ``name`` (loaded into memory once, cached)."""
+    path = shipped_path(name)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; rebuild it with `b12sim calibrate`")
+    return read(path)
+
+
+def read(path: str | os.PathLike) -> xr.DataTree:
+    """Read a calibration DataTree from a netCDF file, fully into memory."""
+    with xr.open_datatree(path, engine="h5netcdf") as dt:
+        return dt.load()
+
+
+def write(tree: xr.DataTree, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write ``tree`` to ``path`` atomically (temp file, then rename).
+
+    Refuses to replace an existing file unless ``overwrite`` is true.
+    """
+    from b12sim.io import atomic_path
+
+    path, tmp = atomic_path(path, overwrite=overwrite, suffix=".nc.tmp")
+    try:
+        tree.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

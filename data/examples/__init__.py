@@ -1,0 +1,1 @@
+"""Example inputs (CSV, TOML), shipped with b12sim as package data."""
