@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,8 +26,15 @@ MARKER_HELP = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one ``error:`` line (exit 2), like every other refusal."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="b12sim", description=f"b12sim {__version__}. {DISCLAIMER}")
+    ap = _Parser(prog="b12sim", description=f"b12sim {__version__}. {DISCLAIMER}")
     ap.add_argument("--version", action="version", version=f"b12sim {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -66,9 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError) as e:
+    except (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug, not the user's fault: still one line, with a way to see more
+        if os.environ.get("B12SIM_DEBUG"):
+            raise
+        print(f"error: internal error ({type(e).__name__}: {e}); please report it, "
+              "and set B12SIM_DEBUG=1 to see the traceback", file=sys.stderr)
+        return 1
 
 
 def _diagnose(args) -> int:
@@ -100,22 +117,53 @@ def _diagnose(args) -> int:
 def _diagnose_csv(args) -> int:
     import pandas as pd
 
+    import warnings
+
     from b12sim.diagnosis import diagnose
     from b12sim.errors import InputError
     from b12sim.io import write_csv
 
-    if args.out is not None and args.out.exists() and not args.force:
-        raise FileExistsError(f"{args.out} exists; add --force to replace it")
+    allowed = "a readable CSV file (UTF-8 text) with a header row and one row per patient"
+    if not args.csv.exists():
+        raise InputError("--csv", str(args.csv), allowed, "no such file")
+    if not args.csv.is_file():
+        raise InputError("--csv", str(args.csv), allowed, "not a file")
+    if args.out is not None:
+        if args.json:
+            raise InputError("--json", True, "only without --out (--out always writes CSV)")
+        if args.out.is_dir():
+            raise InputError("--out", str(args.out), "a file name, not a folder")
+        if args.out.exists() and not args.force:
+            raise FileExistsError(f"{args.out} exists; add --force to replace it")
     try:
-        table = pd.read_csv(args.csv, dtype=str, keep_default_na=False)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise InputError("--csv", str(args.csv), "a readable CSV file with a header row", str(e).strip()) from None
-    out = diagnose(table, draws=args.draws, explain=not args.no_explain, progress=len(table) > 10_000)
+        with open(args.csv, encoding="utf-8-sig", newline="") as fh:
+            header = fh.readline()
+        # spreadsheets in many locales save ';'-separated "CSV"
+        sep = next((c for c in (";", "\t") if "," not in header and c in header), ",")
+        table = pd.read_csv(args.csv, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("--csv", str(args.csv), allowed, "not UTF-8 text; save it as 'CSV UTF-8'") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError) as e:
+        raise InputError("--csv", str(args.csv), allowed, str(e).strip()) from None
+    if len(table) == 0:
+        raise InputError("--csv", str(args.csv), allowed, "the file has no patient rows")
+    # number rows as a spreadsheet does (header = row 1) in messages; the index is not written
+    table.index = pd.RangeIndex(2, len(table) + 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = diagnose(table, draws=args.draws, explain=not args.no_explain, progress=len(table) > 10_000)
+    for w in caught[:20]:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if len(caught) > 20:
+        print(f"warning: ... and {len(caught) - 20} more warnings", file=sys.stderr)
     bad = out[out["error"] != ""]
     if len(bad):
-        print(f"{len(bad)} of {len(out)} rows could not be scored (see the 'error' column):", file=sys.stderr)
+        print(f"{len(bad)} of {len(out)} rows could not be scored (see the 'error' column; "
+              "rows numbered as in a spreadsheet, header = row 1):", file=sys.stderr)
         for i, msg in bad["error"].head(10).items():
-            print(f"  row {i + 2}: {msg}", file=sys.stderr)
+            print(f"  row {i}: {msg}", file=sys.stderr)
+        if len(bad) > 10:
+            print(f"  ... and {len(bad) - 10} more", file=sys.stderr)
     if args.out is None:
         if args.json:
             print(out.to_json(orient="records"))
@@ -135,6 +183,8 @@ def _calibrate(args) -> int:
     for k in ("draws", "tune", "chains"):
         if getattr(args, k) < 1:
             raise InputError(f"--{k}", getattr(args, k), "a positive integer")
+    if args.seed < 0:
+        raise InputError("--seed", args.seed, "a non-negative integer")
     out = args.out or posterior.shipped_path("markers")
     if out.exists() and not args.force:
         raise FileExistsError(f"{out} exists; add --force to replace it")

@@ -102,6 +102,7 @@ def diagnose(table: pd.DataFrame | None = None, *, posterior=None, draws: int | 
     obs, a, r, risks = inputs.arrays(canon)
     p_def, p_fol, ex, p_sub = score_arrays(obs, a, r, risks, dr, explain=True)
     contrib = shapley(p_sub)[0]
+    lo = np.log(np.clip(p_sub[0], 1e-9, 1 - 1e-9)) - np.log1p(-np.clip(p_sub[0], 1e-9, 1 - 1e-9))
     given = [m for m in inputs.MARKERS if not math.isnan(patient[m])]
     notes = []
     if math.isnan(patient["egfr"]):
@@ -113,9 +114,15 @@ def diagnose(table: pd.DataFrame | None = None, *, posterior=None, draws: int | 
         p_prior=float(p_sub[0, -1]),
         p_folate_deficient=float(p_fol[0].mean()),
         contributions={m: float(contrib[inputs.MARKERS.index(m)]) for m in given},
+        alone={m: float(lo[_single(inputs.MARKERS.index(m))] - lo[-1]) for m in given},
         stores_ug=float(np.exp(np.median(ex[0]))),
         cb12=cb, cb12_category=cat, inputs=patient, notes=tuple(notes), draws=dr.n,
     )
+
+
+def _single(k: int) -> int:
+    """Row of :data:`MASKS` holding marker ``k`` alone."""
+    return int(np.flatnonzero((MASKS.sum(axis=1) == 1) & MASKS[:, k])[0])
 
 
 def _cb12_one(patient: dict):

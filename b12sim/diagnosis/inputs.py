@@ -7,6 +7,7 @@ model integrates over them); a missing ``egfr`` is read as normal kidney functio
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import warnings
@@ -36,15 +37,52 @@ ALIASES = {
 }
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
+_NA_WORDS = {"na", "n/a", "nan", "none", "null", "missing", "-", "--", "?", "nd", "n.d."}
+_FIELD_NAMES = FIELDS + tuple(ALIASES)
 
 
 def canonical_name(name: str) -> tuple[str | None, str | None]:
     """Map a user's column or keyword (``"B12 (pg/mL)"``) to (field, unit-in-header)."""
     m = re.match(r"^\s*(.*?)\s*[\(\[]\s*([^\)\]]+)\s*[\)\]]\s*$", str(name))
     base, unit = (m.group(1), m.group(2)) if m else (str(name), None)
-    key = re.sub(r"[^a-z0-9]+", "_", base.strip().lower()).strip("_")
+    key = _norm_key(base)
     key = ALIASES.get(key, key)
     return (key if key in FIELDS else None), unit
+
+
+def _norm_key(name) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
+
+
+def _unit_column(name) -> str | None:
+    """The field whose unit a column such as ``"b12_unit"`` or ``"Serum B12 units"`` gives."""
+    key = _norm_key(name)
+    for suffix in ("_unit", "_units"):
+        if key.endswith(suffix):
+            field, unit = canonical_name(key[: -len(suffix)])
+            if field in MARKERS + COVARIATES and unit is None:
+                return field
+    return None
+
+
+def _parse_value(field: str, raw, unit: str | None) -> float:
+    """:func:`units.parse` with hints for the usual spreadsheet slips."""
+    try:
+        return units.parse(field, raw, unit)
+    except InputError as e:
+        if not isinstance(raw, str) or e.hint.startswith("value carries unit"):
+            raise
+        s = raw.strip()
+        hint = ""
+        if s.lower() in _NA_WORDS:
+            hint = "leave it empty (or None) for a marker that was not measured"
+        elif s[:1] in "<>≤≥":
+            hint = "a censored result such as '<50' cannot be used; give a number, or leave it empty"
+        elif re.match(r"^\s*\d+,\d", s):
+            hint = "use a decimal point and no thousands separator, e.g. '0.42' or '1500'"
+        if not hint:
+            raise
+        raise InputError(field, raw, units.quantity(field).allowed(), hint) from None
 
 
 def _flag(field: str, raw) -> float:
@@ -87,7 +125,7 @@ def parse_patient(values: dict, units_by_field: dict | None = None) -> dict:
             continue
         if isinstance(raw, float) and not math.isfinite(raw):
             raise InputError(f, raw, units.quantity(f).allowed(), "not a finite number")
-        out[f] = units.parse(f, raw, units_by_field.get(f))
+        out[f] = _parse_value(f, raw, units_by_field.get(f))
     for f in RISKS:
         out[f] = _flag(f, values.get(f))
     if math.isnan(out["age"]):
@@ -98,13 +136,27 @@ def parse_patient(values: dict, units_by_field: dict | None = None) -> dict:
 
 
 def from_kwargs(kwargs: dict) -> dict:
-    """Validate keyword arguments of :func:`b12sim.diagnose` for one patient."""
-    values, unit_of = {}, {}
+    """Validate keyword arguments of :func:`b12sim.diagnose` for one patient.
+
+    Only ``None`` (or leaving the keyword out) means "not measured": an explicit NaN
+    or empty string is refused, since it usually means a value was lost upstream.
+    """
+    values, unit_of, given_as = {}, {}, {}
     for k, v in kwargs.items():
         field, unit = canonical_name(k)
         if field is None:
-            raise InputError(k, v, f"a keyword among {', '.join(FIELDS)}")
+            near = difflib.get_close_matches(_norm_key(k), _FIELD_NAMES, n=1, cutoff=0.75)
+            raise InputError(k, v, f"a keyword among {', '.join(FIELDS)}",
+                             f"did you mean {near[0]!r}?" if near else "")
+        if field in values:
+            raise InputError(k, v, "each field once",
+                             f"{k!r} and {given_as[field]!r} both mean {field}")
+        if v is not None and _missing(v):
+            allowed = units.quantity(field).allowed() if field in MARKERS + COVARIATES else "yes/no (true/false, 1/0)"
+            raise InputError(field if k == field else k, v, allowed,
+                             "empty or not a number; leave the keyword out or pass None for a value not measured")
         values[field] = v
+        given_as[field] = k
         if unit:
             unit_of[field] = unit
     return parse_patient(values, unit_of)
@@ -120,12 +172,16 @@ def from_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     """
     if not isinstance(df, pd.DataFrame):
         raise InputError("table", type(df).__name__, "a pandas DataFrame")
-    col_of, unit_of, unused = {}, {}, []
+    col_of, unit_of, unused, unit_cols = {}, {}, [], {}
     for col in df.columns:
         field, unit = canonical_name(col)
         if field is None:
-            base = str(col).lower()
-            if base.endswith("_unit") and canonical_name(base[:-5])[0] in MARKERS + COVARIATES:
+            ufield = _unit_column(col)
+            if ufield is not None:
+                if ufield in unit_cols:
+                    raise InputError("columns", list(df.columns), "one unit column per field",
+                                     f"{col!r} and {unit_cols[ufield]!r} both give the unit of {ufield}")
+                unit_cols[ufield] = col
                 continue
             unused.append(str(col))
             continue
@@ -138,25 +194,35 @@ def from_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, list[str]]:
         raise InputError("columns", list(df.columns), "a table with an 'age' column")
     if not any(m in col_of for m in MARKERS):
         raise InputError("columns", list(df.columns), f"at least one marker column among {', '.join(MARKERS)}")
-    unit_cols = {f: c for c in df.columns for f in MARKERS + COVARIATES if str(c).lower() == f"{f}_unit"}
-    rows, errors = [], []
+    rows, errors, caught = [], [], []
     blank = {f: math.nan for f in MARKERS + COVARIATES} | {f: 0.0 for f in RISKS}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for idx, rec in zip(df.index, df.to_dict("records")):
-            values = {f: rec[c] for f, c in col_of.items()}
-            ufor = dict(unit_of)
+    # positional access: works with duplicate or non-string column labels
+    pos = {c: i for i, c in enumerate(df.columns)}
+    records = df.itertuples(index=False, name=None)
+    for idx, rec in zip(df.index, records):
+        values = {f: rec[pos[c]] for f, c in col_of.items()}
+        ufor = dict(unit_of)
+        try:
             for f, c in unit_cols.items():
-                if not _missing(rec[c]):
-                    ufor[f] = str(rec[c])
-            try:
+                u = rec[pos[c]]
+                if _missing(u):
+                    continue
+                u = str(u).strip()
+                if f in unit_of and units._norm_unit(u) != units._norm_unit(unit_of[f]):
+                    raise InputError(str(c), u, f"the unit in the header of {col_of[f]!r} ({unit_of[f]})",
+                                     "the header and the unit column disagree")
+                ufor[f] = u
+            with warnings.catch_warnings(record=True) as row_warnings:
+                warnings.simplefilter("always")
                 rows.append(parse_patient(values, ufor))
-                errors.append("")
-            except InputError as e:
-                rows.append(dict(blank))
-                errors.append(str(e))
-    for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=2)
+            errors.append("")
+            caught += [(idx, w) for w in row_warnings]
+        except InputError as e:
+            rows.append(dict(blank))
+            col = col_of.get(e.field)
+            errors.append(str(e) if col is None or str(col) == e.field else f"{e} [column {str(col)!r}]")
+    for idx, w in caught:
+        warnings.warn(f"row {idx}: {w.message}", w.category, stacklevel=2)
     canon = pd.DataFrame(rows, index=df.index, columns=list(FIELDS))
     return canon, pd.Series(errors, index=df.index, name="error"), unused
 

@@ -22,8 +22,12 @@ class Diagnosis:
     p_prior : pre-test probability from age and risk factors alone.
     p_folate_deficient : probability that true serum folate is below 7 nmol/L.
     contributions : natural-log likelihood ratio attributed to each given marker
-        (Shapley split of ``logit(p_deficient) - logit(p_prior)``; positive points
-        towards deficiency).
+        (Shapley split of ``logit(p_deficient) - logit(p_prior)``, so they add up;
+        positive points towards deficiency).
+    alone : each marker's log likelihood ratio on its own (the marker against the
+        prior, ignoring the others). It differs from ``contributions`` when markers
+        disagree: a value that is low but less low than the others imply adds
+        evidence on its own yet subtracts in combination.
     stores_ug : posterior median estimate of body cobalamin stores (ug).
     cb12, cb12_category : Fedosov's 4-marker cB12 and its category (None when a
         marker is missing).
@@ -36,6 +40,7 @@ class Diagnosis:
     p_prior: float
     p_folate_deficient: float
     contributions: dict[str, float]
+    alone: dict[str, float]
     stores_ug: float
     cb12: float | None
     cb12_category: str | None
@@ -45,18 +50,22 @@ class Diagnosis:
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary (the CLI's ``--json`` output)."""
-        given = {k: v for k, v in self.inputs.items() if isinstance(v, float) and not math.isnan(v)}
+        qs = units.quantities()
+        given = {k: v for k, v in self.inputs.items() if k in qs and not math.isnan(v)}
+        risks = [k for k, v in self.inputs.items() if k not in qs and v]
         return {
             "p_deficient": round(self.p_deficient, 4),
             "interval": [round(self.interval[0], 4), round(self.interval[1], 4)],
             "p_prior": round(self.p_prior, 4),
             "p_folate_deficient": round(self.p_folate_deficient, 4),
             "contributions": {k: round(v, 3) for k, v in self.contributions.items()},
+            "alone": {k: round(v, 3) for k, v in self.alone.items()},
             "stores_ug": round(self.stores_ug, 1),
             "cb12": None if self.cb12 is None else round(self.cb12, 3),
             "cb12_category": self.cb12_category,
-            "inputs": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in given.items()},
-            "units": {k: units.quantity(k).unit for k in given if k in units.quantities()},
+            "inputs": {k: round(v, 4) for k, v in given.items()},
+            "units": {k: qs[k].unit for k in given},
+            "risk_factors": risks,
             "notes": list(self.notes),
             "draws": self.draws,
             "disclaimer": DISCLAIMER,
@@ -67,16 +76,18 @@ class Diagnosis:
         lo, hi = self.interval
         lines = [
             f"P(true B12 deficiency): {self.p_deficient:.0%}  (95% credible interval {lo:.0%} to {hi:.0%})",
-            f"  before the markers (age, risk factors): {self.p_prior:.0%}",
+            f"  before the markers (age {self.inputs['age']:g}"
+            + "".join(f", {k.replace('_', ' ')}" for k, v in self.inputs.items()
+                      if k not in units.quantities() and v) + f"): {self.p_prior:.0%}",
             f"P(folate deficiency, serum folate < 7 nmol/L): {self.p_folate_deficient:.0%}",
             f"Estimated body B12 stores: {self.stores_ug:,.0f} ug",
         ]
         if self.contributions:
-            lines.append("What moved it (log likelihood ratio; + towards deficiency):")
+            lines.append("What moved it (log likelihood ratio, + towards deficiency):")
+            lines.append(f"  {'marker':<10} {'value':>9} {'unit':<7} {'combined':>8} {'alone':>7}")
             for k, v in sorted(self.contributions.items(), key=lambda kv: -abs(kv[1])):
                 q = units.quantity(k)
-                lines.append(f"  {LABELS[k]:<10} {self.inputs[k]:>9.4g} {q.unit:<7} {v:+6.2f}  "
-                             f"(odds x{math.exp(v):.2g})")
+                lines.append(f"  {LABELS[k]:<10} {self.inputs[k]:>9.4g} {q.unit:<7} {v:>+8.2f} {self.alone[k]:>+7.2f}")
         if self.cb12 is not None:
             lines.append(f"cB12 (Fedosov, 4 markers): {self.cb12:+.2f}  {self.cb12_category}")
         else:
