@@ -20,7 +20,8 @@ DISCLAIMER = (
 _LAZY = {
     "diagnose": "b12sim.diagnosis",
     "Diagnosis": "b12sim.diagnosis",
-    "cb12": "b12sim.cb12",
+    "cb12": "b12sim.fedosov",
+    "cb12_category": "b12sim.fedosov",
     "CohortModel": "b12sim.cohort",
     "load_posterior": "b12sim.posterior",
     "InputError": "b12sim.errors",

@@ -115,9 +115,9 @@ def _diagnose(args) -> int:
 
 
 def _diagnose_csv(args) -> int:
-    import pandas as pd
-
     import warnings
+
+    import pandas as pd
 
     from b12sim.diagnosis import diagnose
     from b12sim.errors import InputError

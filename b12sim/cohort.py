@@ -27,8 +27,9 @@ from b12sim.physiology import markers as mk
 POSITIVE = {"sigma_x", "sigma_d", "n_hinge", "kappa_t", "a_m", "a_h", "c_f", "sigma_y",
             "s_b", "s_t", "s_m", "s_h", "s_f"}
 PROBABILITY = {f"p_{k}" for k in mk.RISKS_DEPLETING}
-X_NODES = np.linspace(math.log(5.0), math.log(40_000.0), 81)
-Y_NODES = np.linspace(math.log(0.7), math.log(150.0), 15)
+X_NODES = np.linspace(math.log(5.0), math.log(40_000.0), 49)  # ln ug, step 0.19
+GH_T, _gh_w = np.polynomial.hermite.hermgauss(6)
+GH_LOGW = np.log(_gh_w / math.sqrt(math.pi))  # E[f(y)], y ~ N(m, s): sum w f(m + sqrt(2) s t)
 
 _COMPILED: dict = {}  # (n_people, n_hcy, prior key) -> compiled nutpie model, reused across fits
 
@@ -130,26 +131,27 @@ class CohortModel:
 
             ll = lw + normal_ll(0, means["b12"]) + normal_ll(1, means["holotc"])
             ll = ll + normal_ll(2, means["mma"] + (p["bm_age"] * a + p["bm_renal"] * r)[:, None])
-            # folate: independent of x unless tHcy is measured
+            # folate: p(F, H | x) = p(F) * integral p(y | F) p(H | x, y) dy; the y integral
+            # uses Gauss-Hermite nodes of the normal p(y | F)
             sd_f = sds["folate"]
             tot_f = pt.sqrt(p["sigma_y"] ** 2 + sd_f**2)
-            no_h = has[:, 4] * (1.0 - has[:, 3])
-            lf = no_h * (-0.5 * ((obs[:, 4] - p["mu_y"]) / tot_f) ** 2 - pt.log(tot_f) - 0.5 * math.log(2 * math.pi))
-            total = pt.logsumexp(ll, axis=1).sum() + lf.sum()
+            lf = has[:, 4] * (-0.5 * ((obs[:, 4] - p["mu_y"]) / tot_f) ** 2 - pt.log(tot_f)
+                              - 0.5 * math.log(2 * math.pi))
+            total = lf.sum()
+            plain = np.flatnonzero(data["has"][:, 3] == 0)
+            if plain.size:
+                total = total + pt.logsumexp(ll[plain], axis=1).sum()
             if hcy_rows.size:
                 h = hcy_rows
-                y = Y_NODES[None, None, :]
-                ly = -0.5 * ((y - p["mu_y"]) / p["sigma_y"]) ** 2
-                ly = ly - pt.logsumexp(ly, axis=2, keepdims=True)
-                ly = ly + has[h, 4][:, None, None] * (
-                    -0.5 * ((obs[h, 4][:, None, None] - y) / sd_f) ** 2 - pt.log(sd_f) - 0.5 * math.log(2 * math.pi))
+                prec = 1.0 / p["sigma_y"] ** 2 + has[h, 4] / sd_f**2
+                m_y = (p["mu_y"] / p["sigma_y"] ** 2 + has[h, 4] * obs[h, 4] / sd_f**2) / prec
+                y = m_y[:, None, None] + math.sqrt(2.0) * pt.sqrt(1.0 / prec)[:, None, None] * GH_T[None, None, :]
                 mu_h = (p["h0"] + p["bh_age"] * a[h] + p["bh_renal"] * r[h])[:, None, None] \
                     + p["a_h"] * dfx[:, :, None] + p["c_f"] * mk.folate_deficit(y, c, pt)
                 sd_h = sds["hcy"]
-                lh = -0.5 * ((obs[h, 3][:, None, None] - mu_h) / sd_h) ** 2 - pt.log(sd_h) - 0.5 * math.log(2 * math.pi)
-                # tHcy rows: replace their x-only sum by the joint (x, y) integral
-                joint = pt.logsumexp(ll[h][:, :, None] + ly + lh, axis=(1, 2))
-                total = total + joint.sum() - pt.logsumexp(ll[h], axis=1).sum()
+                lh = -0.5 * ((obs[h, 3][:, None, None] - mu_h) / sd_h) ** 2 - pt.log(sd_h) \
+                    - 0.5 * math.log(2 * math.pi) + GH_LOGW[None, None, :]
+                total = total + pt.logsumexp(ll[h] + pt.logsumexp(lh, axis=2), axis=1).sum()
             pm.Potential("cohort_loglik", total)
         return model
 

@@ -53,13 +53,15 @@ def egfr_effect(ax=None, *, b12=180.0, age=70.0, egfrs=(90, 60, 30), mma=(0.1, 2
     for e in egfrs:
         df = pd.DataFrame({"b12": b12, "mma": mv, "age": age, "egfr": float(e)})
         res = diagnose(df, posterior=posterior, draws=draws, explain=False)
-        ax.plot(mv, res["p_deficient"], label=f"eGFR {e}")
-        ax.fill_between(mv, res["p_deficient_lo"], res["p_deficient_hi"], alpha=0.15)
+        line, = ax.plot(mv, res["p_deficient"], lw=2, label=f"eGFR {e}")
+        for q in ("p_deficient_lo", "p_deficient_hi"):
+            ax.plot(mv, res[q], color=line.get_color(), lw=0.8, ls=":")
     ax.set_xscale("log")
     ax.set_ylim(0, 1)
     ax.set_xlabel("MMA (umol/L)")
     ax.set_ylabel("P(true deficiency)")
-    ax.set_title(f"Reduced kidney function makes raised MMA less telling (B12 {b12:g} pmol/L)")
+    ax.set_title(f"Low eGFR makes a raised MMA less telling (B12 {b12:g} pmol/L)\n"
+                 "lines: mean probability; dotted: 95% credible interval", fontsize=10)
     ax.legend()
     return ax
 
@@ -95,6 +97,10 @@ def predictive_checks(ax=None, tree=None):
     ax.plot(med, y, "o", color="#2471a3", ms=4)
     ax.axvline(1.0, color="k", lw=1, label="published value")
     ax.set_xscale("log")
+    ax.set_xlim(0.25, 4)
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(y, ch.index, fontsize=7)
     ax.set_xlabel("model / published")
     ax.set_title("Calibration targets reproduced")

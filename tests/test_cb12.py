@@ -1,4 +1,4 @@
-"""Tests of the combined indicator of B12 status (b12sim.cb12)."""
+"""Tests of the combined indicator of B12 status (b12sim.fedosov)."""
 
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from b12sim import evidence
-from b12sim.cb12 import CATEGORIES, cb12, cb12_category
+from b12sim.fedosov import CATEGORIES, cb12, cb12_category
 from b12sim.errors import InputError
 
 NORMAL = dict(b12=300.0, holotc=50.0, mma=0.2, hcy=10.0)
@@ -151,5 +151,5 @@ def test_mismatched_shapes_raise():
 
 
 def test_does_not_import_pymc():
-    code = "import sys, b12sim.cb12; assert 'pymc' not in sys.modules"
+    code = "import sys, b12sim.fedosov; assert 'pymc' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -22,43 +22,41 @@ def _from_free(k, z):
 
 
 @pytest.mark.slow
-def test_parameter_recovery_from_the_prior():
-    """Truth drawn from the fit's own prior: 95% intervals should cover it about 95% of the time."""
-    model = CohortModel()
+def test_parameter_recovery():
+    """Synthetic cohort from known parameters, with a B12 assay reading 25% high.
+
+    The truth is drawn from the calibration prior (so 95% intervals of a fit with a
+    prior three times wider should cover it at least 95% of the time) except for the
+    assay level b0, shifted well outside that prior: the fit must find it.
+    """
+    model = CohortModel(prior_scale=3.0)
     rng = np.random.default_rng(2024)
-    truth = {k: _from_free(k, rng.normal(*model.priors[k])) for k in mk.PARAMS}
-    df = sample_people(1500, truth, seed=7, **COHORT)
-    model.fit(df[list(inputs.FIELDS)], draws=400, tune=400, chains=2, seed=3, progress=False)
+    base = CohortModel()
+    truth = {k: _from_free(k, rng.normal(*base.priors[k])) for k in mk.PARAMS}
+    truth["b0"] = _from_free("b0", base.priors["b0"][0]) + np.log(1.25)
+    df = sample_people(1000, truth, seed=7, **COHORT)
+    model.fit(df[list(inputs.FIELDS)], draws=300, tune=400, chains=2, seed=3, progress=False)
     diag = model.diagnostics()
-    assert diag.attrs["divergences"] <= 2
+    assert diag.attrs["divergences"] <= 3
     assert diag["r_hat"].max() < 1.05
     post = model.posterior["posterior"]
     inside = []
     for k in mk.PARAMS:
         lo, hi = np.quantile(post[k].to_numpy().ravel(), [0.025, 0.975])
         inside.append(lo <= truth[k] <= hi)
-    # 33 parameters at 95% coverage: P(Binomial(33, 0.95) <= 27) = 0.017
+    # 33 parameters at >= 95% coverage: P(Binomial(33, 0.95) <= 28) = 0.07, <= 27 is 0.017
     assert sum(inside) >= 28, [k for k, ok in zip(mk.PARAMS, inside) if not ok]
-    # the data inform the population and assay levels: posterior narrower than prior
+    # the assay offset is recovered, not left at the prior
+    b0 = post["b0"].to_numpy().ravel()
+    assert abs(b0.mean() - truth["b0"]) < 0.05
+    assert abs(b0.mean() - base.priors["b0"][0]) > 0.15
+    # the data inform the population and assay levels: posterior narrower than the fit's prior
     for k in ("b0", "m0", "sigma_x", "mu_y"):
         post_sd = np.std(np.log(post[k]) if k in POSITIVE else post[k])
-        assert post_sd < 0.8 * model.priors[k][1], k
-
-
-@pytest.mark.slow
-def test_assay_offset_is_recovered():
-    """A cohort whose B12 assay reads 25% high: the fit moves b0 to the truth."""
-    model = CohortModel(prior_scale=3.0)
-    base = {k: _from_free(k, model.priors[k][0]) for k in mk.PARAMS}
-    truth = dict(base, b0=base["b0"] + np.log(1.25))
-    df = sample_people(1500, truth, seed=8, **COHORT)
-    model.fit(df[list(inputs.FIELDS)], draws=300, tune=400, chains=2, seed=4, progress=False)
-    b0 = model.posterior["posterior"]["b0"].to_numpy().ravel()
-    assert abs(b0.mean() - truth["b0"]) < 0.05
-    assert abs(b0.mean() - base["b0"]) > 0.15
-    # and scoring with the cohort posterior works on the same table
-    res = model.diagnose(df[list(inputs.FIELDS)].head(50))
-    assert res["p_deficient"].between(0, 1).all()
+        assert post_sd < 0.5 * model.priors[k][1], k
+    # scoring with the cohort posterior works
+    res = model.diagnose(df[list(inputs.FIELDS)].head(30))
+    assert res["p_deficient"].between(0, 1).all() and (res["error"] == "").all()
 
 
 def test_bad_arguments():

@@ -97,40 +97,55 @@ def _auc(score, truth):
 
 @pytest.fixture(scope="module")
 def synthetic():
-    """20,000 synthetic people, each block of 500 drawn from one posterior draw."""
-    post = load_posterior("markers")["posterior"].stack(sample=("chain", "draw"))
-    idx = np.linspace(0, post.sizes["sample"] - 1, 40).astype(int)
+    """20,000 synthetic people, ten from each of the 2,000 posterior draws.
+
+    Drawing each person's parameters from the posterior is what makes the averaged
+    probability calibrated; using every draw keeps the parameter-sampling noise of the
+    check small (about 0.25 / sqrt(2000) = 0.006 in a bin's observed rate).
+    """
+    post = load_posterior("markers")["posterior"].to_dataset().stack(sample=("chain", "draw"))
+    vals = {k: post[k].to_numpy() for k in mk.PARAMS}
     frames = []
-    for j, s in enumerate(idx):
-        params = {k: float(post[k].isel(sample=s)) for k in mk.PARAMS}
-        frames.append(sample_people(500, params, seed=100 + j, age=(40, 90), egfr=(25, 110),
+    for s in range(post.sizes["sample"]):
+        params = {k: float(v[s]) for k, v in vals.items()}
+        frames.append(sample_people(10, params, seed=1000 + s, age=(40, 90), egfr=(25, 110),
                                     risks={"pernicious_anaemia": 0.05, "vegan": 0.1, "metformin": 0.1},
                                     p_missing={"holotc": 0.6, "hcy": 0.5, "folate": 0.2, "mma": 0.2}))
     return pd.concat(frames, ignore_index=True)
+
+
+def _ece(p, y, bins=10):
+    idx = np.clip(np.digitize(p, np.linspace(0, 1, bins + 1)) - 1, 0, bins - 1)
+    return sum(abs(p[idx == b].mean() - y[idx == b].mean()) * (idx == b).mean() for b in range(bins) if (idx == b).any())
 
 
 def test_calibrated_on_synthetic_people(synthetic):
     df = synthetic
     res = b12sim.diagnose(df[list(inputs.FIELDS)], explain=False)
     p, y = res["p_deficient"].to_numpy(), df["deficient"].to_numpy(float)
-    edges = np.linspace(0, 1, 11)
-    idx = np.clip(np.digitize(p, edges) - 1, 0, 9)
-    ece = sum(abs(p[idx == b].mean() - y[idx == b].mean()) * (idx == b).mean() for b in range(10) if (idx == b).any())
-    # 20,000 people: binomial noise in a bin of n people is sqrt(p(1-p)/n) <= 0.01 for n >= 2,500;
-    # weighted over bins the expected |error| of a calibrated predictor is below about 0.01
-    assert ece < 0.02
-    # folate probability is calibrated too
+    # a calibrated predictor still shows ECE from binomial noise (about 0.005 here: most people
+    # sit in the lowest bin, the other bins hold a few hundred each) plus parameter-draw noise
+    # (about 0.006); 0.02 is roughly twice their sum
+    assert _ece(p, y) < 0.02
+    assert abs(p.mean() - y.mean()) < 0.01
     pf, yf = res["p_folate_deficient"].to_numpy(), df["folate_deficient"].to_numpy(float)
-    assert abs(pf.mean() - yf.mean()) < 0.01
-    # the probability beats serum B12 alone
+    assert _ece(pf, yf) < 0.02
+
+
+def test_beats_serum_b12_alone(synthetic):
+    """Among people with B12 and MMA measured, the probability beats serum B12 alone.
+
+    Baselines: serum B12 as a ranking (AUC) and the best calibrated probability from
+    B12 alone, i.e. this model given only B12 (Brier). With about 16,000 people the
+    standard error of a paired AUC difference is about 0.003 and of a Brier difference
+    about 0.001, so the margins below are several standard errors.
+    """
+    df = synthetic[synthetic["b12"].notna() & synthetic["mma"].notna()]
+    y = df["deficient"].to_numpy(float)
+    p = b12sim.diagnose(df[list(inputs.FIELDS)], explain=False)["p_deficient"].to_numpy()
     only_b12 = b12sim.diagnose(df[["b12", "age", "egfr"] + list(mk.RISKS)], explain=False)["p_deficient"].to_numpy()
-    has_b12 = df["b12"].notna().to_numpy()
-    auc_full = _auc(p[has_b12], y[has_b12])
-    auc_b12 = _auc(-df["b12"].to_numpy()[has_b12], y[has_b12])
-    brier_full = np.mean((p[has_b12] - y[has_b12]) ** 2)
-    brier_b12 = np.mean((only_b12[has_b12] - y[has_b12]) ** 2)
-    assert auc_full > auc_b12 + 0.02
-    assert brier_full < 0.9 * brier_b12
+    assert _auc(p, y) > _auc(-df["b12"].to_numpy(), y) + 0.01
+    assert np.mean((p - y) ** 2) < np.mean((only_b12 - y) ** 2) - 0.003
 
 
 def test_savage_and_nhanes_targets_reproduced():
@@ -141,7 +156,7 @@ def test_savage_and_nhanes_targets_reproduced():
     tree = load_posterior("markers")
     checks = tree["checks"].to_dataset()
     assert bool(checks["inside"].all()), checks["inside"].to_series()[lambda s: ~s]
-    post = tree["posterior"].mean(("chain", "draw"))
+    post = tree["posterior"].to_dataset().mean(("chain", "draw"))
     params = {k: float(post[k]) for k in mk.PARAMS}
     pred = tg.predictions(params, mk.Constants.load())
     sd = {o.name: o.sd for o in observations()}

@@ -92,6 +92,10 @@ def observations() -> list[Observation]:
         r = evidence.row(f"metformin_low_b12_{arm}")
         obs.append(Observation(f"metformin_low_b12_{arm}", "logit", r["value"],
                                _logit_sd(r["value"], r["n"], tau_l), f"metformin_low_b12_{arm}"))
+    r = evidence.row("low_b12_not_deficient")
+    obs.append(Observation("low_b12_not_deficient", "logit", r["value"],
+                           math.hypot(r["uncertainty"] / (r["value"] * (1 - r["value"])), tau_l),
+                           "low_b12_not_deficient"))
     obs.append(Observation("vegan_deficient", "prob", ev("vegan_deficiency_prevalence"),
                            evidence.uncertainty("vegan_deficiency_prevalence"), "vegan_deficiency_prevalence"))
     obs.append(Observation("ppi_log_or", "log", math.log(ev("ppi_odds_ratio")),

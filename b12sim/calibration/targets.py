@@ -163,6 +163,10 @@ def predictions(p, c, xp=np):
     for k in ("vegan", "ppi"):
         wa = x_weights(p, c, xp, age=60.0, risks={k: 1.0})
         out[f"{k}_deficient"] = (wa * ind).sum()
+    age_f = ev("falsely_low_population_age")
+    wf = x_weights(p, c, xp, age=age_f)
+    low = wf * cdf_given_x("b12", ev("low_b12_cut"), p, c, xp, age=age_f, egfr=mk.EGFR_REF)
+    out["low_b12_not_deficient"] = (low * (1 - ind)).sum() / low.sum()
     w0 = x_weights(p, c, xp, age=60.0)
     out["base_deficient_60"] = (w0 * ind).sum()
     return out

@@ -1,7 +1,9 @@
 """Numba kernel behind :func:`b12sim.diagnosis.scoring.score_batch`.
 
 Kept in its own module so that importing the scorer does not import numba; the
-column constants mirror :mod:`b12sim.diagnosis.scoring`.
+column constants mirror :mod:`b12sim.diagnosis.scoring`. Per-draw quantities that do
+not depend on the patient (the deficit and the depleting-component density on the
+aligned store grid, the prior folate weights) come in precomputed.
 """
 
 from __future__ import annotations
@@ -12,153 +14,146 @@ import numba
 import numpy as np
 
 from b12sim.diagnosis.scoring import (
-    AH, AM, BHA, BHR, BMA, BMR, BOFF, CF, DSHIFT, GA, H0, KT, M0, MUD, MUY, NH, PI0, PIA, SD_, SDB,
-    SDF, SDH, SDM, SDT, SX, SY, TOFF, XK,
+    AH, AM, BHA, BHR, BMA, BMR, BOFF, CF, DSHIFT, GA, H0, KT, M0, MUY, PI0, PIA, SDB, SDF, SDH, SDM,
+    SDT, SX, SY, TOFF, XK,
 )
 
+SPAN_SD = 6.0  # folate weights beyond this many SDs of their mean are dropped (< 1e-8)
 
-@numba.njit(cache=True, parallel=True, fastmath=False)
-def kernel(obs, a, r, risks, tab, masks, ln_s_med, ln_fd, ln_fh, hx, hy, xmin, xmax, ymin, ymax, wsd):
-    n, nd, ns = obs.shape[0], tab.shape[0], masks.shape[0]
+
+@numba.njit(cache=True, parallel=True)
+def kernel(obs, a, r, risks, tab, masks, j0s, dfx_tab, ldep_tab, wy0_tab, y, fdy, indy, ln_s_med, hx, hy,
+           ln_fd, wsd):
+    n, nd, ns, nl = obs.shape[0], tab.shape[0], masks.shape[0], y.shape[0]
+    gmax = dfx_tab.shape[1]
     p_def = np.empty((n, nd))
     p_fol = np.empty((n, nd))
     ex = np.empty((n, nd))
     p_sub = np.zeros((n, ns))
-    ly0 = math.floor((ymin - ln_fd) / hy)
-    ly1 = math.ceil((ymax - ln_fd) / hy)
-    nl = ly1 - ly0 + 1
     for i in numba.prange(n):
         o = obs[i]
         hb, ht, hm, hh, hf = (not math.isnan(o[0]), not math.isnan(o[1]), not math.isnan(o[2]),
                               not math.isnan(o[3]), not math.isnan(o[4]))
-        y = np.empty(nl)
-        fdy = np.empty(nl)
-        indy = np.empty(nl)
-        for l in range(nl):
-            y[l] = ln_fd + hy * (ly0 + l)
-            fdy[l] = math.log1p(math.exp(ln_fh - y[l])) if ln_fh - y[l] < 30 else ln_fh - y[l]
-            indy[l] = 1.0 if ly0 + l < 0 else (0.5 if ly0 + l == 0 else 0.0)
-        wy0 = np.empty(nl)
+        need0 = hh and (ns > 1 or not hf)  # tHcy integral under the folate prior alone
+        llx = np.empty((4, gmax))  # B12, holoTC, MMA, tHcy-with-folate log-likelihoods
+        lh0 = np.empty(gmax)
+        hf1 = np.empty(gmax)
+        lmain = np.empty(gmax)
         wy1 = np.empty(nl)
         for d in range(nd):
             t = tab[d]
             xk = t[XK]
-            # main-component mean and depleting probability
             mu = ln_s_med + t[GA] * a[i]
             keep = 1.0
             for k in range(3):
                 mu += t[DSHIFT + k] * risks[i, k]
                 keep *= 1.0 - t[DSHIFT + 3 + k] * risks[i, 3 + k]
-            base = 1.0 / (1.0 + math.exp(-(t[PI0] + t[PIA] * a[i])))
-            pi = 1.0 - (1.0 - base) * keep
+            pi = 1.0 - (1.0 - 1.0 / (1.0 + math.exp(-(t[PI0] + t[PIA] * a[i])))) * keep
             lpm = math.log1p(-pi) - math.log(t[SX]) if pi < 1.0 else -np.inf
-            lpd = math.log(pi) - math.log(t[SD_]) if pi > 0.0 else -np.inf
-            # x window
-            lo, hi = xmin, xmax
-            if hb:
+            lpd = math.log(pi) if pi > 0.0 else -np.inf
+            # store grid: x_j = x_k + hx*j for j in [jlo, jhi]; table column c = j - j0s[d]
+            jlo = j0s[d]
+            jhi = j0s[d] + gmax - 1
+            if ns == 1 and hb:
                 cb = o[0] - t[BOFF]
-                lo, hi = max(lo, cb - wsd * t[SDB]), min(hi, cb + wsd * t[SDB])
-            elif ht:
+                jlo = max(jlo, math.floor((cb - wsd * t[SDB] - xk) / hx))
+                jhi = min(jhi, math.ceil((cb + wsd * t[SDB] - xk) / hx))
+            elif ns == 1 and ht:
                 ct = (o[1] - t[TOFF]) / t[KT]
-                lo, hi = max(lo, ct - wsd * t[SDT] / t[KT]), min(hi, ct + wsd * t[SDT] / t[KT])
-            j0 = math.floor((lo - xk) / hx)
-            j1 = math.ceil((hi - xk) / hx)
-            g = j1 - j0 + 1
-            # folate weights: prior, and prior x folate likelihood
-            m0 = -np.inf
-            m1 = -np.inf
-            for l in range(nl):
-                v0 = -0.5 * ((y[l] - t[MUY]) / t[SY]) ** 2
-                v1 = v0 - 0.5 * ((o[4] - y[l]) / t[SDF]) ** 2 if hf else v0
-                wy0[l] = v0
-                wy1[l] = v1
-                m0 = max(m0, v0)
-                m1 = max(m1, v1)
-            s0 = 0.0
-            s1 = 0.0
-            for l in range(nl):
-                wy0[l] = math.exp(wy0[l] - m0)
-                wy1[l] = math.exp(wy1[l] - m1)
-                s0 += wy0[l]
-                s1 += wy1[l]
-            for l in range(nl):
-                wy0[l] /= s0
-                wy1[l] /= s1
-            llb = np.zeros(g)
-            llt = np.zeros(g)
-            llm = np.zeros(g)
-            lh0 = np.zeros(g)
-            lh1 = np.zeros(g)
-            hf1 = np.zeros(g)
-            lpx = np.empty(g)
+                jlo = max(jlo, math.floor((ct - wsd * t[SDT] / t[KT] - xk) / hx))
+                jhi = min(jhi, math.ceil((ct + wsd * t[SDT] / t[KT] - xk) / hx))
+            g = max(jhi - jlo + 1, 1)
+            c0 = jlo - j0s[d]
+            # folate weights given the folate result (a normal in y), on the aligned y grid
+            l1a, l1b = 0, nl
+            if hf:
+                prec = 1.0 / t[SY] ** 2 + 1.0 / t[SDF] ** 2
+                my = (t[MUY] / t[SY] ** 2 + o[4] / t[SDF] ** 2) / prec
+                sy = 1.0 / math.sqrt(prec)
+                l1a = max(0, math.floor((my - SPAN_SD * sy - y[0]) / hy))
+                l1b = min(nl, math.ceil((my + SPAN_SD * sy - y[0]) / hy) + 1)
+                s1 = 0.0
+                for l in range(l1a, l1b):
+                    e = (y[l] - my) / sy
+                    wy1[l] = math.exp(-0.5 * e * e)
+                    s1 += wy1[l]
+                for l in range(l1a, l1b):
+                    wy1[l] /= s1
+            w0 = wy0_tab[d]
             for jj in range(g):
-                j = j0 + jj
-                x = xk + hx * j
+                c = c0 + jj
+                x = xk + hx * (jlo + jj)
                 zm = (x - mu) / t[SX]
-                zd = (x - t[MUD]) / t[SD_]
-                u, v = lpm - 0.5 * zm * zm, lpd - 0.5 * zd * zd
-                lpx[jj] = max(u, v) + math.log1p(math.exp(-abs(u - v)))
-                z = t[NH] * (-hx * j)
-                dfx = (z + math.log1p(math.exp(-z)) if z > 0 else math.log1p(math.exp(z))) / t[NH]
+                lmain[jj] = lpm - 0.5 * zm * zm
+                dfx = dfx_tab[d, c]
                 if hb:
                     e = (o[0] - t[BOFF] - x) / t[SDB]
-                    llb[jj] = -0.5 * e * e
+                    llx[0, jj] = -0.5 * e * e
                 if ht:
                     e = (o[1] - t[TOFF] - t[KT] * x) / t[SDT]
-                    llt[jj] = -0.5 * e * e
+                    llx[1, jj] = -0.5 * e * e
                 if hm:
                     e = (o[2] - t[M0] - t[BMA] * a[i] - t[BMR] * r[i] - t[AM] * dfx) / t[SDM]
-                    llm[jj] = -0.5 * e * e
+                    llx[2, jj] = -0.5 * e * e
                 if hh:
                     base_h = o[3] - t[H0] - t[BHA] * a[i] - t[BHR] * r[i] - t[AH] * dfx
-                    acc0 = 0.0
-                    acc1 = 0.0
-                    accf = 0.0
-                    for l in range(nl):
-                        if wy0[l] < 1e-12 and wy1[l] < 1e-12:
-                            continue
-                        e = (base_h - t[CF] * fdy[l]) / t[SDH]
-                        k = math.exp(-0.5 * e * e)
-                        acc0 += wy0[l] * k
-                        acc1 += wy1[l] * k
-                        accf += wy1[l] * k * indy[l]
-                    lh0[jj] = math.log(max(acc0, 1e-300))
-                    lh1[jj] = math.log(max(acc1, 1e-300))
-                    hf1[jj] = accf / max(acc1, 1e-300)
+                    if hf:
+                        acc1 = 0.0
+                        accf = 0.0
+                        for l in range(l1a, l1b):
+                            e = (base_h - t[CF] * fdy[l]) / t[SDH]
+                            k = wy1[l] * math.exp(-0.5 * e * e)
+                            acc1 += k
+                            accf += k * indy[l]
+                        llx[3, jj] = math.log(max(acc1, 1e-300))
+                        hf1[jj] = accf / max(acc1, 1e-300)
+                    if need0:
+                        acc0 = 0.0
+                        accf = 0.0
+                        for l in range(nl):
+                            if w0[l] > 0.0:
+                                e = (base_h - t[CF] * fdy[l]) / t[SDH]
+                                k = w0[l] * math.exp(-0.5 * e * e)
+                                acc0 += k
+                                accf += k * indy[l]
+                        lh0[jj] = math.log(max(acc0, 1e-300))
+                        if not hf:
+                            llx[3, jj] = lh0[jj]
+                            hf1[jj] = accf / max(acc0, 1e-300)
             for s in range(ns):
                 mb = masks[s, 0] and hb
                 mt = masks[s, 1] and ht
                 mm = masks[s, 2] and hm
                 mh = masks[s, 3] and hh
-                mf = masks[s, 4] and hf
+                use1 = masks[s, 4] or not hf  # tHcy term with the folate result
                 top = -np.inf
                 for jj in range(g):
-                    v = lpx[jj]
+                    v = 0.0
                     if mb:
-                        v += llb[jj]
+                        v += llx[0, jj]
                     if mt:
-                        v += llt[jj]
+                        v += llx[1, jj]
                     if mm:
-                        v += llm[jj]
+                        v += llx[2, jj]
                     if mh:
-                        v += lh1[jj] if mf else lh0[jj]
-                    top = max(top, v)
+                        v += llx[3, jj] if use1 else lh0[jj]
+                    top = max(top, v + max(lmain[jj], lpd + ldep_tab[d, c0 + jj]))
                 z = 0.0
                 zd = 0.0
                 zx = 0.0
                 zf = 0.0
                 for jj in range(g):
-                    j = j0 + jj
-                    v = lpx[jj]
+                    j = jlo + jj
+                    v = 0.0
                     if mb:
-                        v += llb[jj]
+                        v += llx[0, jj]
                     if mt:
-                        v += llt[jj]
+                        v += llx[1, jj]
                     if mm:
-                        v += llm[jj]
+                        v += llx[2, jj]
                     if mh:
-                        v += lh1[jj] if mf else lh0[jj]
-                    w = math.exp(v - top)
+                        v += llx[3, jj] if use1 else lh0[jj]
+                    w = math.exp(v + lmain[jj] - top) + math.exp(v + lpd + ldep_tab[d, c0 + jj] - top)
                     z += w
                     if j < 0:
                         zd += w
@@ -176,9 +171,12 @@ def kernel(obs, a, r, risks, tab, masks, ln_s_med, ln_fd, ln_fh, hx, hy, xmin, x
                     if mh:
                         p_fol[i, d] = zf / z
                     else:
-                        wsrc = wy1 if mf else wy0
                         acc = 0.0
-                        for l in range(nl):
-                            acc += wsrc[l] * indy[l]
+                        if hf:
+                            for l in range(l1a, l1b):
+                                acc += wy1[l] * indy[l]
+                        else:
+                            for l in range(nl):
+                                acc += w0[l] * indy[l]
                         p_fol[i, d] = acc
     return p_def, p_fol, ex, p_sub

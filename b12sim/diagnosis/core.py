@@ -49,13 +49,19 @@ def _draws(posterior, draws) -> Draws:
         raise InputError("posterior", type(posterior).__name__, "None (shipped), a DataTree or a fitted CohortModel's posterior")
     post = posterior["posterior"].to_dataset() if isinstance(posterior, xr.DataTree) else posterior
     total = post.sizes["chain"] * post.sizes["draw"]
-    return from_posterior(post, min(draws or DEFAULT_DRAWS, total) if draws != "all" else None)
+    if draws == "all":
+        return from_posterior(post, None)
+    if draws is not None and (isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1):
+        raise InputError("draws", draws, f"a whole number from 1 to {total}, or 'all'")
+    return from_posterior(post, min(int(draws or DEFAULT_DRAWS), total))
 
 
 def score_arrays(obs, a, r, risks, dr: Draws, *, explain: bool, progress: bool = False):
     """Score arrays of patients; chooses the numpy path for small batches."""
     masks = MASKS if explain else MASKS[:1]
     n = obs.shape[0]
+    if n == 0:
+        return np.empty((0, dr.n)), np.empty((0, dr.n)), np.empty((0, dr.n)), np.empty((0, len(masks)))
     if n <= SMALL_BATCH:
         res = [scoring.score_reference(obs[i], a[i], r[i], risks[i], dr, masks) for i in range(n)]
         return tuple(np.stack([x[k] for x in res]) for k in range(4))
@@ -126,7 +132,7 @@ def _single(k: int) -> int:
 
 
 def _cb12_one(patient: dict):
-    from b12sim.cb12 import cb12, cb12_category
+    from b12sim.fedosov import cb12, cb12_category
 
     vals = [patient[m] for m in ("b12", "holotc", "mma", "hcy")]
     if any(math.isnan(v) for v in vals):
@@ -160,7 +166,7 @@ def _diagnose_table(table, dr: Draws, *, explain: bool, progress: bool | None) -
     res["cb12"] = np.nan
     res["cb12_category"] = ""
     if full.any():
-        from b12sim.cb12 import cb12, cb12_category
+        from b12sim.fedosov import cb12, cb12_category
 
         sub = canon[ok][full]
         v = cb12(*(sub[m].to_numpy() for m in ("b12", "holotc", "mma", "hcy")), age=sub["age"].to_numpy())

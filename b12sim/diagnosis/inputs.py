@@ -35,6 +35,7 @@ ALIASES = {
     "ileal": "ileal_resection", "gastric_bypass": "bariatric", "bariatric_surgery": "bariatric",
     "vegetarian_vegan": "vegan", "proton_pump_inhibitor": "ppi",
 }
+MAX_ROW_WARNINGS = 5  # per table; the rest are summarised in one warning
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 _NA_WORDS = {"na", "n/a", "nan", "none", "null", "missing", "-", "--", "?", "nd", "n.d."}
@@ -221,8 +222,13 @@ def from_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, list[str]]:
             rows.append(dict(blank))
             col = col_of.get(e.field)
             errors.append(str(e) if col is None or str(col) == e.field else f"{e} [column {str(col)!r}]")
-    for idx, w in caught:
+    for idx, w in caught[:MAX_ROW_WARNINGS]:
         warnings.warn(f"row {idx}: {w.message}", w.category, stacklevel=2)
+    if len(caught) > MAX_ROW_WARNINGS:
+        rest = [str(i) for i, _ in caught[MAX_ROW_WARNINGS:]]
+        warnings.warn(f"{len(rest)} more rows with unusual values (rows {', '.join(rest[:20])}"
+                      f"{', ...' if len(rest) > 20 else ''}); they were scored as given",
+                      caught[0][1].category, stacklevel=2)
     canon = pd.DataFrame(rows, index=df.index, columns=list(FIELDS))
     return canon, pd.Series(errors, index=df.index, name="error"), unused
 

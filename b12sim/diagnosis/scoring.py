@@ -137,11 +137,24 @@ def score_batch(obs, a, r, risks, dr: Draws, masks):
     ``obs`` (N, 5), ``a`` (N,), ``r`` (N,), ``risks`` (N, 6), ``masks`` (S, 5).
     Returns ``(p_def (N, D), p_fol (N, D), ex (N, D), p_sub (N, S))``.
     """
-    from b12sim.diagnosis._kernel import kernel
+    from b12sim.diagnosis._kernel import SPAN_SD, kernel
 
     tab = _draw_table(dr)
     c = dr.const
-    return kernel(np.ascontiguousarray(obs, float), np.ascontiguousarray(a, float),
-                  np.ascontiguousarray(r, float), np.ascontiguousarray(risks, float), tab,
-                  np.ascontiguousarray(masks, np.bool_), c.ln_s_med, c.ln_fol_def, c.ln_fol_hinge,
-                  H_X, H_Y, X_MIN, X_MAX, Y_MIN, Y_MAX, WINDOW_SD)
+    xk = tab[:, XK]
+    j0s = np.floor((X_MIN - xk) / H_X).astype(np.int64)
+    gmax = int((np.ceil((X_MAX - xk) / H_X).astype(np.int64) - j0s).max()) + 1
+    x = xk[:, None] + H_X * (j0s[:, None] + np.arange(gmax)[None, :])
+    nh = tab[:, NH][:, None]
+    dfx_tab = np.logaddexp(0.0, nh * (xk[:, None] - x)) / nh
+    ldep_tab = -0.5 * ((x - tab[:, MUD][:, None]) / tab[:, SD_][:, None]) ** 2 - np.log(tab[:, SD_][:, None])
+    ly = np.arange(math.floor((Y_MIN - c.ln_fol_def) / H_Y), math.ceil((Y_MAX - c.ln_fol_def) / H_Y) + 1)
+    y = c.ln_fol_def + H_Y * ly
+    indy = np.where(ly < 0, 1.0, np.where(ly == 0, 0.5, 0.0))
+    fdy = np.logaddexp(0.0, c.ln_fol_hinge - y)
+    z = (y[None, :] - tab[:, MUY][:, None]) / tab[:, SY][:, None]
+    wy0 = np.where(np.abs(z) <= SPAN_SD, np.exp(-0.5 * z**2), 0.0)
+    wy0 /= wy0.sum(axis=1, keepdims=True)
+    f = lambda v, t=float: np.ascontiguousarray(v, t)  # noqa: E731
+    return kernel(f(obs), f(a), f(r), f(risks), f(tab), f(masks, np.bool_), j0s, f(dfx_tab), f(ldep_tab),
+                  f(wy0), f(y), f(fdy), f(indy), c.ln_s_med, H_X, H_Y, c.ln_fol_def, WINDOW_SD)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
+from b12sim import units
 from b12sim.physiology import markers as mk
 
 
@@ -24,7 +25,8 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     prevalence (0-1). ``p_missing``: marker -> probability the lab was not measured.
 
     Returns one row per person: ``age``, ``egfr``, risk flags, markers in canonical
-    units (NaN when not measured), true ``stores_ug``, ``folate_true`` (nmol/L),
+    units (NaN when not measured; clipped to the accepted input range, as an assay
+    reports within its range), ``true_stores_ug``, ``true_folate`` (nmol/L),
     and the truth labels ``deficient`` and ``folate_deficient``.
     """
     c = mk.Constants.load()
@@ -54,9 +56,10 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     out = {"age": ages, "egfr": egfrs, **flags}
     for j, m in enumerate(mk.MARKERS):
         val = np.exp(means[m] + sds[m] * z[:, 5 + j])
-        out[m] = np.where(u[:, 16 + j] < p_missing.get(m, 0.0), np.nan, val)
-    out["stores_ug"] = np.exp(x)
-    out["folate_true"] = np.exp(y)
+        lo, hi = units.quantity(m).hard  # as a laboratory reports: within the assay range
+        out[m] = np.where(u[:, 16 + j] < p_missing.get(m, 0.0), np.nan, np.clip(val, lo, hi))
+    out["true_stores_ug"] = np.exp(x)
+    out["true_folate"] = np.exp(y)
     out["deficient"] = x < params["x_k"]
     out["folate_deficient"] = y < c.ln_fol_def
     return pd.DataFrame(out)
