@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="re-fit the marker model to the evidence tables (PyMC)")
     c.add_argument("--out", type=Path, help="where to write the DataTree (default: the shipped file)")
     c.add_argument("--force", action="store_true", help="replace an existing file")
-    c.add_argument("--draws", type=int, default=500)
+    c.add_argument("--draws", type=int, default=1000)
     c.add_argument("--tune", type=int, default=1000)
     c.add_argument("--chains", type=int, default=4)
     c.add_argument("--seed", type=int, default=20261124)

@@ -31,7 +31,7 @@ X_NODES = np.linspace(math.log(5.0), math.log(40_000.0), 49)  # ln ug, step 0.19
 GH_T, _gh_w = np.polynomial.hermite.hermgauss(6)
 GH_LOGW = np.log(_gh_w / math.sqrt(math.pi))  # E[f(y)], y ~ N(m, s): sum w f(m + sqrt(2) s t)
 
-_COMPILED: dict = {}  # (n_people, n_hcy, prior key) -> compiled nutpie model, reused across fits
+_COMPILED: dict = {}  # (n_people, tHcy rows, priors) -> compiled nutpie model, reused across fits
 
 
 def _to_free(name, v):
@@ -173,12 +173,12 @@ class CohortModel:
             raise InputError("df", f"{ok.sum()} usable rows", "at least 20 people with age and one marker")
         self.errors = errors[errors != ""]
         data = _data_arrays(canon[ok])
-        key = (len(data["a"]), int(data["has"][:, 3].sum()), tuple(sorted(self.priors.items())))
+        # the rows with tHcy are part of the graph's structure; values come in as data
+        key = (len(data["a"]), data["has"][:, 3].tobytes(), tuple(sorted(self.priors.items())))
         if key not in _COMPILED:
             _COMPILED.clear()  # keep one compiled model; shapes differ between cohorts
-            _COMPILED[key] = (nutpie.compile_pymc_model(self.build(data)), data)
-        compiled, _ = _COMPILED[key]
-        compiled = compiled.with_data(**{k: v for k, v in data.items()})
+            _COMPILED[key] = nutpie.compile_pymc_model(self.build(data))
+        compiled = _COMPILED[key].with_data(**data)
         trace = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
                               progress_bar=progress)
         post = trace["posterior"].to_dataset()[list(mk.PARAMS)]

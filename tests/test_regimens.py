@@ -292,20 +292,16 @@ def test_bad_adherence_and_sampling_arguments():
         assert e.value.field == field
 
 
-def test_malformed_toml_names_file_and_line(tmp_path):
-    p = tmp_path / "bad.toml"
-    p.write_text('name = "x"\nphases = [\n  { dose_ug = , route = "im" },\n]\n', encoding="utf-8")
+@pytest.mark.parametrize("suffix, text, kind", [
+    (".toml", 'name = "x"\nphases = [\n  { dose_ug = , route = "im" },\n]\n', "valid TOML"),
+    (".json", '{\n  "name": "x",\n  "phases": [,]\n}\n', "valid JSON"),
+])
+def test_malformed_file_names_file_and_line(tmp_path, suffix, text, kind):
+    p = tmp_path / f"bad{suffix}"
+    p.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as e:
         load_regimen(p)
-    assert e.value.field == f"{p}, line 3" and "valid TOML" in str(e.value)
-
-
-def test_malformed_json_names_file_and_line(tmp_path):
-    p = tmp_path / "bad.json"
-    p.write_text('{\n  "name": "x",\n  "phases": [,]\n}\n', encoding="utf-8")
-    with pytest.raises(InputError) as e:
-        load_regimen(p)
-    assert e.value.field == f"{p}, line 3" and "valid JSON" in str(e.value)
+    assert e.value.field == f"{p}, line 3" and kind in str(e.value)
 
 
 def test_error_inside_file_names_file_and_field(tmp_path):

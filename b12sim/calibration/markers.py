@@ -180,7 +180,7 @@ def build_model():
     return model
 
 
-def calibrate(*, draws: int = 500, tune: int = 1000, chains: int = 4, seed: int = 20261124,
+def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int = 20261124,
               progress: bool = True):
     """Fit the marker model to the evidence and return the calibration DataTree.
 

@@ -17,10 +17,11 @@ def report(tree: xr.DataTree) -> str:
         "lowest-ESS parameters:",
         worst.to_string(float_format=lambda v: f"{v:.3f}" if v < 10 else f"{v:.0f}"),
         "",
-        "predictive checks (posterior 95% interval includes observation noise):",
+        "predictive checks: published value, prior and posterior predictive 95% intervals",
+        "(the posterior interval includes the observation noise of each statistic):",
     ]
     checks = tree["checks"].to_dataset().to_dataframe()
-    lines.append(checks[["observed", "post_median", "post_lo", "post_hi", "inside"]].to_string(
+    lines.append(checks[["observed", "prior_lo", "prior_hi", "post_median", "post_lo", "post_hi", "inside"]].to_string(
         float_format=lambda v: f"{v:.4g}"))
     lines.append(f"{int(checks['inside'].sum())} of {len(checks)} observations inside their 95% interval")
     return "\n".join(lines)

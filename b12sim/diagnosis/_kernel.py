@@ -18,7 +18,7 @@ from b12sim.diagnosis.scoring import (
     SDT, SX, SY, TOFF, XK,
 )
 
-SPAN_SD = 6.0  # folate weights beyond this many SDs of their mean are dropped (< 1e-8)
+SPAN_SD = 10.0  # folate weights beyond this many SDs of their mean are dropped (< e^-50)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -39,6 +39,7 @@ def kernel(obs, a, r, risks, tab, masks, j0s, dfx_tab, ldep_tab, wy0_tab, y, fdy
         lh0 = np.empty(gmax)
         hf1 = np.empty(gmax)
         lmain = np.empty(gmax)
+        vsum = np.empty(gmax)  # log-likelihood of the current sub-model per store node
         wy1 = np.empty(nl)
         for d in range(nd):
             t = tab[d]
@@ -137,6 +138,7 @@ def kernel(obs, a, r, risks, tab, masks, j0s, dfx_tab, ldep_tab, wy0_tab, y, fdy
                         v += llx[2, jj]
                     if mh:
                         v += llx[3, jj] if use1 else lh0[jj]
+                    vsum[jj] = v
                     top = max(top, v + max(lmain[jj], lpd + ldep_tab[d, c0 + jj]))
                 z = 0.0
                 zd = 0.0
@@ -144,15 +146,7 @@ def kernel(obs, a, r, risks, tab, masks, j0s, dfx_tab, ldep_tab, wy0_tab, y, fdy
                 zf = 0.0
                 for jj in range(g):
                     j = jlo + jj
-                    v = 0.0
-                    if mb:
-                        v += llx[0, jj]
-                    if mt:
-                        v += llx[1, jj]
-                    if mm:
-                        v += llx[2, jj]
-                    if mh:
-                        v += llx[3, jj] if use1 else lh0[jj]
+                    v = vsum[jj]
                     w = math.exp(v + lmain[jj] - top) + math.exp(v + lpd + ldep_tab[d, c0 + jj] - top)
                     z += w
                     if j < 0:

@@ -31,7 +31,7 @@ H_X = 0.1  # ln-units between latent store nodes
 H_Y = 0.15  # ln-units between latent folate nodes
 X_MIN, X_MAX = math.log(5.0), math.log(40_000.0)  # ug
 Y_MIN, Y_MAX = math.log(0.5), math.log(300.0)  # nmol/L
-WINDOW_SD = 8.0  # half-width of the B12-likelihood window, in SDs
+WINDOW_SD = 10.0  # half-width of the B12-likelihood window, in SDs (mass beyond < 1e-9)
 
 B, T, M, HCY, F = range(5)  # column order of markers.MARKERS
 N_RISK = len(mk.RISKS)
