@@ -60,13 +60,13 @@ def fast_path(path: str) -> dict:
         args = [f[k] for k in ("obs", "a", "r", "risks")]
     dr = draws()
     t0 = time.perf_counter()
-    core.score_arrays(*(x[: core.SMALL_BATCH + 1] for x in args), dr, explain=False)
+    core.summarise(*(x[: core.SMALL_BATCH + 1] for x in args), dr, explain=False)
     out = {"first_call_s": time.perf_counter() - t0, "threads": numba.get_num_threads()}
     rss0 = max_rss()
     for explain in (False, True):
         part = [x[: len(x) // EXPLAIN_SHARE] for x in args] if explain else args
         t0 = time.perf_counter()
-        core.score_arrays(*part, dr, explain=explain)
+        core.summarise(*part, dr, explain=explain)
         out[f"rate_explain_{explain}"] = len(part[0]) / (time.perf_counter() - t0)
         if not explain:
             out["peak_bytes"] = max_rss() - rss0
@@ -107,7 +107,7 @@ def run(size: str) -> Result:
     rows += [Row(f"naive loop, explain={k} ({n_naive} patients)", v, "patients/s") for k, v in naive.items()]
     out_bytes = n * dr.n * 3 * 8  # p_def, p_fol, ex: float64 (N, draws) each
     rows.append(Row(f"peak memory, explain=False, {n:,} patients", fast["peak_bytes"] / 2**20, "MiB",
-                    fast["peak_bytes"] / out_bytes, f"result arrays ({out_bytes / 2**20:,.0f} MiB)"))
+                    fast["peak_bytes"] / out_bytes, f"unchunked per-draw arrays ({out_bytes / 2**20:,.0f} MiB)"))
     settings = {"patients": n, "naive_patients": n_naive, "draws": dr.n, "numba_threads": fast["threads"],
                 "p_missing": P_MISSING, "risks": RISKS, "seed": SEED}
     return Result("scoring", settings, rows)

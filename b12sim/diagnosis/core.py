@@ -19,7 +19,7 @@ N_MARKERS = len(inputs.MARKERS)
 # every subset of the five markers; row 0 is the full set, the last row the empty set
 MASKS = np.array([[(s >> k) & 1 == 0 for k in range(N_MARKERS)] for s in range(2**N_MARKERS)], bool)
 SMALL_BATCH = 64  # below this many patients the numpy path is used (no kernel compilation)
-CHUNK = 20_000  # patients per kernel call (bounds memory to about CHUNK x draws x 3 floats)
+CHUNK = 10_000  # patients per kernel call: memory is about CHUNK x draws x 3 floats (~100 MB)
 DEFAULT_DRAWS = 400
 
 
@@ -56,8 +56,11 @@ def _draws(posterior, draws) -> Draws:
     return from_posterior(post, min(int(draws or DEFAULT_DRAWS), total))
 
 
-def score_arrays(obs, a, r, risks, dr: Draws, *, explain: bool, progress: bool = False):
-    """Score arrays of patients; chooses the numpy path for small batches."""
+def score_arrays(obs, a, r, risks, dr: Draws, *, explain: bool):
+    """Per-draw results for arrays of patients; the numpy path for small batches.
+
+    Returns ``(p_def, p_fol, ex)`` of shape (N, draws) and ``p_sub`` (N, sub-models).
+    """
     masks = MASKS if explain else MASKS[:1]
     n = obs.shape[0]
     if n == 0:
@@ -65,16 +68,32 @@ def score_arrays(obs, a, r, risks, dr: Draws, *, explain: bool, progress: bool =
     if n <= SMALL_BATCH:
         res = [scoring.score_reference(obs[i], a[i], r[i], risks[i], dr, masks) for i in range(n)]
         return tuple(np.stack([x[k] for x in res]) for k in range(4))
-    parts = []
-    chunks = range(0, n, CHUNK)
+    return scoring.score_batch(obs, a, r, risks, dr, masks)
+
+
+def summarise(obs, a, r, risks, dr: Draws, *, explain: bool, progress: bool = False) -> dict[str, np.ndarray]:
+    """Per-patient summaries, scored in chunks so memory follows the chunk, not the table.
+
+    Keys: ``p_deficient`` (mean over draws), ``lo``/``hi`` (2.5/97.5% over draws),
+    ``p_folate``, ``stores_ug`` (median), ``p_sub`` (N, sub-models; draw means).
+    """
+    n = obs.shape[0]
+    out = {k: np.empty(n) for k in ("p_deficient", "lo", "hi", "p_folate", "stores_ug")}
+    out["p_sub"] = np.empty((n, len(MASKS) if explain else 1))
+    starts = range(0, n, CHUNK)
     if progress:
         from tqdm.auto import tqdm
 
-        chunks = tqdm(chunks, total=len(chunks), unit="chunk", desc=f"scoring {n:,} patients")
-    for s in chunks:
+        starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"scoring {n:,} patients")
+    for s in starts:
         sl = slice(s, s + CHUNK)
-        parts.append(scoring.score_batch(obs[sl], a[sl], r[sl], risks[sl], dr, masks))
-    return tuple(np.concatenate([p[k] for p in parts]) for k in range(4))
+        p_def, p_fol, ex, p_sub = score_arrays(obs[sl], a[sl], r[sl], risks[sl], dr, explain=explain)
+        out["p_deficient"][sl] = p_def.mean(axis=1)
+        out["lo"][sl], out["hi"][sl] = np.quantile(p_def, [0.025, 0.975], axis=1)
+        out["p_folate"][sl] = p_fol.mean(axis=1)
+        out["stores_ug"][sl] = np.exp(np.median(ex, axis=1))
+        out["p_sub"][sl] = p_sub
+    return out
 
 
 def diagnose(table: pd.DataFrame | None = None, *, posterior=None, draws: int | str | None = None,
@@ -147,18 +166,17 @@ def _diagnose_table(table, dr: Draws, *, explain: bool, progress: bool | None) -
     obs, a, r, risks = inputs.arrays(canon[ok])
     if progress is None:
         progress = ok.sum() > 5 * CHUNK
-    p_def, p_fol, ex, p_sub = score_arrays(obs, a, r, risks, dr, explain=explain, progress=progress)
+    sm = summarise(obs, a, r, risks, dr, explain=explain, progress=progress)
     out = table.copy()
     res = pd.DataFrame(index=table.index)
-    res.loc[ok, "p_deficient"] = p_def.mean(axis=1)
-    qs = np.quantile(p_def, [0.025, 0.975], axis=1) if ok.any() else np.empty((2, 0))
-    res.loc[ok, "p_deficient_lo"] = qs[0]
-    res.loc[ok, "p_deficient_hi"] = qs[1]
-    res.loc[ok, "p_prior"] = p_sub[:, -1] if explain else np.nan
-    res.loc[ok, "p_folate_deficient"] = p_fol.mean(axis=1)
-    res.loc[ok, "stores_ug"] = np.exp(np.median(ex, axis=1))
+    res.loc[ok, "p_deficient"] = sm["p_deficient"]
+    res.loc[ok, "p_deficient_lo"] = sm["lo"]
+    res.loc[ok, "p_deficient_hi"] = sm["hi"]
+    res.loc[ok, "p_prior"] = sm["p_sub"][:, -1] if explain else np.nan
+    res.loc[ok, "p_folate_deficient"] = sm["p_folate"]
+    res.loc[ok, "stores_ug"] = sm["stores_ug"]
     if explain:
-        contrib = shapley(p_sub)
+        contrib = shapley(sm["p_sub"])
         for k, m in enumerate(inputs.MARKERS):
             vals = np.where(np.isnan(obs[:, k]), np.nan, contrib[:, k])
             res.loc[ok, f"llr_{m}"] = vals
