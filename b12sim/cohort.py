@@ -77,6 +77,10 @@ class CohortModel:
             from b12sim.posterior import load_posterior
 
             prior = load_posterior("markers")
+        if not (isinstance(prior, xr.DataTree) and "posterior" in prior.children
+                and set(mk.PARAMS) <= set(prior["posterior"].data_vars)):
+            raise InputError("prior", type(prior).__name__,
+                             "None (the shipped calibration) or a calibration DataTree with a posterior group")
         self.prior_tree = prior
         self.prior_scale = float(prior_scale)
         self.priors = prior_from(prior["posterior"].to_dataset(), self.prior_scale)

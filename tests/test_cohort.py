@@ -62,6 +62,8 @@ def test_parameter_recovery():
 def test_bad_arguments():
     with pytest.raises(InputError, match="prior_scale"):
         CohortModel(prior_scale=-1)
+    with pytest.raises(InputError, match="prior"):
+        CohortModel(prior={"posterior": 1})
     model = CohortModel()
     with pytest.raises(InputError, match="at least 20"):
         model.fit(sample_people(5, {k: _from_free(k, model.priors[k][0]) for k in mk.PARAMS}, seed=1))

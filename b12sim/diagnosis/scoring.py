@@ -34,7 +34,6 @@ Y_MIN, Y_MAX = math.log(0.5), math.log(300.0)  # nmol/L
 WINDOW_SD = 10.0  # half-width of the B12-likelihood window, in SDs (mass beyond < 1e-9)
 
 B, T, M, HCY, F = range(5)  # column order of markers.MARKERS
-N_RISK = len(mk.RISKS)
 
 
 def _draw_table(dr: Draws) -> np.ndarray:
