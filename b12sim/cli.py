@@ -200,10 +200,10 @@ def _calibrate(args) -> int:
 def _regimens(args) -> int:
     from b12sim.regimens import preset_table
 
-    import pandas as pd
-
-    with pd.option_context("display.max_colwidth", 70, "display.width", 200):
-        print(preset_table()[["name", "route", "form", "summary"]].to_string(index=False))
+    table = preset_table()
+    width = max(map(len, table["name"]))
+    for row in table.itertuples():
+        print(f"{row.name:<{width}}  {row.route:<5} {row.form:<17} {row.summary}")
     return 0
 
 
