@@ -112,14 +112,9 @@ class CohortModel:
                 else:
                     p[k] = pm.Deterministic(k, z)
             x = X_NODES[None, :]
-            mu_m = c.ln_s_med + p["gamma_age"] * a
-            keep = 1.0
-            for j, k in enumerate(mk.RISKS_SHIFT):
-                mu_m = mu_m + p[f"delta_{k}"] * risks[:, j]
-            for j, k in enumerate(mk.RISKS_DEPLETING):
-                keep = keep * (1.0 - p[f"p_{k}"] * risks[:, 3 + j])
-            base = pt.sigmoid(p["pi0"] + p["pi_age"] * a)
-            pi = 1.0 - (1.0 - base) * keep
+            rd = {k: risks[:, j] for j, k in enumerate(mk.RISKS)}
+            mu_m = mk.main_mean(a, rd, p, c, pt)
+            pi = mk.depleting_prob(a, rd, p, pt)
             lm = pt.log1p(-pi)[:, None] - 0.5 * ((x - mu_m[:, None]) / p["sigma_x"]) ** 2 - pt.log(p["sigma_x"])
             ld = pt.log(pi)[:, None] - 0.5 * ((x - p["mu_d"]) / p["sigma_d"]) ** 2 - pt.log(p["sigma_d"])
             lw = pt.logaddexp(lm, ld)

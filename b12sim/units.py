@@ -26,10 +26,11 @@ from __future__ import annotations
 import functools
 import math
 import re
+import warnings
 from dataclasses import dataclass
 
 from b12sim import evidence
-from b12sim.errors import InputError
+from b12sim.errors import InputError, UnitWarning
 
 
 @dataclass(frozen=True)
@@ -162,10 +163,6 @@ def parse(field: str, raw: object, unit: str | None = None) -> float:
     if not tlo <= val <= thi:
         hint = _mixup_hint(q, num, unit)
         if hint:
-            import warnings
-
-            from b12sim.errors import UnitWarning
-
             warnings.warn(f"{field}={raw!r} is unusual: {hint}", UnitWarning, stacklevel=2)
     return val
 

@@ -168,14 +168,13 @@ def build_model():
         pred = tg.predictions(p, c, pt)
         eps = 1e-9
         for o in observations():
-            val = statistic(o.name, pred, pt)
+            val = pm.Deterministic(f"pred_{o.name}", statistic(o.name, pred, pt))
             if o.kind == "logit":
                 val = pt.clip(val, eps, 1 - eps)
                 val = pt.log(val) - pt.log1p(-val)
                 target = math.log(o.observed / (1 - o.observed))
             else:
                 target = o.observed
-            pm.Deterministic(f"pred_{o.name}", statistic(o.name, pred, pt))
             pm.Normal(f"obs_{o.name}", mu=val, sigma=o.sd, observed=target)
     return model
 

@@ -39,18 +39,15 @@ def x_weights(p, c, xp, *, age, risks=None, component="mixture"):
     """
     risks = risks or {}
     a = (age - mk.AGE_REF) / 10.0
-    mu = c.ln_s_med + p["gamma_age"] * a
-    for k in mk.RISKS_SHIFT:
-        mu = mu + p[f"delta_{k}"] * risks.get(k, 0.0)
-    lm = _normal_logpdf(X_GRID, mu, p["sigma_x"], xp)
+    lm = _normal_logpdf(X_GRID, mk.main_mean(a, risks, p, c, xp), p["sigma_x"], xp)
     ld = _normal_logpdf(X_GRID, p["mu_d"], p["sigma_d"], xp)
     if component == "main":
         lw = lm
     elif component == "depleting":
         lw = ld
     else:
-        logit = p["pi0"] + p["pi_age"] * a
-        lw = xp.logaddexp(lm - xp.log1p(xp.exp(logit)), ld - xp.log1p(xp.exp(-logit)))
+        pi = mk.depleting_prob(a, risks, p, xp)
+        lw = xp.logaddexp(lm + xp.log1p(-pi), ld + xp.log(pi))
     w = xp.exp(lw - lw.max())
     return w / w.sum()
 

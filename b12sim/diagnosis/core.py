@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -21,14 +22,19 @@ MASKS = np.array([[(s >> k) & 1 == 0 for k in range(N_MARKERS)] for s in range(2
 SMALL_BATCH = 64  # below this many patients the numpy path is used (no kernel compilation)
 CHUNK = 10_000  # patients per kernel call: memory is about CHUNK x draws x 3 floats (~100 MB)
 DEFAULT_DRAWS = 400
+CB12_MARKERS = ("b12", "holotc", "mma", "hcy")  # cB12 argument order (b12sim.fedosov, imported lazily)
+
+
+def _logit(p):
+    p = np.clip(p, 1e-9, 1 - 1e-9)
+    return np.log(p) - np.log1p(-p)
 
 
 def shapley(p_sub: np.ndarray) -> np.ndarray:
     """Shapley split of the log-odds change over :data:`MASKS` (N, 32) -> (N, 5)."""
-    p = np.clip(p_sub, 1e-9, 1 - 1e-9)
-    lo = np.log(p) - np.log1p(-p)
+    lo = _logit(p_sub)
     index = {tuple(m): s for s, m in enumerate(MASKS)}
-    out = np.zeros((p.shape[0], N_MARKERS))
+    out = np.zeros((lo.shape[0], N_MARKERS))
     for k in range(N_MARKERS):
         others = [j for j in range(N_MARKERS) if j != k]
         for size in range(N_MARKERS):
@@ -40,8 +46,16 @@ def shapley(p_sub: np.ndarray) -> np.ndarray:
     return out
 
 
+@functools.cache
+def _shipped_draws(draws) -> Draws:
+    """Draws of the shipped posterior, extracted once per draw count."""
+    return _draws(shipped.load_posterior("markers"), draws)
+
+
 def _draws(posterior, draws) -> Draws:
     if posterior is None:
+        if draws is None or isinstance(draws, (int, str)):
+            return _shipped_draws(draws)
         posterior = shipped.load_posterior("markers")
     if isinstance(posterior, Draws):
         return posterior
@@ -127,7 +141,7 @@ def diagnose(table: pd.DataFrame | None = None, *, posterior=None, draws: int | 
     obs, a, r, risks = inputs.arrays(canon)
     p_def, p_fol, ex, p_sub = score_arrays(obs, a, r, risks, dr, explain=True)
     contrib = shapley(p_sub)[0]
-    lo = np.log(np.clip(p_sub[0], 1e-9, 1 - 1e-9)) - np.log1p(-np.clip(p_sub[0], 1e-9, 1 - 1e-9))
+    lo = _logit(p_sub[0])
     given = [m for m in inputs.MARKERS if not math.isnan(patient[m])]
     notes = []
     if math.isnan(patient["egfr"]):
@@ -153,7 +167,7 @@ def _single(k: int) -> int:
 def _cb12_one(patient: dict):
     from b12sim.fedosov import cb12, cb12_category
 
-    vals = [patient[m] for m in ("b12", "holotc", "mma", "hcy")]
+    vals = [patient[m] for m in CB12_MARKERS]
     if any(math.isnan(v) for v in vals):
         return None, None
     v = cb12(*vals, age=patient["age"])
@@ -180,14 +194,14 @@ def _diagnose_table(table, dr: Draws, *, explain: bool, progress: bool | None) -
         for k, m in enumerate(inputs.MARKERS):
             vals = np.where(np.isnan(obs[:, k]), np.nan, contrib[:, k])
             res.loc[ok, f"llr_{m}"] = vals
-    full = canon[ok][["b12", "holotc", "mma", "hcy"]].notna().all(axis=1).to_numpy()
+    full = canon[ok][list(CB12_MARKERS)].notna().all(axis=1).to_numpy()
     res["cb12"] = np.nan
     res["cb12_category"] = ""
     if full.any():
         from b12sim.fedosov import cb12, cb12_category
 
         sub = canon[ok][full]
-        v = cb12(*(sub[m].to_numpy() for m in ("b12", "holotc", "mma", "hcy")), age=sub["age"].to_numpy())
+        v = cb12(*(sub[m].to_numpy() for m in CB12_MARKERS), age=sub["age"].to_numpy())
         idx = sub.index
         res.loc[idx, "cb12"] = v
         res.loc[idx, "cb12_category"] = cb12_category(v)

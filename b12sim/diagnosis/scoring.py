@@ -57,15 +57,11 @@ def _draw_table(dr: Draws) -> np.ndarray:
 DSHIFT = 27  # first of the 3 shift deltas, then the 3 depleting probabilities
 
 
-def _prior_terms(tab, a, risks, ln_s_med):
-    """Mean of the main component and probability of the depleting one (arrays over draws)."""
-    mu = ln_s_med + tab[..., GA] * a
-    keep = 1.0
-    for k in range(3):
-        mu = mu + tab[..., DSHIFT + k] * risks[k]
-        keep = keep * (1.0 - tab[..., DSHIFT + 3 + k] * risks[3 + k])
-    base = 1.0 / (1.0 + np.exp(-(tab[..., PI0] + tab[..., PIA] * a)))
-    return mu, 1.0 - (1.0 - base) * keep
+def _folate_grid(c: mk.Constants):
+    """Latent folate nodes aligned on the deficiency cut: ``(y, indicator y < cut, folate deficit)``."""
+    ly = np.arange(math.floor((Y_MIN - c.ln_fol_def) / H_Y), math.ceil((Y_MAX - c.ln_fol_def) / H_Y) + 1)
+    y = c.ln_fol_def + H_Y * ly
+    return y, np.where(ly < 0, 1.0, np.where(ly == 0, 0.5, 0.0)), mk.folate_deficit(y, c)
 
 
 def score_reference(obs, a, r, risks, dr: Draws, masks):
@@ -77,12 +73,13 @@ def score_reference(obs, a, r, risks, dr: Draws, masks):
     Returns ``(p_def (D,), p_fol (D,), ex (D,), p_sub (S,))``.
     """
     tab = _draw_table(dr)
-    ln_s_med, ln_fd, ln_fh = dr.const.ln_s_med, dr.const.ln_fol_def, dr.const.ln_fol_hinge
     col = lambda k: tab[:, k][:, None]  # noqa: E731
     j = np.arange(math.floor((X_MIN - tab[:, XK].max()) / H_X), math.ceil((X_MAX - tab[:, XK].min()) / H_X) + 1)
     x = col(XK) + H_X * j[None, :]  # (D, G)
     ind_x = np.where(j < 0, 1.0, np.where(j == 0, 0.5, 0.0))[None, :]
-    mu, pi = _prior_terms(tab, a, risks, ln_s_med)
+    rd = dict(zip(mk.RISKS, risks))
+    mu = mk.main_mean(a, rd, dr.params, dr.const)
+    pi = mk.depleting_prob(a, rd, dr.params)
     lp = np.logaddexp(np.log1p(-pi)[:, None] - 0.5 * ((x - mu[:, None]) / col(SX)) ** 2 - np.log(col(SX)),
                       np.log(pi)[:, None] - 0.5 * ((x - col(MUD)) / col(SD_)) ** 2 - np.log(col(SD_)))
     dfx = np.logaddexp(0.0, col(NH) * (col(XK) - x)) / col(NH)
@@ -94,10 +91,7 @@ def score_reference(obs, a, r, risks, dr: Draws, masks):
         ll[T] = -0.5 * ((obs[T] - col(TOFF) - col(KT) * x) / col(SDT)) ** 2
     if has[M]:
         ll[M] = -0.5 * ((obs[M] - col(M0) - col(BMA) * a - col(BMR) * r - col(AM) * dfx) / col(SDM)) ** 2
-    ly = np.arange(math.floor((Y_MIN - ln_fd) / H_Y), math.ceil((Y_MAX - ln_fd) / H_Y) + 1)
-    y = ln_fd + H_Y * ly
-    ind_y = np.where(ly < 0, 1.0, np.where(ly == 0, 0.5, 0.0))
-    fdy = np.logaddexp(0.0, ln_fh - y)
+    y, ind_y, fdy = _folate_grid(dr.const)
     lwy0 = -0.5 * ((y[None, :] - col(MUY)) / col(SY)) ** 2  # (D, L)
     lwy1 = lwy0 - 0.5 * ((obs[F] - y[None, :]) / col(SDF)) ** 2 if has[F] else lwy0
     out_sub = np.empty(len(masks))
@@ -147,10 +141,7 @@ def score_batch(obs, a, r, risks, dr: Draws, masks):
     nh = tab[:, NH][:, None]
     dfx_tab = np.logaddexp(0.0, nh * (xk[:, None] - x)) / nh
     ldep_tab = -0.5 * ((x - tab[:, MUD][:, None]) / tab[:, SD_][:, None]) ** 2 - np.log(tab[:, SD_][:, None])
-    ly = np.arange(math.floor((Y_MIN - c.ln_fol_def) / H_Y), math.ceil((Y_MAX - c.ln_fol_def) / H_Y) + 1)
-    y = c.ln_fol_def + H_Y * ly
-    indy = np.where(ly < 0, 1.0, np.where(ly == 0, 0.5, 0.0))
-    fdy = np.logaddexp(0.0, c.ln_fol_hinge - y)
+    y, indy, fdy = _folate_grid(c)
     z = (y[None, :] - tab[:, MUY][:, None]) / tab[:, SY][:, None]
     wy0 = np.where(np.abs(z) <= SPAN_SD, np.exp(-0.5 * z**2), 0.0)
     wy0 /= wy0.sum(axis=1, keepdims=True)

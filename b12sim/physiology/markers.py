@@ -128,21 +128,28 @@ def log_sds(p, c: Constants, xp=np):
     return {m: xp.sqrt(c.within[m] ** 2 + p[k] ** 2) for m, k in extra.items()}
 
 
-def main_mean(age, risks, p, c: Constants):
-    """Mean ln store of the non-depleting component (numpy; ``risks`` maps name -> 0/1 array)."""
-    a = (np.asarray(age) - AGE_REF) / 10.0
+def main_mean(a, risks, p, c: Constants, xp=np):
+    """Mean ln store (ug) of the non-depleting component.
+
+    ``a``: centred age (decades, see :func:`covariates`); ``risks``: risk factor name
+    -> 0/1 value or array (absent names count as 0).
+    """
     mu = c.ln_s_med + p["gamma_age"] * a
     for k in RISKS_SHIFT:
-        mu = mu + p[f"delta_{k}"] * risks.get(k, 0.0)
+        if k in risks:
+            mu = mu + p[f"delta_{k}"] * risks[k]
     return mu
 
 
-def depleting_prob(age, risks, p):
-    """Probability of belonging to the depleting (malabsorption) component."""
-    a = (np.asarray(age) - AGE_REF) / 10.0
-    base = 1.0 / (1.0 + np.exp(-(p["pi0"] + p["pi_age"] * a)))
+def depleting_prob(a, risks, p, xp=np):
+    """Probability of belonging to the depleting (malabsorption) component.
+
+    The age-based background applies unless a named malabsorptive cause in ``risks``
+    raises it to that cause's probability.
+    """
+    base = 1.0 / (1.0 + xp.exp(-(p["pi0"] + p["pi_age"] * a)))
     keep = 1.0
     for k in RISKS_DEPLETING:
-        keep = keep * (1.0 - p[f"p_{k}"] * risks.get(k, 0.0))
-    # a named malabsorptive cause overrides the age-based background
+        if k in risks:
+            keep = keep * (1.0 - p[f"p_{k}"] * risks[k])
     return 1.0 - (1.0 - base) * keep

@@ -47,8 +47,9 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     ages = draw_range(u[:, 0], age)
     egfrs = draw_range(u[:, 1], egfr)
     flags = {k: (u[:, 10 + j] < risks.get(k, 0.0)).astype(float) for j, k in enumerate(mk.RISKS)}
-    mu = mk.main_mean(ages, flags, params, c)
-    dep = u[:, 2] < mk.depleting_prob(ages, flags, params)
+    a, _ = mk.covariates(ages, egfrs)
+    mu = mk.main_mean(a, flags, params, c)
+    dep = u[:, 2] < mk.depleting_prob(a, flags, params)
     x = np.where(dep, params["mu_d"] + params["sigma_d"] * z[:, 3], mu + params["sigma_x"] * z[:, 3])
     y = params["mu_y"] + params["sigma_y"] * z[:, 4]
     means = mk.log_means(x, y, ages, egfrs, params, c)
