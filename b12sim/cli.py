@@ -7,9 +7,11 @@ exit status 2; no traceback. Heavy libraries are imported inside each command.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from b12sim import DISCLAIMER, __version__
@@ -88,6 +90,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+@contextlib.contextmanager
+def _warnings_to_stderr(limit: int = 20):
+    """Print warnings raised inside the block as ``warning:`` lines (at most ``limit``)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught[:limit]:
+        print(f"warning: {w.message}", file=sys.stderr)
+    if len(caught) > limit:
+        print(f"warning: ... and {len(caught) - limit} more warnings", file=sys.stderr)
+
+
 def _diagnose(args) -> int:
     from b12sim.errors import InputError
 
@@ -101,22 +115,15 @@ def _diagnose(args) -> int:
         return _diagnose_csv(args)
     if args.out is not None:
         raise InputError("--out", str(args.out), "only together with --csv")
-    import warnings
-
     from b12sim.diagnosis import diagnose
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_to_stderr():
         res = diagnose(draws=args.draws, **labs, **flags)
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
     print(json.dumps(res.to_dict(), indent=2) if args.json else res.report())
     return 0
 
 
 def _diagnose_csv(args) -> int:
-    import warnings
-
     import pandas as pd
 
     from b12sim.diagnosis import diagnose
@@ -149,13 +156,8 @@ def _diagnose_csv(args) -> int:
         raise InputError("--csv", str(args.csv), allowed, "the file has no patient rows")
     # number rows as a spreadsheet does (header = row 1) in messages; the index is not written
     table.index = pd.RangeIndex(2, len(table) + 2)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with _warnings_to_stderr():
         out = diagnose(table, draws=args.draws, explain=not args.no_explain, progress=len(table) > 10_000)
-    for w in caught[:20]:
-        print(f"warning: {w.message}", file=sys.stderr)
-    if len(caught) > 20:
-        print(f"warning: ... and {len(caught) - 20} more warnings", file=sys.stderr)
     bad = out[out["error"] != ""]
     if len(bad):
         print(f"{len(bad)} of {len(out)} rows could not be scored (see the 'error' column; "
