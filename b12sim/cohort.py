@@ -27,6 +27,11 @@ from b12sim.physiology import markers as mk
 POSITIVE = {"sigma_x", "sigma_d", "n_hinge", "kappa_t", "a_m", "a_h", "c_f", "sigma_y",
             "s_b", "s_t", "s_m", "s_h", "s_f"}
 PROBABILITY = {f"p_{k}" for k in mk.RISKS_DEPLETING}
+# what an unlabeled cohort can inform: its store distribution, assay levels and noise, folate.
+# The deficiency threshold, marker slopes and risk effects keep the calibration's prior
+# (widening them only lets the correlated hinge parameters wander).
+COHORT_LEVEL = {"sigma_x", "gamma_age", "mu_d", "sigma_d", "pi0", "pi_age", "b0", "t0", "m0", "h0",
+                "bm_age", "bh_age", "s_b", "s_t", "s_m", "s_h", "s_f", "mu_y", "sigma_y"}
 X_NODES = np.linspace(math.log(5.0), math.log(40_000.0), 49)  # ln ug, step 0.19
 GH_T, _gh_w = np.polynomial.hermite.hermgauss(6)
 GH_LOGW = np.log(_gh_w / math.sqrt(math.pi))  # E[f(y)], y ~ N(m, s): sum w f(m + sqrt(2) s t)
@@ -44,11 +49,14 @@ def _to_free(name, v):
 
 
 def prior_from(post: xr.Dataset, prior_scale: float = 1.0) -> dict[str, tuple[float, float]]:
-    """Normal (mean, sd) on the unconstrained scale of each parameter, from posterior draws."""
+    """Normal (mean, sd) on the unconstrained scale of each parameter, from posterior draws.
+
+    ``prior_scale`` widens the parameters in :data:`COHORT_LEVEL` only.
+    """
     out = {}
     for k in mk.PARAMS:
         z = _to_free(k, post[k].to_numpy().ravel())
-        out[k] = (float(z.mean()), float(z.std(ddof=1)) * prior_scale)
+        out[k] = (float(z.mean()), float(z.std(ddof=1)) * (prior_scale if k in COHORT_LEVEL else 1.0))
     return out
 
 
@@ -66,8 +74,9 @@ class CohortModel:
     prior : DataTree or None
         Calibration to start from (default: the shipped one).
     prior_scale : float
-        Multiplies every prior SD (1 = trust the calibration as is; >1 = let the
-        cohort move parameters further).
+        Multiplies the prior SD of the parameters a cohort can inform
+        (:data:`COHORT_LEVEL`; 1 = trust the calibration as is, >1 = let the cohort
+        move them further).
     """
 
     def __init__(self, prior=None, prior_scale: float = 1.0):
