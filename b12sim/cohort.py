@@ -29,9 +29,10 @@ POSITIVE = {"sigma_x", "sigma_d", "n_hinge", "kappa_t", "a_m", "a_h", "c_f", "si
 PROBABILITY = {f"p_{k}" for k in mk.RISKS_DEPLETING}
 # what an unlabeled cohort can inform: its store distribution, assay levels and noise, folate.
 # The deficiency threshold, marker slopes and risk effects keep the calibration's prior
-# (widening them only lets the correlated hinge parameters wander).
+# (widening them only lets the correlated hinge parameters wander); so does the folate
+# assay noise s_f, which one folate measurement per person cannot tell from sigma_y.
 COHORT_LEVEL = {"sigma_x", "gamma_age", "mu_d", "sigma_d", "pi0", "pi_age", "b0", "t0", "m0", "h0",
-                "bm_age", "bh_age", "s_b", "s_t", "s_m", "s_h", "s_f", "mu_y", "sigma_y"}
+                "bm_age", "bh_age", "s_b", "s_t", "s_m", "s_h", "mu_y", "sigma_y"}
 X_NODES = np.linspace(math.log(5.0), math.log(40_000.0), 49)  # ln ug, step 0.19
 GH_T, _gh_w = np.polynomial.hermite.hermgauss(6)
 GH_LOGW = np.log(_gh_w / math.sqrt(math.pi))  # E[f(y)], y ~ N(m, s): sum w f(m + sqrt(2) s t)

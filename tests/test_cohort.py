@@ -39,7 +39,7 @@ def test_parameter_recovery():
     truth = {k: _from_free(k, rng.normal(*base.priors[k])) for k in mk.PARAMS}
     truth["b0"] = _from_free("b0", base.priors["b0"][0]) + np.log(1.25)
     df = sample_people(1000, truth, seed=7, **COHORT)
-    model.fit(df[list(inputs.FIELDS)], draws=300, tune=400, chains=2, seed=3, progress=False)
+    model.fit(df[list(inputs.FIELDS)], draws=500, tune=1000, chains=2, seed=3, progress=False)
     diag = model.diagnostics()
     assert diag.attrs["divergences"] <= 3
     assert diag["r_hat"].max() < 1.05
