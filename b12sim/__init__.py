@@ -23,6 +23,8 @@ _LAZY = {
     "cb12": "b12sim.fedosov",
     "cb12_category": "b12sim.fedosov",
     "CohortModel": "b12sim.cohort",
+    "simulate": "b12sim.simulation",
+    "summarise": "b12sim.simulation",
     "load_posterior": "b12sim.posterior",
     "InputError": "b12sim.errors",
 }

@@ -91,6 +91,8 @@ def quantities() -> dict[str, Quantity]:
         Quantity("hb", "haemoglobin", "g/L",
                  {"g/l": 1.0, "g/dl": 10.0},
                  hard=(20.0, 250.0), typical=(50.0, 200.0)),
+        Quantity("mcv", "mean cell volume", "fL", {"fl": 1.0},
+                 hard=(50.0, 160.0), typical=(65.0, 130.0)),
         Quantity("age", "age", "years", {"years": 1.0, "y": 1.0, "yr": 1.0},
                  hard=(18.0, 110.0), typical=(18.0, 105.0)),
         Quantity("egfr", "eGFR", "mL/min/1.73m2",

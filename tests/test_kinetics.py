@@ -42,29 +42,39 @@ def test_more_absorbed_never_lowers_stores_and_no_treatment_declines(p):
     days = 180
     reg = load_regimen("kuzminski_oral").schedule(days)
     a = kin.absorbed_per_day(reg, 0, p)
-    s = kin.stores(400.0, a, 0, p)
-    s_more = kin.stores(400.0, 1.5 * a, 0, p)
-    assert np.all(s_more >= s)
-    none = kin.stores(400.0, np.zeros(days), 0, p)
-    assert np.all(np.diff(none) < 0)
+    s, r = kin.pools(400.0, a, 0, p)
+    s_more, r_more = kin.pools(400.0, 1.5 * a, 0, p)
+    assert np.all(s_more >= s) and np.all(r_more >= r)
+    none, r_none = kin.pools(400.0, np.zeros(days), 0, p)
+    assert np.all(np.diff(none) < 0) and np.all(r_none == 0)
     # oral 2 mg daily without IF raises depleted stores (passive absorption is enough)
     assert s[-1] > 2 * 400.0
 
 
-def test_mass_balance(p):
-    reg = load_regimen("uk_im_hydroxo_no_neuro").schedule(365)
+def test_two_pool_update_matches_ode_and_balances_mass(p):
+    """The daily update equals solve_ivp on the two-pool ODE; what went in is stored or lost."""
+    from scipy.integrate import solve_ivp
+
+    reg = load_regimen("uk_im_hydroxo_no_neuro").schedule(120)
     a = kin.absorbed_per_day(reg, 0, p)
-    s = kin.stores(500.0, a, 0, p)
+    s, r = kin.pools(500.0, a, 0, p)
     lam = float(kin.loss_rate(0, p))
-    before = np.concatenate([[500.0], s[:-1]]) + a  # store after the day's intake
-    lost = before * (1 - np.exp(-lam))
-    assert 500.0 + a.sum() - lost.sum() == pytest.approx(s[-1], rel=1e-12)
+    ks, kl = p.recent_to_stores_per_day, p.recent_lost_per_day
+
+    def rhs(t, y):
+        return [ks * y[1] - lam * y[0], -(ks + kl) * y[1], lam * y[0] + kl * y[1]]
+
+    y = np.array([500.0, 0.0, 0.0])
+    for day in range(120):
+        y[1] += a[day]
+        y = solve_ivp(rhs, (0, 1), y, rtol=1e-11, atol=1e-9).y[:, -1]
+        assert y[0] == pytest.approx(s[day], rel=1e-7) and y[1] == pytest.approx(r[day], rel=1e-7, abs=1e-7)
+    assert 500.0 + a.sum() == pytest.approx(s[-1] + r[-1] + y[2], rel=1e-9)
 
 
-def test_update_matches_ode_solution(p):
-    """No intake: the daily update equals S0 exp(-lambda t) exactly."""
+def test_no_intake_is_exponential_decay(p):
     t = np.arange(1, 366)
-    s = kin.stores(2500.0, np.zeros(365), 1, p)
+    s, _ = kin.pools(2500.0, np.zeros(365), 1, p)
     np.testing.assert_allclose(s, 2500.0 * np.exp(-float(kin.loss_rate(1, p)) * t), rtol=1e-12)
     assert kin.loss_rate(0, p) > kin.loss_rate(1, p)  # bile is lost without intrinsic factor
 
@@ -73,4 +83,4 @@ def test_bad_input(p):
     with pytest.raises(InputError, match="form"):
         kin.im_retained(1000, "methylcobalamin", p)
     with pytest.raises(InputError, match="s0_ug"):
-        kin.stores(-1.0, np.zeros(3), 1, p)
+        kin.pools(-1.0, np.zeros(3), 1, p)

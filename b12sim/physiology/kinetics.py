@@ -12,17 +12,25 @@ The state is the body store ``S`` (ug), the same latent state as the marker mode
   in urine. ``R`` and ``K`` are solved from the 72-hour urinary losses after 500 and
   1,000 ug (Glass 1961), so hydroxocobalamin keeps about 73% of 1 mg and
   cyanocobalamin about 31%.
-* **losses** are a fixed fraction of the store per day (IOM: 0.1-0.2%/day), plus,
-  without IF, the biliary cobalamin that would have been reabsorbed (IOM: about
-  1.4 ug/day secreted at normal stores, half reabsorbed), taken proportional to the
-  store.
+* absorbed and retained cobalamin first enters a **recent pool** ``P`` (circulating
+  and exchangeable), which moves to the deep stores ``S`` with rate ``k_s`` and is
+  partly lost (urine, bile) with rate ``k_l``; the recent pool is what makes serum
+  B12 peak after doses and stay higher on daily oral dosing than weeks after an
+  injection (Kuzminski 1998).
+* **losses** from the stores are a fixed fraction per day (IOM: 0.1-0.2%/day),
+  plus, without IF, the biliary cobalamin that would have been reabsorbed (IOM:
+  about 1.4 ug/day secreted at normal stores, half reabsorbed), taken
+  proportional to the store.
 
-The daily update is the exact solution of ``dS/dt = -lambda S`` between doses, with a
-day's absorbed amount added at the start of the day, so any step count is stable.
+The latent state of the marker model is the body total ``x = ln(S + P)``.
 
-Status: these are the published central values (``data/evidence/kinetics.csv``);
-their calibration with PyMC against the trial targets is the next step of the
-simulator issue.
+The daily update is the exact solution of the linear two-pool system between
+doses, with a day's absorbed amount added to ``P`` at the start of the day, so any
+step is stable. Parameters may be arrays (one value per posterior draw).
+
+Status: published central values and stated assumptions
+(``data/evidence/kinetics.csv``, ``treatment.csv``); their calibration with PyMC
+against the trial targets is still to come.
 """
 
 from __future__ import annotations
@@ -61,6 +69,8 @@ class KineticParams:
     biliary_ug_per_day: float
     biliary_reabsorbed: float
     store_median_ug: float
+    recent_to_stores_per_day: float
+    recent_lost_per_day: float
     im_retention: dict  # form -> (R ug, K ug)
 
     @classmethod
@@ -74,8 +84,16 @@ class KineticParams:
             biliary_ug_per_day=ev("biliary_secretion_ug_per_day"),
             biliary_reabsorbed=ev("biliary_reabsorbed_fraction"),
             store_median_ug=ev("body_store_median_ug"),
+            **recent_rates(ev("recent_pool_halflife_days"), ev("recent_pool_lost_fraction")),
             im_retention={f: _retention_curve(f) for f in FORMS},
         )
+
+
+def recent_rates(halflife_days, lost_fraction) -> dict:
+    """Transfer and loss rates (1/day) of the recent pool from its half-life and lost share."""
+    k = math.log(2) / np.asarray(halflife_days, float)
+    f = np.asarray(lost_fraction, float)
+    return {"recent_to_stores_per_day": k * (1 - f), "recent_lost_per_day": k * f}
 
 
 def oral_absorbed(dose_ug, if_intact, p: KineticParams):
@@ -113,23 +131,40 @@ def absorbed_per_day(doses: dict, if_intact, p: KineticParams) -> np.ndarray:
             + im_retained(doses["im_cyano_ug"], "cyanocobalamin", p))
 
 
-def stores(s0_ug, absorbed, if_intact, p: KineticParams) -> np.ndarray:
-    """Body store (ug) at the end of each day, exact daily update.
+def step(s, r, absorbed, lam, p: KineticParams, dt: float = 1.0):
+    """Exact update of (stores ``s``, recent pool ``r``) over ``dt`` days (ug).
 
-    ``s0_ug`` (...,) initial stores; ``absorbed`` (..., days) from :func:`absorbed_per_day`.
-    Returns an array of the shape of ``absorbed``.
+    ``absorbed`` (ug) enters the recent pool at the start of the step; ``lam`` is the
+    store loss rate from :func:`loss_rate`. Arrays broadcast.
+    """
+    ks, kl = p.recent_to_stores_per_day, p.recent_lost_per_day
+    k = ks + kl
+    r0 = r + absorbed
+    er, es = np.exp(-k * dt), np.exp(-lam * dt)
+    # integral of ks r0 e^{-k u} e^{-lam (dt - u)} du over [0, dt]
+    gain = ks * r0 * np.where(np.abs(k - lam) > 1e-12, (es - er) / np.where(np.abs(k - lam) > 1e-12, k - lam, 1.0), dt * er)
+    return s * es + gain, r0 * er
+
+
+def pools(s0_ug, absorbed, if_intact, p: KineticParams, r0_ug=0.0):
+    """Stores and recent pool (ug) at the end of each day, exact daily update.
+
+    ``s0_ug`` (...,) initial stores; ``absorbed`` (..., days) from
+    :func:`absorbed_per_day`. Returns ``(stores, recent)``, each shaped like ``absorbed``.
     """
     s0 = np.asarray(s0_ug, float)
     if np.any(~np.isfinite(s0)) or np.any(s0 <= 0):
         raise InputError("s0_ug", s0_ug, "positive stores in ug")
-    decay = np.exp(-np.asarray(loss_rate(if_intact, p), float))[..., None]
+    lam = np.asarray(loss_rate(if_intact, p), float)
     a = np.asarray(absorbed, float)
-    out = np.empty(np.broadcast_shapes(s0.shape + (1,), a.shape))
-    s = np.broadcast_to(s0, out.shape[:-1]).astype(float)
-    for t in range(out.shape[-1]):
-        s = (s + a[..., t]) * decay[..., 0]
-        out[..., t] = s
-    return out
+    shape = np.broadcast_shapes(s0.shape + (1,), a.shape)
+    out_s, out_r = np.empty(shape), np.empty(shape)
+    s = np.broadcast_to(s0, shape[:-1]).astype(float)
+    r = np.broadcast_to(np.asarray(r0_ug, float), shape[:-1]).astype(float)
+    for t in range(shape[-1]):
+        s, r = step(s, r, a[..., t], lam, p)
+        out_s[..., t], out_r[..., t] = s, r
+    return out_s, out_r
 
 
 def days_to_fall(s0_ug: float, s1_ug: float, if_intact: float, p: KineticParams) -> float:

@@ -1,0 +1,50 @@
+"""Nerve damage from low tissue B12: reversible dysfunction and permanent deficit.
+
+Exposure accrues at ``e = max(0, D - D_k) / (D_ref - D_k)`` per day, where ``D`` is
+the B12 metabolic deficit (:func:`b12sim.physiology.markers.deficit`), ``D_k`` its
+value at the deficiency threshold and ``D_ref`` its value at the centre of the
+depleting (pernicious-anaemia-like) component: a day at a typical clinical deficit
+adds one exposure-day. Folic acid does not enter: it gives nerves no protection.
+
+* reversible dysfunction ``N`` (0-1) builds as ``e (1 - N) / onset`` and, once
+  exposure stops, resolves with half-life ``recovery``;
+* permanent deficit: ``P = 1 - exp(-(X / theta)^k)`` of the cumulative exposure
+  ``X``, with ``theta, k`` set per draw from the probabilities after 3 and 12
+  months of untreated typical deficit (``neuro_permanent_p_3mo``, ``_12mo``).
+  ``X`` never falls, so earlier treatment can only lower ``P``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from b12sim.physiology import markers as mk
+
+MONTH_3, MONTH_12 = 365.25 / 4, 365.25
+
+
+def exposure_rate(d, p):
+    """Exposure-days per day for B12 deficit ``d``."""
+    d_k = np.log(2.0) / p["n_hinge"]
+    d_ref = mk.deficit(p["mu_d"], p)
+    return np.maximum(0.0, d - d_k) / np.maximum(d_ref - d_k, 1e-3)
+
+
+def weibull(p3, p12):
+    """``(theta, k)`` of the permanent-deficit curve through the 3- and 12-month probabilities."""
+    h3, h12 = -np.log1p(-np.asarray(p3)), -np.log1p(-np.asarray(p12))
+    k = np.log(h12 / h3) / np.log(MONTH_12 / MONTH_3)
+    return MONTH_3 / h3 ** (1.0 / k), k
+
+
+def p_permanent(x, p):
+    """Probability of a permanent deficit after ``x`` exposure-days."""
+    theta, k = weibull(p["neuro_permanent_p_3mo"], p["neuro_permanent_p_12mo"])
+    return -np.expm1(-(np.maximum(x, 0.0) / theta) ** k)
+
+
+def rates(st, e, p):
+    """``(inflow, k)`` for exposure ``X`` and dysfunction ``N`` at exposure rate ``e``."""
+    off = (1.0 - np.minimum(e, 1.0)) * np.log(2.0) / p["neuro_recovery_halflife_days"]
+    on = e / p["neuro_onset_days"]
+    return {"neuro_x": (e, 0.0), "neuro_n": (on, on + off)}

@@ -1,0 +1,5 @@
+"""Treatment simulation: the latent B12 state over time under a regimen and a delay."""
+
+from b12sim.simulation.simulate import simulate, summarise
+
+__all__ = ["simulate", "summarise"]

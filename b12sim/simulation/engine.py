@@ -1,0 +1,150 @@
+"""The vectorized simulator: people x draws advanced day by day.
+
+Each day, the day's absorbed cobalamin enters the recent pool and the day is
+split into ``substeps``: the two B12 pools take exact steps
+(:func:`b12sim.physiology.kinetics.step`); every other state ``z`` has the form
+``dz/dt = inflow - k z`` and takes an exponential step with its inputs held over
+the substep, which is stable for any rate. :mod:`b12sim.simulation.reference`
+integrates the same equations with ``scipy.integrate.solve_ivp``.
+
+Arrays are (draws, people); parameters are (draws,) and broadcast.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from b12sim.physiology import haematology as haem
+from b12sim.physiology import kinetics as kin
+from b12sim.physiology import markers as mk
+from b12sim.physiology import neurology as neuro
+from b12sim.simulation.parameters import kinetic_params
+
+SUBSTEPS = 4
+OUTPUTS = {  # name -> unit
+    "stores_ug": "ug", "b12": "pmol/L", "holotc": "pmol/L", "mma": "umol/L", "hcy": "umol/L",
+    "hb": "g/L", "mcv": "fL", "reticulocytes": "%", "neuro_dysfunction": "fraction 0-1",
+    "p_permanent": "probability",
+}
+
+
+def person_params(p: dict, people: dict) -> dict:
+    """Draw parameters as (draws, 1) columns, with the sex-specific Hb anchors per person."""
+    q = {k: np.asarray(v)[:, None] for k, v in p.items()}
+    female = np.asarray(people["female"], bool)[None, :]
+    q["hb_replete"] = np.where(female, q["hb_replete_female"], q["hb_replete_male"])
+    return q
+
+
+def drivers(s, r, fa, dfol, q, c: mk.Constants):
+    """B12 deficit, folic-acid effect and marrow deficit for pools ``s``, ``r`` (ug) and folic acid ``fa`` (mg).
+
+    The marrow deficit counts only what exceeds the deficits of a person at the
+    population median stores and folate (whose marrow is replete by definition);
+    the folate part is put in B12-deficit units by the ratio of the two effects on
+    tHcy (``c_f / a_h``).
+    """
+    d = mk.deficit(np.log(s + r), q)
+    fa_eff = fa / (fa + q["folic_acid_threshold_mg"])
+    d_b = np.maximum(0.0, d - mk.deficit(c.ln_s_med, q))
+    d_f = np.maximum(0.0, dfol - mk.folate_deficit(q["mu_y"], c)) * q["c_f"] / q["a_h"]
+    return d, fa_eff, haem.marrow_deficit(d_b, d_f, fa_eff, q["folic_acid_bypass"])
+
+
+def initial_state(q, people, c: mk.Constants) -> dict:
+    """Untreated steady state of each person at day 0 (see :func:`haem.steady_state`)."""
+    x0 = np.asarray(people["x0"], float)
+    s = np.exp(x0) * np.ones_like(q["x_k"])
+    dfol = mk.folate_deficit(np.asarray(people["y0"], float), c) * np.ones_like(s)
+    zero = np.zeros_like(s)
+    d, _, dmar = drivers(s, zero, zero, dfol, q, c)
+    hb0 = np.asarray(people["hb"], float) * np.ones_like(s)
+    hb0 = np.where(np.isnan(hb0), haem.steady_hb(dmar, q), hb0)
+    mcv0 = np.asarray(people["mcv"], float) * np.ones_like(s)
+    mcv0 = np.where(np.isnan(mcv0), haem.new_cell_mcv(dmar, q), mcv0)
+    e0 = neuro.exposure_rate(d, q)
+    nd = np.asarray(people["neuro_days"], float) * np.ones_like(s)
+    st = {"s": s, "r": zero.copy(), "fa": zero.copy(), "dl": d,
+          "neuro_x": e0 * nd, "neuro_n": -np.expm1(-e0 * nd / q["neuro_onset_days"])}
+    st.update(haem.steady_state(dmar, hb0, mcv0, q))
+    return st | {"dfol": dfol}
+
+
+def observe(st, q, people, c: mk.Constants) -> dict:
+    """Output variables (see :data:`OUTPUTS`) of a state."""
+    s, r = st["s"], st["r"]
+    total = s + r
+    a, rr = np.asarray(people["a"], float), np.asarray(people["r"], float)
+    rel = total / math.exp(c.ln_s_med)
+    fa_eff = st["fa"] / (st["fa"] + q["folic_acid_threshold_mg"])
+    hb, mcv, ret = haem.totals(st)
+    return {
+        "stores_ug": total,
+        "b12": np.exp(q["b0"]) * rel + q["serum_per_ug_recent"] * r,
+        "holotc": np.exp(q["t0"]) * rel ** q["kappa_t"] + q["serum_per_ug_recent"] * np.exp(q["t0"] - q["b0"]) * r,
+        "mma": np.exp(q["m0"] + q["bm_age"] * a + q["bm_renal"] * rr + q["a_m"] * st["dl"]),
+        "hcy": np.exp(q["h0"] + q["bh_age"] * a + q["bh_renal"] * rr + q["a_h"] * st["dl"]
+                      + q["c_f"] * st["dfol"] * (1 - fa_eff)),
+        "hb": hb, "mcv": mcv, "reticulocytes": ret,
+        "neuro_dysfunction": st["neuro_n"], "p_permanent": neuro.p_permanent(st["neuro_x"], q),
+    }
+
+
+def rates(st, q, c: mk.Constants) -> dict:
+    """``(inflow, k)`` of every state except the B12 pools and folic acid."""
+    d, _, dmar = drivers(st["s"], st["r"], st["fa"], st["dfol"], q, c)
+    out = haem.rates(st, dmar, q)
+    out.update(neuro.rates(st, neuro.exposure_rate(d, q), q))
+    out["dl"] = (d * math.log(2) / q["marker_halflife_days"], math.log(2) / q["marker_halflife_days"])
+    return out
+
+
+def _exp_step(z, inflow, k, h):
+    k = np.asarray(k, float)
+    decay = np.exp(-k * h)
+    gain = np.where(k > 0, -np.expm1(-k * h) / np.where(k > 0, k, 1.0), h)
+    return z * decay + inflow * gain
+
+
+def absorbed(doses_t, if_intact, kp) -> np.ndarray:
+    """Cobalamin (ug) entering the recent pool from one day's doses (arrays (people,))."""
+    return (kin.oral_absorbed(doses_t["oral_ug"], if_intact, kp)
+            + kin.im_retained(doses_t["im_hydroxo_ug"], "hydroxocobalamin", kp)
+            + kin.im_retained(doses_t["im_cyano_ug"], "cyanocobalamin", kp))
+
+
+def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTEPS,
+        outputs=tuple(OUTPUTS), progress=None) -> dict[str, np.ndarray]:
+    """Simulate ``days`` days; returns output -> array (draws, people, days), end-of-day values.
+
+    ``p``: parameter draws (:func:`parameters.draw`); ``people``: arrays (people,) or
+    (draws, people) for ``x0`` (ln total stores, ug), ``y0`` (ln folate, nmol/L),
+    ``if_intact``, ``hb``/``mcv`` (NaN: steady state),
+    ``neuro_days``, ``female``, centred age ``a`` and renal term ``r``; ``doses``: channel -> (people, days) received doses.
+    """
+    c = mk.Constants.load()
+    q = person_params(p, people)
+    kp = kinetic_params(p)
+    ifi = np.asarray(people["if_intact"], float)[None, :]
+    lam = kin.loss_rate(ifi, kp)
+    kfa = math.log(2) / q["folic_acid_halflife_days"]
+    st = initial_state(q, people, c)
+    n_draw, n_people = st["s"].shape
+    out = {k: np.empty((n_draw, n_people, days)) for k in outputs}
+    h = 1.0 / substeps
+    steps = range(days) if progress is None else progress(range(days))
+    for t in steps:
+        a = absorbed({ch: v[:, t] for ch, v in doses.items()}, ifi, kp)
+        st["fa"] = st["fa"] + doses["folic_acid_mg"][:, t]
+        for k in range(substeps):
+            rt = rates(st, q, c)
+            st["s"], st["r"] = kin.step(st["s"], st["r"], a if k == 0 else 0.0, lam, kp, h)
+            st["fa"] = st["fa"] * np.exp(-kfa * h)
+            for name, (inflow, rate) in rt.items():
+                st[name] = _exp_step(st[name], inflow, rate, h)
+        obs = observe(st, q, people, c)
+        for name in outputs:
+            out[name][:, :, t] = obs[name]
+    return out

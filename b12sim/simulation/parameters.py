@@ -1,0 +1,95 @@
+"""Parameter draws for the simulator: marker posterior plus treatment priors.
+
+Draw ``i`` pairs the ``i``-th of ``n`` evenly spaced draws of the shipped marker
+posterior (so a diagnosed patient's draw and their simulated course share one
+parameter set) with a draw of the kinetic, haematologic and neurologic
+parameters. Those come from their evidence rows (``data/evidence/treatment.csv``,
+``kinetics.csv``): normal for ``sd`` rows, log-normal for ``log_sd`` rows, kept
+inside physiological bounds. They are **priors, not yet calibrated** to the
+treatment targets; ``attrs["calibration"]`` of every result says so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from b12sim import evidence
+from b12sim import posterior as shipped
+from b12sim.diagnosis.draws import from_posterior
+from b12sim.physiology import kinetics as kin
+
+STATUS = "treatment parameters drawn from evidence priors (not yet calibrated to the trial targets)"
+
+# model name -> (evidence row, lower bound, upper bound)
+PRIORS = {
+    "recent_halflife_days": ("recent_pool_halflife_days", 0.5, 120.0),
+    "recent_lost_fraction": ("recent_pool_lost_fraction", 0.0, 0.9),
+    "serum_per_ug_recent": ("serum_b12_per_ug_recent", 0.01, 250.0),
+    "marker_halflife_days": ("marker_response_halflife_days", 0.25, 60.0),
+    "rbc_lifespan_days": ("rbc_lifespan_days", 60.0, 160.0),
+    "marrow_delay_days": ("marrow_delay_days", 1.0, 8.0),
+    "reticulocyte_days": ("reticulocyte_days", 0.5, 2.5),
+    "epo_exponent": ("epo_exponent", 0.2, 4.0),
+    "marrow_sensitivity": ("marrow_deficit_sensitivity", 0.1, 4.0),
+    "mcv_normal_fl": ("mcv_normal_fl", 80.0, 100.0),
+    "mcv_per_deficit": ("mcv_per_deficit", 0.02, 0.5),
+    "hb_replete_female": ("hb_replete_female", 115.0, 160.0),
+    "hb_replete_male": ("hb_replete_male", 125.0, 175.0),
+    "folic_acid_halflife_days": ("folic_acid_halflife_days", 0.1, 10.0),
+    "folic_acid_bypass": ("folic_acid_marrow_bypass", 0.0, 1.0),
+    "neuro_permanent_p_3mo": ("neuro_permanent_p_3mo", 0.02, 0.6),
+    "neuro_permanent_p_12mo": ("neuro_permanent_p_12mo", 0.0, 0.98),
+    "neuro_onset_days": ("neuro_onset_days", 5.0, 730.0),
+    "neuro_recovery_halflife_days": ("neuro_recovery_halflife_days", 5.0, 730.0),
+    "if_fraction": ("if_fraction_small_dose", 0.2, 0.9),
+    "if_max_ug": ("if_saturation_ug", 0.5, 4.0),
+    "passive_fraction": ("passive_absorption_fraction", 0.003, 0.03),
+    "loss_per_day": ("store_loss_per_day", 0.0003, 0.004),
+}
+
+
+def _prior(rng, row: str, lo: float, hi: float, n: int) -> np.ndarray:
+    r = evidence.row(row)
+    v, u, kind = float(r["value"]), float(r["uncertainty"]), r["uncertainty_type"]
+    out = np.empty(n)
+    todo = np.arange(n)
+    while todo.size:  # rejection keeps the shape of the prior inside its bounds
+        z = rng.standard_normal(todo.size)
+        cand = v * np.exp(u * z) if kind == "log_sd" else v + u * z
+        ok = (cand >= lo) & (cand <= hi)
+        out[todo[ok]] = cand[ok]
+        todo = todo[~ok]
+    return out
+
+
+def draw(n: int, seed) -> dict[str, np.ndarray]:
+    """``n`` joint parameter draws (arrays of shape (n,)), reproducible from ``seed``."""
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    rng = np.random.default_rng(root)
+    post = shipped.load_posterior("markers")["posterior"].to_dataset()
+    total = post.sizes["chain"] * post.sizes["draw"]
+    p = dict(from_posterior(post, min(n, total)).params)
+    if n > total:  # more draws than the posterior holds: cycle through it
+        p = {k: np.resize(v, n) for k, v in p.items()}
+    for name, (row, lo, hi) in PRIORS.items():
+        p[name] = _prior(rng, row, lo, hi, n)
+    # the 12-month probability of permanent damage is above the 3-month one
+    p["neuro_permanent_p_12mo"] = np.maximum(p["neuro_permanent_p_12mo"], p["neuro_permanent_p_3mo"] + 0.05)
+    ev = evidence.value
+    p["biliary_ug_per_day"] = np.full(n, ev("biliary_secretion_ug_per_day"))
+    p["biliary_reabsorbed"] = np.full(n, ev("biliary_reabsorbed_fraction"))
+    p.update({k: np.asarray(v) for k, v in kin.recent_rates(p["recent_halflife_days"], p["recent_lost_fraction"]).items()})
+    p["folic_acid_threshold_mg"] = np.full(n, ev("folic_acid_threshold_mg"))
+    return p
+
+
+def kinetic_params(p: dict) -> kin.KineticParams:
+    """The kinetic parameters of a draw dict, as (draws, 1) arrays broadcasting over people."""
+    col = {k: np.asarray(v)[:, None] for k, v in p.items()}
+    base = kin.KineticParams.from_evidence()
+    return kin.KineticParams(
+        if_fraction=col["if_fraction"], if_max_ug=col["if_max_ug"], passive_fraction=col["passive_fraction"],
+        loss_per_day=col["loss_per_day"], biliary_ug_per_day=col["biliary_ug_per_day"],
+        biliary_reabsorbed=col["biliary_reabsorbed"], store_median_ug=base.store_median_ug,
+        recent_to_stores_per_day=col["recent_to_stores_per_day"], recent_lost_per_day=col["recent_lost_per_day"],
+        im_retention=base.im_retention)
