@@ -1,4 +1,4 @@
-"""Figures for diagnosis and calibration (matplotlib; each function draws on an Axes)."""
+"""Figures for diagnosis, calibration and simulation (matplotlib; each function draws on an Axes)."""
 
 from __future__ import annotations
 
@@ -143,4 +143,63 @@ def versus_cb12(ax=None, table=None):
     ax.set_xlabel("cB12 (Fedosov, 4 markers)")
     ax.set_ylabel("P(true deficiency), b12sim")
     ax.set_title("Probability against cB12 categories")
+    return ax
+
+
+TRAJECTORY_LABELS = {
+    "hb": "haemoglobin (g/L)", "reticulocytes": "reticulocytes (%)", "mcv": "MCV (fL)",
+    "b12": "serum B12 (pmol/L)", "mma": "MMA (umol/L)", "hcy": "tHcy (umol/L)",
+    "holotc": "holoTC (pmol/L)", "stores_ug": "body B12 (ug)",
+    "neuro_dysfunction": "reversible nerve dysfunction (0-1)", "p_permanent": "P(permanent nerve deficit)",
+}
+
+
+def trajectory(ax=None, ds=None, var="hb", *, person=0, label=None, color=None):
+    """Median and 95% band over draws of one simulated output against day."""
+    ax = _axes(ax)
+    da = ds[var].isel(person=person)
+    lo, med, hi = (da.quantile(q, "draw").values for q in (0.025, 0.5, 0.975))
+    day = ds["day"].values
+    line, = ax.plot(day, med, color=color, label=label or ds.attrs.get("regimen"))
+    ax.fill_between(day, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
+    if var == "hb":
+        ax.axhline(float(ds["hb_normal"].isel(person=person)), color="grey", ls=":", lw=1)
+    if var in ("mma", "b12", "stores_ug"):
+        ax.set_yscale("log")
+    ax.set_xlabel("day")
+    ax.set_ylabel(TRAJECTORY_LABELS.get(var, var))
+    return ax
+
+
+def trajectories(results, variables=("hb", "reticulocytes", "mcv", "b12", "mma", "neuro_dysfunction"),
+                 *, person=0, title=""):
+    """A grid of :func:`trajectory` panels, one line per simulation in ``results`` (list of Datasets)."""
+    import matplotlib.pyplot as plt
+
+    cols = 3
+    rows = -(-len(variables) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+    for ax, var in zip(axes.ravel(), variables):
+        for ds in results:
+            trajectory(ax, ds, var, person=person)
+    for ax in axes.ravel()[len(variables):]:
+        ax.set_visible(False)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(title or "median and 95% interval over parameter draws")
+    fig.tight_layout()
+    return fig
+
+
+def delay_risk(ax=None, table=None):
+    """Permanent-deficit probability against treatment delay, one line per regimen (:func:`delay_curve`)."""
+    ax = _axes(ax)
+    for name, g in table.groupby("regimen", sort=False):
+        line, = ax.plot(g["delay_days"], g["p_permanent"], marker="o", ms=3, label=name)
+        ax.fill_between(g["delay_days"], g["lo"], g["hi"], color=line.get_color(), alpha=0.15, lw=0)
+    ax.axvline(365.25 / 4, color="grey", ls=":", lw=1)
+    ax.text(365.25 / 4, 0.98, " 3 months", va="top", fontsize=8, color="grey", transform=ax.get_xaxis_transform())
+    ax.set_xlabel("delay before treatment (days)")
+    ax.set_ylabel("P(permanent nerve deficit)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
     return ax
