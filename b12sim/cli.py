@@ -1,4 +1,4 @@
-"""Command line: ``b12sim diagnose | calibrate | regimens | demo``.
+"""Command line: ``b12sim diagnose | simulate | calibrate | regimens | demo``.
 
 Bad input ends with one ``error:`` line naming the field and what is allowed, and
 exit status 2; no traceback. Heavy libraries are imported inside each command.
@@ -52,6 +52,24 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--draws", type=int, help="posterior draws to integrate over (default 400)")
     d.add_argument("--json", action="store_true", help="print one JSON object")
 
+    s = sub.add_parser("simulate", help="project stores, markers, blood count and nerve outcomes under a regimen")
+    s.add_argument("--regimen", required=True, help="a preset name (see 'b12sim regimens') or a TOML/JSON regimen file")
+    s.add_argument("--delay", default="0", help="days from today until treatment starts (default 0)")
+    s.add_argument("--days", default="180", help="horizon in days (default 180)")
+    for k, h in MARKER_HELP.items():
+        s.add_argument(f"--{k}", help=h)
+    s.add_argument("--hb", help="haemoglobin (g/L; e.g. '9.5 g/dL'); model steady state if omitted")
+    s.add_argument("--mcv", help="mean cell volume (fL); model steady state if omitted")
+    s.add_argument("--neuro", help="days of neurological symptoms so far (default 0)")
+    s.add_argument("--sex", help="female or male: sets the Hb normal range (default female)")
+    for k in RISK_FLAGS:
+        s.add_argument(f"--{k.replace('_', '-')}", dest=k, action="store_true", help=f"risk factor: {k.replace('_', ' ')}")
+    s.add_argument("--draws", default="200", help="parameter draws (default 200)")
+    s.add_argument("--seed", default="20261125", help="random seed (default 20261125)")
+    s.add_argument("--json", action="store_true", help="print per-day medians and 95%% intervals and a summary as JSON")
+    s.add_argument("--plot", type=Path, help="write a trajectory figure (PNG) here")
+    s.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
+
     c = sub.add_parser("calibrate", help="re-fit the marker model to the evidence tables (PyMC)")
     c.add_argument("--out", type=Path, help="where to write the DataTree (default: the shipped file)")
     c.add_argument("--force", action="store_true", help="replace an existing file")
@@ -72,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     from b12sim.errors import InputError
 
     try:
-        return {"diagnose": _diagnose, "calibrate": _calibrate, "regimens": _regimens, "demo": _demo}[args.command](args)
+        return {"diagnose": _diagnose, "simulate": _simulate, "calibrate": _calibrate, "regimens": _regimens, "demo": _demo}[args.command](args)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -175,6 +193,83 @@ def _diagnose_csv(args) -> int:
         write_csv(out, args.out, overwrite=args.force)
         print(f"scored {len(out) - len(bad)} of {len(out)} rows -> {args.out}", file=sys.stderr)
     return 0
+
+
+def _whole_option(name: str, raw: str, lo: int, hi: int) -> int:
+    from b12sim.errors import InputError
+
+    try:
+        v = float(raw)
+    except ValueError:
+        raise InputError(name, raw, f"a whole number from {lo} to {hi}") from None
+    if not (v.is_integer() and lo <= v <= hi):
+        raise InputError(name, raw, f"a whole number from {lo} to {hi}")
+    return int(v)
+
+
+def _simulate(args) -> int:
+    from b12sim.errors import InputError
+    from b12sim.regimens import MAX_DAY
+    from b12sim.simulation import simulate
+    from b12sim.simulation.simulate import MAX_DRAWS, per_day, summarise
+
+    days = _whole_option("--days", args.days, 1, MAX_DAY)
+    delay = _whole_option("--delay", args.delay, 0, MAX_DAY)
+    draws = _whole_option("--draws", args.draws, 1, MAX_DRAWS)
+    seed = _whole_option("--seed", args.seed, 0, 2**63 - 1)
+    if delay >= days:
+        raise InputError("--delay", args.delay, f"fewer days than the horizon --days {days}")
+    if args.plot is not None and args.plot.exists() and not args.force:
+        raise FileExistsError(f"{args.plot} exists; pass --force to replace it")
+    patient = {k: getattr(args, k) for k in MARKER_HELP if getattr(args, k) is not None}
+    patient |= {k: True for k in RISK_FLAGS if getattr(args, k)}
+    for opt, key in (("hb", "hb"), ("mcv", "mcv"), ("neuro", "neuro_days"), ("sex", "sex")):
+        if getattr(args, opt) is not None:
+            patient[key] = getattr(args, opt)
+    with _warnings_to_stderr():
+        ds = simulate(patient, args.regimen, start_day=delay, days=days, draws=draws, seed=seed)
+    summ = summarise(ds)
+    if args.plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from b12sim import plots
+        from b12sim.io import save_figure
+
+        save_figure(plots.trajectories([ds], title=f"{ds.attrs['regimen']} from day {delay}"), args.plot)
+    if args.json:
+        print(json.dumps({"regimen": ds.attrs["regimen"], "schedule": ds.attrs["regimen_schedule"],
+                          "delay_days": delay, "days": days, "draws": draws, "seed": seed,
+                          "calibration": ds.attrs["calibration"], "summary": summ,
+                          "outputs": per_day(ds), "disclaimer": DISCLAIMER}))
+    else:
+        print(_simulation_report(ds, summ, delay))
+    return 0
+
+
+def _simulation_report(ds, summ: dict, delay: int) -> str:
+    def days(key):
+        med, (lo, hi) = summ[f"day_{key}_normal"], summ[f"day_{key}_normal_interval"]
+        share = summ[f"p_{key}_normal_reached"]
+        if med is None:
+            return "not reached within the horizon"
+        return f"day {med:.0f} (95% {lo:.0f}-{hi:.0f}); reached in {share:.0%} of draws"
+
+    lo, hi = summ["p_permanent_damage_interval"]
+    lines = [
+        f"b12sim simulation: {ds.attrs['regimen']} starting on day {delay}, horizon {ds.sizes['day'] - 1} days, "
+        f"{ds.sizes['draw']} draws",
+        f"  schedule: {ds.attrs['regimen_schedule']}",
+        f"  P(permanent nerve deficit) by the horizon: {summ['p_permanent_damage']:.1%} (95% {lo:.1%}-{hi:.1%})",
+        f"  Hb in the normal range (>= {float(ds['hb_normal'][0]):.0f} g/L) from: {days('hb')}",
+        f"  MMA normal from: {days('mma')}",
+        f"  serum B12 >= cut-off from: {days('b12')}",
+    ]
+    if "hb_at_day_42" in summ:
+        a, b = summ["hb_at_day_42_interval"]
+        lines.append(f"  Hb at day 42: {summ['hb_at_day_42']:.0f} g/L (95% {a:.0f}-{b:.0f})")
+    lines += [f"  note: {ds.attrs['calibration']}", f"  {DISCLAIMER}"]
+    return "\n".join(lines)
 
 
 def _calibrate(args) -> int:

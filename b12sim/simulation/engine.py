@@ -24,6 +24,7 @@ from b12sim.physiology import neurology as neuro
 from b12sim.simulation.parameters import kinetic_params
 
 SUBSTEPS = 4
+HB_REPLETE_MAX = 175.0  # g/L, upper bound of the replete-Hb priors (parameters.PRIORS)
 OUTPUTS = {  # name -> unit
     "stores_ug": "ug", "b12": "pmol/L", "holotc": "pmol/L", "mma": "umol/L", "hcy": "umol/L",
     "hb": "g/L", "mcv": "fL", "reticulocytes": "%", "neuro_dysfunction": "fraction 0-1",
@@ -54,6 +55,27 @@ def drivers(s, r, fa, dfol, q, c: mk.Constants):
     return d, fa_eff, haem.marrow_deficit(d_b, d_f, fa_eff, q["folic_acid_bypass"])
 
 
+def anchor_hb(q: dict, dmar, hb0) -> None:
+    """Make a given day-0 Hb (g/L) the untreated steady state, person by person (in place).
+
+    The person's replete Hb becomes the one that, with the draw's marrow
+    sensitivity and their deficit, gives the observed Hb (a shortfall beyond the
+    B12/folate deficit counts as other causes). Where that would exceed
+    :data:`HB_REPLETE_MAX`, the sensitivity is lowered instead. So an untreated
+    person starts level and only worsens as stores fall. NaN Hb keeps the draw's values.
+    """
+    given = ~np.isnan(hb0)
+    if not given.any():
+        return
+    gamma, beta = q["epo_exponent"], q["marrow_sensitivity"] * np.ones_like(hb0)
+    h = np.where(given, hb0, 100.0)
+    need = h * np.exp(beta * dmar / (1.0 + gamma))
+    cap = np.maximum(HB_REPLETE_MAX, h)
+    beta_cap = np.maximum(0.0, (1.0 + gamma) * np.log(cap / h)) / np.maximum(dmar, 1e-9)
+    q["marrow_sensitivity"] = np.where(given & (need > cap), np.minimum(beta, beta_cap), beta)
+    q["hb_replete"] = np.where(given, np.minimum(need, cap), q["hb_replete"] * np.ones_like(hb0))
+
+
 def initial_state(q, people, c: mk.Constants) -> dict:
     """Untreated steady state of each person at day 0 (see :func:`haem.steady_state`)."""
     x0 = np.asarray(people["x0"], float)
@@ -62,6 +84,7 @@ def initial_state(q, people, c: mk.Constants) -> dict:
     zero = np.zeros_like(s)
     d, _, dmar = drivers(s, zero, zero, dfol, q, c)
     hb0 = np.asarray(people["hb"], float) * np.ones_like(s)
+    anchor_hb(q, dmar, hb0)
     hb0 = np.where(np.isnan(hb0), haem.steady_hb(dmar, q), hb0)
     mcv0 = np.asarray(people["mcv"], float) * np.ones_like(s)
     mcv0 = np.where(np.isnan(mcv0), haem.new_cell_mcv(dmar, q), mcv0)

@@ -106,36 +106,42 @@ def _first_day(mask: xr.DataArray) -> xr.DataArray:
 
 
 def summarise(ds: xr.Dataset) -> dict:
-    """Headline numbers of a simulation (medians and 95% intervals over draws and people).
+    """Headline numbers of a simulation: medians and 95% intervals over draws and people.
 
-    ``p_permanent_damage`` at the horizon, ``day_hb_normal`` (first day Hb is in the
-    normal range for good), ``hb_at_day_42`` (g/L), ``day_mma_normal``
-    (MMA below the upper reference limit), ``day_b12_normal`` (serum B12 at least
-    the conventional cut-off).
+    ``p_permanent_damage`` (mean at the horizon) with ``_interval`` (over draws);
+    ``day_hb_normal``, ``day_mma_normal``, ``day_b12_normal``: first day from which
+    Hb stays in the normal range, MMA below the upper reference limit, serum B12 at
+    least the conventional cut-off (median over the draws that get there, with
+    ``_interval`` and ``p_..._reached``, the share that does); ``hb_at_day_42`` (g/L).
     """
     def band(da):
-        v = da.values.ravel()
+        v = np.asarray(da).ravel()
         v = v[np.isfinite(v)]
         if v.size == 0:
-            return {"median": None, "interval": [None, None]}
+            return None, [None, None]
         lo, med, hi = np.quantile(v, [0.025, 0.5, 0.975])
-        return {"median": float(med), "interval": [float(lo), float(hi)]}
+        return float(med), [float(lo), float(hi)]
 
-    def day_of(mask):
+    out = {"p_permanent_damage": float(ds["p_permanent"].isel(day=-1).mean())}
+    out["p_permanent_damage_interval"] = band(ds["p_permanent"].isel(day=-1).mean("person"))[1]
+    for name, mask in (("hb", ds["hb"] >= ds["hb_normal"]),
+                       ("mma", ds["mma"] <= evidence.value("ref_mma_high")),
+                       ("b12", ds["b12"] >= evidence.value("low_b12_cut"))):
         first = _first_day(mask)
-        out = band(first)
-        out["p_reached"] = float(np.isfinite(first.values).mean())
-        return out
+        out[f"day_{name}_normal"], out[f"day_{name}_normal_interval"] = band(first)
+        out[f"p_{name}_normal_reached"] = float(np.isfinite(first.values).mean())
+    if ds.sizes["day"] > 42:
+        out["hb_at_day_42"], out["hb_at_day_42_interval"] = band(ds["hb"].isel(day=42))
+    return out
 
-    last = ds.sizes["day"] - 1
-    out = {
-        "p_permanent_damage": float(ds["p_permanent"].isel(day=-1).mean()),
-        "p_permanent_damage_interval": band(ds["p_permanent"].isel(day=-1).mean("person"))["interval"],
-        "day_hb_normal": day_of(ds["hb"] >= ds["hb_normal"]),
-        "day_mma_normal": day_of(ds["mma"] <= evidence.value("ref_mma_high")),
-        "day_b12_normal": day_of(ds["b12"] >= evidence.value("low_b12_cut")),
-        "hb_at_day_42": band(ds["hb"].isel(day=42)) if last >= 42 else None,
-    }
+
+def per_day(ds: xr.Dataset, person: int = 0) -> dict:
+    """Per-day median and 95% interval over draws of every output, for one person (lists)."""
+    out = {}
+    for k in engine.OUTPUTS:
+        da = ds[k].isel(person=person)
+        lo, med, hi = (np.round(da.quantile(q, "draw").values, 6).tolist() for q in (0.025, 0.5, 0.975))
+        out[k] = {"units": ds[k].attrs["units"], "median": med, "lo": lo, "hi": hi}
     return out
 
 

@@ -1,0 +1,246 @@
+"""The treatment simulator: reference agreement, invariants, published anchors, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+import b12sim
+from b12sim import evidence
+from b12sim.errors import InputError
+from b12sim.regimens import Regimen, load_regimen
+from b12sim.simulation import engine, parameters, reference
+from b12sim.simulation import people as ppl
+from b12sim.simulation.simulate import _doses, _run, summarise
+
+PA = dict(b12="95 pg/mL", mma=3.6, hcy=40, age=70, pernicious_anaemia=True, hb=90, neuro_days=30)
+SEED = 7
+
+
+def _one(regimen, start, days, draws=40, patient=PA, scale=1.0, seed=SEED):
+    p = parameters.draw(draws, seed)
+    arr = ppl.arrays(ppl.from_patient(patient), p)
+    d = _doses(load_regimen(regimen), 1, start, days, seed)
+    return p, arr, {k: v * scale for k, v in d.items()}
+
+
+@pytest.mark.parametrize("regimen", ["uk_im_hydroxo_no_neuro", "kuzminski_oral", "folic_acid_alone"])
+def test_engine_agrees_with_solve_ivp(regimen):
+    """Second-order steps at 4 per day against LSODA at rtol 1e-8 on single patients.
+
+    Tolerances: the step error measured at 1, 2 and 4 substeps falls as h^2; at 4 it
+    is below 0.1% for pools and markers and below 1% for reticulocytes (the fastest
+    state, 1-day residence, right after the first dose).
+    """
+    p, arr, d = _one(regimen, 3, 60, draws=2)
+    e = engine.run(p, arr, d, 60)
+    for draw in range(2):
+        r = reference.run_one(p, arr, d, 60, draw=draw)
+        for k, tol in {"stores_ug": 1e-6, "b12": 1e-6, "mma": 2e-3, "hcy": 2e-3, "hb": 2e-3,
+                       "mcv": 2e-3, "reticulocytes": 1.5e-2, "neuro_dysfunction": 2e-3}.items():
+            np.testing.assert_allclose(e[k][draw, 0], r[k], rtol=tol, atol=1e-9, err_msg=k)
+        np.testing.assert_allclose(e["p_permanent"][draw, 0], r["p_permanent"], atol=1e-4)
+
+
+def test_earlier_treatment_never_raises_permanent_damage():
+    delays = [0, 7, 30, 60, 90, 180, 270]
+    person = ppl.from_patient(PA)
+    for reg in ("uk_im_hydroxo_neuro", "oral_1mg_daily", "kuzminski_im"):
+        _, _, out, _ = _run(person * len(delays), [load_regimen(reg)] * len(delays), delays, 365, 40, SEED,
+                            engine.SUBSTEPS, False, outputs=("p_permanent",))
+        final = out["p_permanent"][:, :, -1]  # (draws, delays)
+        assert np.all(np.diff(final, axis=1) >= -1e-12), reg
+        assert final[:, -1].mean() > final[:, 0].mean() + 0.1  # and the delay matters
+
+
+def _first_normal(hb, normal):
+    ok = hb >= normal
+    return np.where(ok.any(axis=-1), ok.argmax(axis=-1), hb.shape[-1])
+
+
+def test_more_absorbed_never_slows_recovery():
+    """Stores, MMA and nerve risk at every day; Hb through the recovery (first 90 days)
+    and the day Hb becomes normal. Later, a faster recovery can leave Hb a fraction of a
+    g/L lower: the cohort of cells made in the burst ages out together (red-cell lifespan)."""
+    p, arr, d = _one("kuzminski_im", 0, 150)
+    base = engine.run(p, arr, d, 150)
+    more = engine.run(p, arr, {k: v * 1.5 for k, v in d.items()}, 150)
+    assert np.all(more["stores_ug"] >= base["stores_ug"] - 1e-9)
+    assert np.all(more["mma"] <= base["mma"] * (1 + 1e-9))
+    assert np.all(more["p_permanent"] <= base["p_permanent"] + 1e-12)
+    assert np.all(more["hb"][..., :90] >= base["hb"][..., :90] - 1e-6)
+    assert np.all(_first_normal(more["hb"], 120) <= _first_normal(base["hb"], 120))
+
+
+def test_no_treatment_never_improves_a_deficient_patient():
+    for hb in (70, 90, 125, None):
+        pt = dict(PA, hb=hb) if hb else {k: v for k, v in PA.items() if k != "hb"}
+        ds = b12sim.simulate(pt, "no_treatment", days=365, draws=40, seed=SEED)
+        for var, sign in (("stores_ug", -1), ("hb", -1), ("mma", 1), ("hcy", 1), ("p_permanent", 1),
+                          ("neuro_dysfunction", 1)):
+            step = ds[var].diff("day").values * sign
+            assert step.min() >= -1e-6, (hb, var)
+
+
+def test_folic_acid_alone_raises_hb_but_not_nerve_protection():
+    fa = b12sim.simulate(PA, "folic_acid_alone", days=120, draws=60, seed=SEED)
+    none = b12sim.simulate(PA, "no_treatment", days=120, draws=60, seed=SEED)
+    assert float((fa.hb - none.hb).isel(day=60).min()) > 0  # every draw: the anaemia is masked
+    assert float(fa.hb.isel(day=60).median()) > float(none.hb.isel(day=60).median()) + 5
+    np.testing.assert_array_equal(fa.p_permanent.values, none.p_permanent.values)
+    assert bool((fa.stores_ug.isel(day=-1) < fa.stores_ug.isel(day=0)).all())  # no B12 given
+
+
+def test_result_is_labelled_and_reproducible():
+    a = b12sim.simulate(PA, "oral_1mg_daily", days=30, draws=10, seed=3)
+    b = b12sim.simulate(PA, "oral_1mg_daily", days=30, draws=10, seed=3)
+    assert a.hb.dims == ("draw", "person", "day") and a.sizes["day"] == 31
+    assert all("units" in a[v].attrs for v in engine.OUTPUTS)
+    assert "not yet calibrated" in a.attrs["calibration"]
+    np.testing.assert_array_equal(a.hb.values, b.hb.values)
+    # a person in a table gets the same course as alone (per-person dose seeding)
+    import pandas as pd
+
+    both = b12sim.simulate(pd.DataFrame([PA, dict(PA, hb=110)]), "oral_1mg_daily", days=30, draws=10, seed=3)
+    np.testing.assert_allclose(both.hb.isel(person=0).values, a.hb.isel(person=0).values)
+
+
+def test_starts_from_a_diagnosis():
+    dx = b12sim.diagnose(b12="95 pg/mL", mma=3.6, age=70)
+    ds = b12sim.simulate(dx, "uk_im_hydroxo_no_neuro", days=30, draws=20)
+    direct = b12sim.simulate(dict(b12="95 pg/mL", mma=3.6, age=70), "uk_im_hydroxo_no_neuro", days=30, draws=20)
+    np.testing.assert_allclose(ds.stores_ug.values, direct.stores_ug.values)
+    assert float(ds.stores_ug.isel(day=0).median()) < np.exp(float(np.median(parameters.draw(20, 1)["x_k"])))
+
+
+# --- published anchors (prior model: checks that the targets lie inside its 95% range) ---
+
+def test_target5_haematologic_timeline():
+    """Reticulocytes peak within days 5-12 of IM hydroxocobalamin; Hb rises after about a
+    week and is normal by about 8 weeks; MCV falls over 6-8 weeks (evidence.md target 5)."""
+    ds = b12sim.simulate(dict(PA, neuro_days=0), "uk_im_hydroxo_no_neuro", days=120, draws=100, seed=SEED)
+    med = ds.median("draw").isel(person=0)
+    peak = int(med.reticulocytes.argmax("day"))
+    assert 5 <= peak <= 12
+    assert float(med.hb.sel(day=7)) < 90 + 5 and float(med.hb.sel(day=21)) > 90 + 5
+    s = summarise(ds)
+    assert 28 <= s["day_hb_normal"] <= 84 and s["p_hb_normal_reached"] > 0.8
+    assert float(med.mcv.sel(day=56)) < float(med.mcv.sel(day=0)) - 5
+
+
+def test_target1_kuzminski_day120_inside_prior_range():
+    """Kuzminski 1998 day-120 arm means against the model's 95% range for a typical PA patient.
+
+    The model gives the median person's value; an arm mean is that times
+    ``exp(sd^2 / 2)`` (log-normal spread: within- and between-person SDs of the draw).
+    The published means carry sampling error: CV 0.8 for MMA/tHcy and 0.5 for B12
+    (evidence rows ``clinical_cohort_cv``, assumptions) over n = 18 / 15, so the range
+    is widened by two standard errors on the log scale. The prior model is not yet
+    calibrated: this is coverage, plus the qualitative finding that oral 2 mg daily
+    gives higher serum B12 than IM at day 120.
+    """
+    from b12sim.physiology import markers as mk
+
+    pt = dict(b12="94 pg/mL", mma=3.74, hcy=38.6, age=70, pernicious_anaemia=True)
+    draws = 200
+    sd = mk.log_sds(parameters.draw(draws, np.random.SeedSequence(SEED).spawn(2)[0]), mk.Constants.load())
+    for arm, n, obs in (("oral", 18, {"b12": 1005 * 0.7378, "mma": 0.169, "hcy": 10.6}),
+                        ("im", 15, {"b12": 325 * 0.7378, "mma": 0.265, "hcy": 12.2})):
+        ds = b12sim.simulate(pt, f"kuzminski_{arm}", days=120, draws=draws, seed=SEED).isel(person=0, day=119)
+        for k, v in obs.items():
+            mean = ds[k].values * np.exp(sd[k] ** 2 / 2)
+            cv = evidence.value("clinical_cohort_cv_b12" if k == "b12" else "clinical_cohort_cv")
+            se = np.sqrt(np.log1p(cv**2) / n)
+            lo, hi = np.quantile(mean, [0.025, 0.975]) * np.exp([-2 * se, 2 * se])
+            assert lo <= v <= hi, (arm, k, lo, v, hi)
+        if arm == "oral":
+            oral_b12 = ds.b12.values
+    assert float((oral_b12 > ds.b12.values).mean()) > 0.8
+
+
+def test_target6_permanent_damage_grows_with_untreated_duration():
+    """The 3-month and 12-month anchors (FDA label; Martin 1992) are honoured by construction."""
+    p = parameters.draw(200, SEED)
+    from b12sim.physiology import neurology as neuro
+
+    np.testing.assert_allclose(neuro.p_permanent(np.full(200, neuro.MONTH_3), p), p["neuro_permanent_p_3mo"])
+    np.testing.assert_allclose(neuro.p_permanent(np.full(200, neuro.MONTH_12), p), p["neuro_permanent_p_12mo"])
+    assert np.all(p["neuro_permanent_p_12mo"] > p["neuro_permanent_p_3mo"])
+
+
+# --- bad input ---------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(regimen="no_such_preset"), "regimen"),
+    (dict(days=0), "days"),
+    (dict(days=-5), "days"),
+    (dict(start_day=-1), "start_day"),
+    (dict(draws=0), "draws"),
+    (dict(days=1.5), "days"),
+])
+def test_bad_arguments(kwargs, field):
+    args = dict(regimen="no_treatment", days=30, draws=5) | kwargs
+    with pytest.raises(InputError) as e:
+        b12sim.simulate(PA, **args)
+    assert e.value.field == field
+
+
+@pytest.mark.parametrize("patch, field", [
+    (dict(hb=900), "hb"), (dict(hb="12 mmol/L"), "hb"), (dict(mcv=20), "mcv"),
+    (dict(neuro_days=-3), "neuro_days"), (dict(sex="x"), "sex"), (dict(b12=-4), "b12"),
+    (dict(potassium=4), "potassium"),
+])
+def test_impossible_baselines(patch, field):
+    with pytest.raises(InputError) as e:
+        b12sim.simulate(PA | patch, "no_treatment", days=10, draws=5)
+    assert e.value.field.split()[0] == field
+
+
+def test_bad_regimen_files(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[x\nphases = 3")
+    with pytest.raises(InputError):
+        b12sim.simulate(PA, str(bad), days=10, draws=5)
+    neg = tmp_path / "neg.toml"
+    neg.write_text('[r]\nphases = [{ dose_ug = -1000, route = "im", form = "hydroxocobalamin", days = [0] }]\n')
+    with pytest.raises(InputError, match="dose_ug"):
+        b12sim.simulate(PA, str(neg), days=10, draws=5)
+
+
+def test_bad_row_in_a_table_is_named():
+    import pandas as pd
+
+    with pytest.raises(InputError, match="row 1"):
+        b12sim.simulate(pd.DataFrame([PA, dict(PA, hb=-1)]), "no_treatment", days=5, draws=5)
+
+
+# --- CLI ---------------------------------------------------------------------
+
+def test_cli_simulate_json_and_plot(tmp_path, capsys):
+    from b12sim.cli import main
+
+    png = tmp_path / "t.png"
+    rc = main(["simulate", "--regimen", "uk_im_hydroxo_neuro", "--b12", "95 pg/mL", "--mma", "3.6", "--age", "70",
+               "--hb", "9 g/dL", "--pernicious-anaemia", "--neuro", "30", "--delay", "14", "--days", "60",
+               "--draws", "20", "--json", "--plot", str(png)])
+    assert rc == 0 and png.stat().st_size > 10_000
+    out = json.loads(capsys.readouterr().out)
+    s = out["summary"]
+    assert 0 <= s["p_permanent_damage"] <= 1 and s["hb_at_day_42"] > 0
+    assert set(engine.OUTPUTS) <= set(out["outputs"]) and len(out["outputs"]["hb"]["median"]) == 61
+    hb = out["outputs"]["hb"]
+    assert all(lo <= m <= hi for lo, m, hi in zip(hb["lo"], hb["median"], hb["hi"]))
+    assert hb["median"][0] == pytest.approx(90.0)
+
+
+@pytest.mark.parametrize("argv, field", [
+    (["--regimen", "nope"], "regimen"), (["--days", "0"], "--days"), (["--delay", "500"], "--delay"),
+    (["--draws", "x"], "--draws"), (["--hb", "900"], "hb"), (["--sex", "q"], "sex"),
+])
+def test_cli_simulate_bad_input(argv, field, capsys):
+    from b12sim.cli import main
+
+    base = ["simulate", "--regimen", "no_treatment", "--b12", "90", "--age", "60", "--days", "30", "--draws", "5"]
+    rc = main(base + argv)
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith(f"error: {field}") and "Traceback" not in err
