@@ -259,7 +259,7 @@ def _simulation_report(ds, summ: dict, delay: int) -> str:
     lines = [
         f"b12sim simulation: {ds.attrs['regimen']} starting on day {delay}, horizon {ds.sizes['day'] - 1} days, "
         f"{ds.sizes['draw']} draws",
-        f"  schedule: {ds.attrs['regimen_schedule']}",
+        f"  schedule (day 0 = first treatment day): {ds.attrs['regimen_schedule']}",
         f"  P(permanent nerve deficit) by the horizon: {summ['p_permanent_damage']:.1%} (95% {lo:.1%}-{hi:.1%})",
         f"  Hb in the normal range (>= {float(ds['hb_normal'][0]):.0f} g/L) from: {days('hb')}",
         f"  MMA normal from: {days('mma')}",

@@ -1,4 +1,4 @@
-"""The demo: diagnose the example patients on the shipped posterior and draw the figures."""
+"""The demo: diagnose the example patients, simulate one patient's treatment, draw the figures."""
 
 from __future__ import annotations
 
@@ -14,6 +14,40 @@ def example_patients() -> pd.DataFrame:
     """The example patients shipped in ``data/examples/patients.csv`` (cells as text)."""
     with resources.files("b12sim._examples").joinpath("patients.csv").open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh, dtype=str, keep_default_na=False)
+
+
+SIM_PATIENT = dict(b12="95 pg/mL", mma=3.6, hcy=40, age=70, pernicious_anaemia=True, hb="9 g/dL", neuro_days=30)
+SIM_REGIMENS = ("uk_im_hydroxo_neuro", "oral_2mg_daily", "folic_acid_alone")
+
+
+def _simulation(figures: Path) -> list[Path]:
+    """Print and draw the treatment course of a pernicious-anaemia patient under three regimens."""
+    import matplotlib.pyplot as plt
+
+    from b12sim import plots
+    from b12sim.io import save_figure
+    from b12sim.simulation import delay_curve, simulate, summarise
+
+    print("Treatment simulation: pernicious anaemia, B12 95 pg/mL, MMA 3.6 umol/L, Hb 90 g/L, "
+          "30 days of neurological symptoms")
+    runs = [simulate(SIM_PATIENT, r, days=120) for r in SIM_REGIMENS]
+    for ds in runs:
+        s = summarise(ds)
+        day = ("not reached" if s["day_hb_normal"] is None
+               else f"day {s['day_hb_normal']:.0f} ({s['p_hb_normal_reached']:.0%} of draws)")
+        print(f"  {ds.attrs['regimen']:<20} Hb normal from {day:<22} Hb day 42 {s['hb_at_day_42']:4.0f} g/L   "
+              f"P(permanent nerve deficit) {s['p_permanent_damage']:.0%}")
+    print(f"  ({runs[0].attrs['calibration']})")
+    print()
+    written = []
+    fig = plots.trajectories(runs)
+    written.append(save_figure(fig, figures / "treatment_trajectories.png"))
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plots.delay_risk(ax, delay_curve(SIM_PATIENT, regimens=(*SIM_REGIMENS, "no_treatment")))
+    written.append(save_figure(fig, figures / "delay_risk.png"))
+    plt.close(fig)
+    return written
 
 
 def run(figures: Path) -> int:
@@ -69,6 +103,7 @@ def run(figures: Path) -> int:
     written.append(save_figure(fig, figures / "calibration_checks.png"))
     plt.close(fig)
 
+    written += _simulation(figures)
     for p in written:
         print(f"figure: {p}")
     print(DISCLAIMER)
