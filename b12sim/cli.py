@@ -70,13 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", type=Path, help="write a trajectory figure (PNG) here")
     s.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
 
-    c = sub.add_parser("calibrate", help="re-fit the marker model to the evidence tables (PyMC)")
+    c = sub.add_parser("calibrate", help="re-fit the marker model and the treatment kinetics to the evidence (PyMC)")
+    c.add_argument("--model", choices=("all", "markers", "treatment"), default="all",
+                   help="which calibration to rebuild (default all: markers, then treatment)")
     c.add_argument("--out", type=Path, help="where to write the DataTree (default: the shipped file)")
     c.add_argument("--force", action="store_true", help="replace an existing file")
     c.add_argument("--draws", type=int, default=1000)
     c.add_argument("--tune", type=int, default=1000)
     c.add_argument("--chains", type=int, default=4)
-    c.add_argument("--seed", type=int, default=20261124)
+    c.add_argument("--seed", type=int, help="random seed (default: each model's own)")
 
     sub.add_parser("regimens", help="list the regimen presets")
 
@@ -273,24 +275,33 @@ def _simulation_report(ds, summ: dict, delay: int) -> str:
 
 
 def _calibrate(args) -> int:
+    import importlib
+
     from b12sim import posterior
-    from b12sim.calibration.markers import calibrate
+    from b12sim.calibration.report import report
     from b12sim.errors import InputError
 
     for k in ("draws", "tune", "chains"):
         if getattr(args, k) < 1:
             raise InputError(f"--{k}", getattr(args, k), "a positive integer")
-    if args.seed < 0:
+    if args.seed is not None and args.seed < 0:
         raise InputError("--seed", args.seed, "a non-negative integer")
-    out = args.out or posterior.shipped_path("markers")
-    if out.exists() and not args.force:
-        raise FileExistsError(f"{out} exists; add --force to replace it")
-    tree = calibrate(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed, progress=True)
-    posterior.write(tree, out, overwrite=True)
-    from b12sim.calibration.report import report
-
-    print(report(tree))
-    print(f"written: {out}")
+    names = list(posterior.NAMES) if args.model == "all" else [args.model]
+    if args.out is not None and len(names) > 1:
+        raise InputError("--out", str(args.out), "only with one --model (markers or treatment)")
+    outs = [args.out or posterior.shipped_path(n) for n in names]
+    for out in outs:
+        if out.exists() and not args.force:
+            raise FileExistsError(f"{out} exists; add --force to replace it")
+    for name, out in zip(names, outs):  # markers first: the treatment fit reads the marker posterior
+        print(f"calibrating the {name} model", file=sys.stderr)
+        calibrate = importlib.import_module(f"b12sim.calibration.{name}").calibrate
+        seed = {} if args.seed is None else {"seed": args.seed}
+        tree = calibrate(draws=args.draws, tune=args.tune, chains=args.chains, progress=True, **seed)
+        posterior.write(tree, out, overwrite=True)
+        posterior.load_posterior.cache_clear()
+        print(report(tree))
+        print(f"written: {out}")
     return 0
 
 

@@ -292,14 +292,17 @@ def test_unexpected_errors_are_one_line(capsys, monkeypatch):
     (["--draws", "0"], ["--draws"]),
     (["--chains", "-1"], ["--chains"]),
     (["--seed", "-3"], ["--seed"]),
+    (["--model", "all"], ["--out", "one --model"]),
+    (["--model", "nope"], ["--model"]),
 ])
 def test_calibrate_bad_options_refused_before_sampling(capsys, tmp_path, args, words):
-    assert_refused(*call(capsys, "calibrate", "--out", tmp_path / "p.nc", *args), *words)
+    assert_refused(*call(capsys, "calibrate", "--model", "markers", "--out", tmp_path / "p.nc", *args), *words)
     assert not (tmp_path / "p.nc").exists()
 
 
 def test_calibrate_does_not_overwrite(capsys, tmp_path):
     target = tmp_path / "p.nc"
     target.write_bytes(b"keep")
-    assert_refused(*call(capsys, "calibrate", "--out", target), "exists", "--force")
+    for model in ("markers", "treatment"):
+        assert_refused(*call(capsys, "calibrate", "--model", model, "--out", target), "exists", "--force")
     assert target.read_bytes() == b"keep"

@@ -18,7 +18,10 @@ from b12sim import posterior as shipped
 from b12sim.diagnosis.draws import from_posterior
 from b12sim.physiology import kinetics as kin
 
-STATUS = "treatment parameters drawn from evidence priors (not yet calibrated to the trial targets)"
+STATUS = ("kinetics calibrated to Kuzminski 1998 (PyMC); haematology and neurology drawn from evidence "
+          "priors, not yet calibrated to their targets")
+CALIBRATED = ("recent_halflife_days", "recent_lost_fraction", "serum_per_ug_recent", "loss_per_day",
+              "passive_fraction")  # b12sim.calibration.treatment.FREE (that module imports PyMC)
 
 # model name -> (evidence row, lower bound, upper bound)
 PRIORS = {
@@ -73,6 +76,8 @@ def draw(n: int, seed) -> dict[str, np.ndarray]:
         p = {k: np.resize(v, n) for k, v in p.items()}
     for name, (row, lo, hi) in PRIORS.items():
         p[name] = _prior(rng, row, lo, hi, n)
+    kin_post = from_posterior_vars(shipped.load_posterior("treatment"), CALIBRATED, n)
+    p.update(kin_post)
     # the 12-month probability of permanent damage is above the 3-month one
     p["neuro_permanent_p_12mo"] = np.maximum(p["neuro_permanent_p_12mo"], p["neuro_permanent_p_3mo"] + 0.05)
     ev = evidence.value
@@ -81,6 +86,15 @@ def draw(n: int, seed) -> dict[str, np.ndarray]:
     p.update({k: np.asarray(v) for k, v in kin.recent_rates(p["recent_halflife_days"], p["recent_lost_fraction"]).items()})
     p["folic_acid_threshold_mg"] = np.full(n, ev("folic_acid_threshold_mg"))
     return p
+
+
+def from_posterior_vars(tree, names, n: int) -> dict[str, np.ndarray]:
+    """``n`` evenly spaced draws of ``names`` from a calibration DataTree (cycled if it holds fewer)."""
+    post = tree["posterior"].to_dataset()
+    flat = post[list(names)].stack(sample=("chain", "draw"))
+    total = flat.sizes["sample"]
+    idx = np.linspace(0, total - 1, min(n, total)).round().astype(int)
+    return {k: np.resize(flat[k].to_numpy()[idx], n).astype(float) for k in names}
 
 
 def kinetic_params(p: dict) -> kin.KineticParams:

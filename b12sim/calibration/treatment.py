@@ -1,0 +1,184 @@
+"""Calibration of the treatment kinetics to Kuzminski 1998 (PyMC, NUTS via nutpie).
+
+The free parameters are the ones the trial informs: the recent pool's half-life
+and lost share, the extra serum B12 per ug in it, the store loss rate and the
+passive (intrinsic-factor independent) absorption. Their priors are the evidence
+rows of :data:`b12sim.simulation.parameters.PRIORS`. The data are the six
+day-120 arm means (serum B12, MMA, tHcy; oral 2 mg daily vs IM 1 mg on days
+1-90) of pernicious-anaemia-type patients, each log-normal with the standard
+error of an arm mean (between-patient CV ``clinical_cohort_cv*`` over n) plus the
+aggregate discrepancy SD.
+
+Because the kinetics are linear, day-120 pools are closed-form sums of each
+dose's impulse response, so no ODE solver is needed inside the model. The marker
+model is held at its posterior medians, and each arm starts at the stores that
+give its mean baseline serum B12 (an approximation: the simulator itself uses
+every marker draw). IM retention stays at its exact Glass 1961 fit (target 2).
+Haematologic and neurologic parameters are not calibrated here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from b12sim import evidence
+from b12sim.physiology import kinetics as kin
+from b12sim.physiology import markers as mk
+
+FREE = ("recent_halflife_days", "recent_lost_fraction", "serum_per_ug_recent", "loss_per_day", "passive_fraction")
+DAY = 120  # Kuzminski follow-up: end of day 120 (day 1 = our day 0)
+ARMS = {"oral": ("kuzminski_oral", 18), "im": ("kuzminski_im", 15)}
+OBSERVED = {  # arm -> marker -> day-120 mean (canonical units); Kuzminski 1998 via evidence.md B3
+    "oral": {"b12": 1005, "mma": 0.169, "hcy": 10.6},
+    "im": {"b12": 325, "mma": 0.265, "hcy": 12.2},
+}
+
+
+def _fixed():
+    from b12sim.posterior import load_posterior
+
+    post = load_posterior("markers")["posterior"].to_dataset()
+    return {k: float(post[k].median()) for k in mk.PARAMS}
+
+
+def observations() -> list[dict]:
+    """The six arm means with their log-scale standard errors."""
+    ev = evidence.value
+    pg = 1000.0 / ev("cobalamin_molar_mass")  # pg/mL -> pmol/L
+    tau = ev("aggregate_discrepancy_sd")
+    out = []
+    for arm, (_, n) in ARMS.items():
+        for m, v in OBSERVED[arm].items():
+            cv = ev("clinical_cohort_cv_b12" if m == "b12" else "clinical_cohort_cv")
+            se = math.sqrt(math.log1p(cv**2) / n + tau**2)
+            out.append({"name": f"{arm}_{m}", "arm": arm, "marker": m,
+                        "observed": v * pg if m == "b12" else v, "se": se})
+    return out
+
+
+def _doses(arm: str):
+    """(days, absorbed-or-retained amount per dose in ug as a function of passive fraction)."""
+    from b12sim.regimens import load_regimen
+
+    sched = load_regimen(ARMS[arm][0]).schedule(DAY)
+    oral = np.flatnonzero(sched["oral_ug"])
+    im = np.flatnonzero(sched["im_cyano_ug"])
+    retained = kin.im_retained(sched["im_cyano_ug"][im], "cyanocobalamin", kin.KineticParams.from_evidence())
+    return oral, sched["oral_ug"][oral], im, retained
+
+
+def predict(theta: dict, xp=np) -> dict:
+    """Predicted day-120 arm means (log canonical units) for parameter values ``theta``."""
+    ev = evidence.value
+    p = _fixed()
+    c = mk.Constants.load()
+    s_med = math.exp(c.ln_s_med)
+    k = math.log(2) / theta["recent_halflife_days"]
+    ks = k * (1 - theta["recent_lost_fraction"])
+    lam = theta["loss_per_day"] + ev("biliary_reabsorbed_fraction") * ev("biliary_secretion_ug_per_day") / s_med
+    a, r = mk.covariates(ev("clinical_cohort_age"), ev("clinical_cohort_egfr"))
+    sd = mk.log_sds(p, c)
+    pg = 1000.0 / ev("cobalamin_molar_mass")
+    out = {}
+    for arm in ARMS:
+        base = ev(f"kuzminski_b12_{arm}_baseline") * pg
+        s0 = s_med * base / math.exp(p["b0"] + sd["b12"] ** 2 / 2)  # median person of the arm mean
+        oral_days, oral_dose, im_days, im_amt = _doses(arm)
+        days = np.concatenate([oral_days, im_days]).astype(float)
+        amt = [theta["passive_fraction"] * float(d) for d in oral_dose] + [float(v) for v in im_amt]
+        tau = DAY - days
+        w = xp.stack(amt) if xp is not np else np.asarray(amt)
+        pool = (w * xp.exp(-k * tau)).sum()
+        stores = s0 * xp.exp(-lam * DAY) + (w * ks * (xp.exp(-lam * tau) - xp.exp(-k * tau)) / (k - lam)).sum()
+        x = xp.log(stores + pool)
+        d = mk.deficit(x, p, xp)
+        out[f"{arm}_b12"] = xp.log(math.exp(p["b0"]) * (stores + pool) / s_med + theta["serum_per_ug_recent"] * pool) \
+            + sd["b12"] ** 2 / 2
+        out[f"{arm}_mma"] = p["m0"] + p["bm_age"] * a + p["bm_renal"] * r + p["a_m"] * d + sd["mma"] ** 2 / 2
+        out[f"{arm}_hcy"] = (p["h0"] + p["bh_age"] * a + p["bh_renal"] * r + p["a_h"] * d
+                             + p["c_f"] * float(mk.folate_deficit(p["mu_y"], c)) + sd["hcy"] ** 2 / 2)
+    return out
+
+
+def build_model():
+    """The PyMC model: evidence priors on :data:`FREE`, log-normal arm means."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from b12sim.simulation.parameters import PRIORS
+
+    with pm.Model() as model:
+        theta = {}
+        for name in FREE:
+            row, lo, hi = PRIORS[name]
+            r = evidence.row(row)
+            v, u = float(r["value"]), float(r["uncertainty"])
+            if r["uncertainty_type"] == "log_sd":
+                theta[name] = pm.Truncated(name, pm.LogNormal.dist(mu=math.log(v), sigma=u), lower=lo, upper=hi)
+            else:
+                theta[name] = pm.TruncatedNormal(name, mu=v, sigma=u, lower=lo, upper=hi)
+        pred = predict(theta, xp=pt)
+        for o in observations():
+            mu = pm.Deterministic(f"pred_{o['name']}", pred[o["name"]])
+            pm.Normal(f"obs_{o['name']}", mu=mu, sigma=o["se"], observed=math.log(o["observed"]))
+    return model
+
+
+def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int = 20261125, progress: bool = True):
+    """Sample the treatment calibration; a DataTree like the marker calibration's."""
+    import time
+
+    import arviz as az
+    import pymc as pm
+    import xarray as xr
+
+    model = build_model()
+    t0 = time.perf_counter()
+    idata = pm.sample(model=model, draws=draws, tune=tune, chains=chains, nuts_sampler="nutpie",
+                      random_seed=seed, progressbar=progress, compute_convergence_checks=False,
+                      target_accept=0.95)
+    wall = time.perf_counter() - t0
+    prior = pm.sample_prior_predictive(model=model, draws=draws, random_seed=seed + 1)
+    summ = az.summary(idata, var_names=list(FREE), kind="diagnostics")
+    diag = xr.Dataset(
+        {col: ("parameter", summ[col].to_numpy(dtype=float)) for col in ("r_hat", "ess_bulk", "ess_tail")},
+        coords={"parameter": list(summ.index)},
+        attrs={"divergences": int(idata["sample_stats"]["diverging"].sum()), "draws": draws, "tune": tune,
+               "chains": chains, "seed": seed, "wall_seconds": round(wall, 1),
+               "max_r_hat": float(summ["r_hat"].max()), "min_ess_bulk": float(summ["ess_bulk"].min())},
+    )
+    post = idata["posterior"].to_dataset()
+    keep = list(FREE) + [v for v in post.data_vars if v.startswith("pred_")]
+    prior_ds = prior["prior"].to_dataset()[keep]
+    tree = xr.DataTree.from_dict({"posterior": post[keep], "prior": prior_ds, "diagnostics": diag,
+                                  "checks": checks(post, prior_ds)})
+    tree.attrs.update({"model": "b12sim treatment kinetics (Kuzminski 1998)",
+                       "created_by": "b12sim.calibration.treatment.calibrate",
+                       "pymc_version": pm.__version__, "arviz_version": az.__version__})
+    return tree
+
+
+def checks(post, prior):
+    """Each arm mean against its prior and posterior predictive 95% intervals (observation noise added)."""
+    import xarray as xr
+
+    rng = np.random.default_rng(0)
+    rows = {k: [] for k in ("observed", "post_median", "post_lo", "post_hi", "prior_lo", "prior_hi")}
+    names = []
+    for o in observations():
+        val = post[f"pred_{o['name']}"].to_numpy().ravel()
+        rep = np.exp(val + rng.normal(0, o["se"], val.size))
+        pv = prior[f"pred_{o['name']}"].to_numpy().ravel()
+        pri = np.exp(pv + rng.normal(0, o["se"], pv.size))
+        names.append(o["name"])
+        rows["observed"].append(o["observed"])
+        rows["post_median"].append(float(np.exp(np.median(val))))
+        for key, arr in (("post", rep), ("prior", pri)):
+            lo, hi = np.quantile(arr, [0.025, 0.975])
+            rows[f"{key}_lo"].append(float(lo))
+            rows[f"{key}_hi"].append(float(hi))
+    ds = xr.Dataset({k: ("observation", np.array(v)) for k, v in rows.items()}, coords={"observation": names})
+    ds["inside"] = (ds.observed >= ds.post_lo) & (ds.observed <= ds.post_hi)
+    return ds
