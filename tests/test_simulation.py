@@ -197,6 +197,17 @@ def test_impossible_baselines(patch, field):
     assert e.value.field.split()[0] == field
 
 
+def test_outputs_and_size_guard():
+    ds = b12sim.simulate(PA, "oral_1mg_daily", days=20, draws=5, outputs=("hb", "p_permanent"))
+    assert set(ds.data_vars) == {"hb", "p_permanent", "hb_normal"}
+    with pytest.raises(InputError, match="outputs"):
+        b12sim.simulate(PA, "oral_1mg_daily", days=20, draws=5, outputs=("haemoglobin",))
+    with pytest.raises(InputError, match="summarise|hb, mma"):
+        summarise(ds)
+    with pytest.raises(InputError, match="GiB"):
+        b12sim.simulate(PA, "oral_1mg_daily", days=36_000, draws=4000)
+
+
 def test_bad_regimen_files(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[x\nphases = 3")

@@ -14,6 +14,7 @@ from b12sim.simulation import people as ppl
 DEFAULT_DRAWS = 200
 DEFAULT_SEED = 20261125
 MAX_DRAWS = 4000
+MAX_RESULT_BYTES = 4 * 2**30
 
 
 def _whole(name: str, v, lo: int, hi: int) -> int:
@@ -59,7 +60,7 @@ def _run(people, regimens, starts, days, draws, seed, substeps, progress, output
 
 def simulate(patient=None, regimen="no_treatment", *, start_day: int = 0, days: int = 180,
              draws: int = DEFAULT_DRAWS, seed=DEFAULT_SEED, substeps: int = engine.SUBSTEPS,
-             progress: bool = False, **values) -> xr.Dataset:
+             outputs=tuple(engine.OUTPUTS), progress: bool = False, **values) -> xr.Dataset:
     """Project B12 stores, markers, blood count and nerve outcomes under a regimen.
 
     ``patient``: a dict of lab values (as for :func:`b12sim.diagnose`, plus ``hb``,
@@ -70,7 +71,9 @@ def simulate(patient=None, regimen="no_treatment", *, start_day: int = 0, days: 
     days); the horizon is ``days``.
 
     Returns an ``xarray.Dataset`` with dims (draw, person, day), day 0 = today, one
-    variable per output with its unit in ``attrs``; ``summarise`` reads it.
+    variable per output with its unit in ``attrs``; ``summarise`` reads it. For large
+    cohorts, ``outputs`` keeps only the named variables (results above
+    :data:`MAX_RESULT_BYTES` are refused with a suggestion).
     """
     if patient is None:
         patient = values
@@ -81,9 +84,18 @@ def simulate(patient=None, regimen="no_treatment", *, start_day: int = 0, days: 
     start_day = _whole("start_day", start_day, 0, MAX_DAY)
     draws = _whole("draws", draws, 1, MAX_DRAWS)
     substeps = _whole("substeps", substeps, 1, 96)
+    outputs = tuple(outputs)
+    unknown = [o for o in outputs if o not in engine.OUTPUTS]
+    if unknown or not outputs:
+        raise InputError("outputs", unknown or outputs, "one or more of " + ", ".join(engine.OUTPUTS))
     people = ppl.from_patient(patient)
+    size = 8 * draws * len(people) * (days + 1) * len(outputs)
+    if size > MAX_RESULT_BYTES:
+        raise InputError("draws x people x days", f"{draws} x {len(people)} x {days + 1} ({size / 2**30:.1f} GiB)",
+                         f"a result under {MAX_RESULT_BYTES / 2**30:.0f} GiB",
+                         "use fewer draws or outputs=(...), or split the cohort")
     _, day0, out, arr = _run(people, [reg] * len(people), [start_day] * len(people),
-                                    days, draws, seed, substeps, progress)
+                             days, draws, seed, substeps, progress, outputs=outputs)
     data = {k: (("draw", "person", "day"), np.concatenate([day0[k][..., None], v], axis=-1),
                 {"units": engine.OUTPUTS[k]}) for k, v in out.items()}
     ds = xr.Dataset(data, coords={"draw": np.arange(draws), "person": np.arange(len(people)),
@@ -122,6 +134,8 @@ def summarise(ds: xr.Dataset) -> dict:
         lo, med, hi = np.quantile(v, [0.025, 0.5, 0.975])
         return float(med), [float(lo), float(hi)]
 
+    if "hb" not in ds or "mma" not in ds or "b12" not in ds or "p_permanent" not in ds:
+        raise InputError("ds", sorted(ds.data_vars), "a simulation with hb, mma, b12 and p_permanent")
     out = {"p_permanent_damage": float(ds["p_permanent"].isel(day=-1).mean())}
     out["p_permanent_damage_interval"] = band(ds["p_permanent"].isel(day=-1).mean("person"))[1]
     for name, mask in (("hb", ds["hb"] >= ds["hb_normal"]),
