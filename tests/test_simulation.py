@@ -43,6 +43,21 @@ def test_engine_agrees_with_solve_ivp(regimen):
         np.testing.assert_allclose(e["p_permanent"][draw, 0], r["p_permanent"], atol=1e-4)
 
 
+@pytest.mark.parametrize("regimen", ["uk_im_hydroxo_no_neuro", "kuzminski_oral", "folic_acid_alone", "kuzminski_im"])
+def test_numba_kernel_matches_numpy_engine(regimen):
+    """The kernel for large runs repeats the engine's equations and steps: same numbers to 1e-9."""
+    import pandas as pd
+
+    people = pd.DataFrame([PA, dict(PA, hb=None, neuro_days=0, sex="male"), dict(b12=300, age=40, folate=4)])
+    p = parameters.draw(12, SEED)
+    arr = ppl.arrays(ppl.from_patient(people), p)
+    d = _doses(load_regimen(regimen), 3, 4, 90, SEED)
+    a = engine.run(p, arr, d, 90, kernel=False)
+    b = engine.run(p, arr, d, 90, kernel=True)
+    for k in engine.OUTPUTS:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-9, atol=1e-12, err_msg=k)
+
+
 def test_earlier_treatment_never_raises_permanent_damage():
     delays = [0, 7, 30, 60, 90, 180, 270]
     person = ppl.from_patient(PA)

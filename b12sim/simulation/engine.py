@@ -24,6 +24,7 @@ from b12sim.physiology import neurology as neuro
 from b12sim.simulation.parameters import kinetic_params
 
 SUBSTEPS = 4
+KERNEL_MIN = 5_000  # draws x people from which engine.run uses the numba kernel
 HB_REPLETE_MAX = 175.0  # g/L, upper bound of the replete-Hb priors (parameters.PRIORS)
 OUTPUTS = {  # name -> unit
     "stores_ug": "ug", "b12": "pmol/L", "holotc": "pmol/L", "mma": "umol/L", "hcy": "umol/L",
@@ -139,14 +140,52 @@ def absorbed(doses_t, if_intact, kp) -> np.ndarray:
             + kin.im_retained(doses_t["im_cyano_ug"], "cyanocobalamin", kp))
 
 
+def _kernel_inputs(p: dict, people: dict, q: dict, st: dict, kp, c: mk.Constants):
+    """Parameter table (draws, columns), packed state (states, draws, people) for :mod:`_kernel`."""
+    from b12sim.simulation import _kernel as K
+
+    n = len(p["x_k"])
+    tab = np.empty((n, 46))
+    theta, kw = neuro.weibull(p["neuro_permanent_p_3mo"], p["neuro_permanent_p_12mo"])
+    rh, kh = kp.im_retention["hydroxocobalamin"]
+    rc, kc = kp.im_retention["cyanocobalamin"]
+    cols = {
+        K.KS: kp.recent_to_stores_per_day[:, 0], K.KL: kp.recent_lost_per_day[:, 0],
+        K.LOSS: p["loss_per_day"], K.BILE: p["biliary_reabsorbed"] * p["biliary_ug_per_day"] / kp.store_median_ug,
+        K.KFA: math.log(2) / p["folic_acid_halflife_days"], K.FATHR: p["folic_acid_threshold_mg"],
+        K.XK: p["x_k"], K.NH: p["n_hinge"], K.DMED: mk.deficit(c.ln_s_med, p),
+        K.DFMED: mk.folate_deficit(p["mu_y"], c), K.CFAH: p["c_f"] / p["a_h"], K.BYPASS: p["folic_acid_bypass"],
+        K.GAMMA: p["epo_exponent"], K.LIFE: p["rbc_lifespan_days"], K.TR: p["reticulocyte_days"],
+        K.TM: p["marrow_delay_days"], K.MCVN: p["mcv_normal_fl"], K.MCVD: p["mcv_per_deficit"],
+        K.MH: p["marker_halflife_days"], K.DK: np.log(2.0) / p["n_hinge"], K.DREF: mk.deficit(p["mu_d"], p),
+        K.ONSET: p["neuro_onset_days"], K.REC: p["neuro_recovery_halflife_days"], K.B0: p["b0"],
+        K.W: p["serum_per_ug_recent"], K.T0: p["t0"], K.KT: p["kappa_t"], K.M0: p["m0"], K.BMA: p["bm_age"],
+        K.BMR: p["bm_renal"], K.AM: p["a_m"], K.H0: p["h0"], K.BHA: p["bh_age"], K.BHR: p["bh_renal"],
+        K.AH: p["a_h"], K.CF: p["c_f"], K.THETA: theta, K.KW: kw, K.IFF: p["if_fraction"],
+        K.IFMAX: p["if_max_ug"], K.PASS: p["passive_fraction"], K.RH: rh, K.KH: kh, K.RC: rc, K.KC: kc,
+        K.SMED: kp.store_median_ug,
+    }
+    for j, v in cols.items():
+        tab[:, j] = v
+    shape = st["s"].shape
+    parts = [st["s"], st["r"], st["fa"], st["dl"], *st["q"], st["ret"], st["ret_vol"], *st["age"],
+             *st["age_vol"], st["neuro_x"], st["neuro_n"]]
+    z0 = np.stack([np.broadcast_to(v, shape) for v in parts])
+    beta = np.ascontiguousarray(np.broadcast_to(q["marrow_sensitivity"], shape), dtype=float)
+    hbrep = np.ascontiguousarray(np.broadcast_to(q["hb_replete"], shape), dtype=float)
+    return tab, z0, beta, hbrep, np.ascontiguousarray(st["dfol"], dtype=float)
+
+
 def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTEPS,
-        outputs=tuple(OUTPUTS), progress=None) -> dict[str, np.ndarray]:
+        outputs=tuple(OUTPUTS), progress=None, kernel: bool | None = None) -> dict[str, np.ndarray]:
     """Simulate ``days`` days; returns output -> array (draws, people, days), end-of-day values.
 
     ``p``: parameter draws (:func:`parameters.draw`); ``people``: arrays (people,) or
     (draws, people) for ``x0`` (ln total stores, ug), ``y0`` (ln folate, nmol/L),
     ``if_intact``, ``hb``/``mcv`` (NaN: steady state),
     ``neuro_days``, ``female``, centred age ``a`` and renal term ``r``; ``doses``: channel -> (people, days) received doses.
+    ``kernel``: use the numba kernel (default: when draws x people reaches
+    :data:`KERNEL_MIN`; it compiles once, about 10 s, and is cached on disk).
     """
     c = mk.Constants.load()
     q = person_params(p, people)
@@ -156,6 +195,19 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
     kfa = math.log(2) / q["folic_acid_halflife_days"]
     st = initial_state(q, people, c)
     n_draw, n_people = st["s"].shape
+    if kernel or (kernel is None and n_draw * n_people >= KERNEL_MIN):
+        from b12sim.simulation import _kernel
+
+        tab, z0, beta, hbrep, dfol = _kernel_inputs(p, people, q, st, kp, c)
+        codes = np.array([list(OUTPUTS).index(k) for k in outputs], dtype=np.int64)
+        dose = [np.broadcast_to(np.asarray(doses[ch], float)[..., :days], (n_people, days))
+                for ch in ("oral_ug", "im_hydroxo_ug", "im_cyano_ug", "folic_acid_mg")]
+        arr = np.empty((len(outputs), n_draw, n_people, days))
+        _kernel.run(z0, tab, beta, hbrep, dfol, np.broadcast_to(ifi[0], (n_people,)).astype(float),
+                    np.broadcast_to(np.asarray(people["a"], float), (n_people,)).astype(float),
+                    np.broadcast_to(np.asarray(people["r"], float), (n_people,)).astype(float),
+                    *dose, substeps, codes, arr)
+        return dict(zip(outputs, arr))
     out = {k: np.empty((n_draw, n_people, days)) for k in outputs}
     h = 1.0 / substeps
     steps = range(days) if progress is None else progress(range(days))
