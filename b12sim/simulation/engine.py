@@ -25,7 +25,6 @@ from b12sim.simulation.parameters import kinetic_params
 
 SUBSTEPS = 4
 KERNEL_MIN = 5_000  # draws x people from which engine.run uses the numba kernel
-HB_REPLETE_MAX = 175.0  # g/L, upper bound of the replete-Hb priors (parameters.PRIORS)
 OUTPUTS = {  # name -> unit
     "stores_ug": "ug", "b12": "pmol/L", "holotc": "pmol/L", "mma": "umol/L", "hcy": "umol/L",
     "hb": "g/L", "mcv": "fL", "reticulocytes": "%", "neuro_dysfunction": "fraction 0-1",
@@ -61,8 +60,10 @@ def anchor_hb(q: dict, dmar, hb0) -> None:
 
     The person's replete Hb becomes the one that, with the draw's marrow
     sensitivity and their deficit, gives the observed Hb (a shortfall beyond the
-    B12/folate deficit counts as other causes). Where that would exceed
-    :data:`HB_REPLETE_MAX`, the sensitivity is lowered instead. So an untreated
+    B12/folate deficit counts as other causes). Where that would exceed the draw's
+    replete Hb (the deficit would predict a worse anaemia than observed), the
+    marrow sensitivity is lowered instead; an observed Hb above the draw's replete
+    value becomes the person's replete value. So an untreated
     person starts level and only worsens as stores fall. NaN Hb keeps the draw's values.
     """
     given = ~np.isnan(hb0)
@@ -71,7 +72,7 @@ def anchor_hb(q: dict, dmar, hb0) -> None:
     gamma, beta = q["epo_exponent"], q["marrow_sensitivity"] * np.ones_like(hb0)
     h = np.where(given, hb0, 100.0)
     need = h * np.exp(beta * dmar / (1.0 + gamma))
-    cap = np.maximum(HB_REPLETE_MAX, h)
+    cap = np.maximum(q["hb_replete"], h)
     beta_cap = np.maximum(0.0, (1.0 + gamma) * np.log(cap / h)) / np.maximum(dmar, 1e-9)
     q["marrow_sensitivity"] = np.where(given & (need > cap), np.minimum(beta, beta_cap), beta)
     q["hb_replete"] = np.where(given, np.minimum(need, cap), q["hb_replete"] * np.ones_like(hb0))

@@ -66,7 +66,7 @@ def simulate(patient=None, regimen="no_treatment", *, start_day: int = 0, days: 
     ``patient``: a dict of lab values (as for :func:`b12sim.diagnose`, plus ``hb``,
     ``mcv``, ``neuro_days`` = days of neurological symptoms so far, ``sex``), a
     :class:`~b12sim.Diagnosis`, or a DataFrame with one person per row; or give the
-    values as keywords. ``regimen``: a preset name, a file path or a
+    values as keywords (added to a dict or Diagnosis, e.g. ``simulate(dx, hb=90)``). ``regimen``: a preset name, a file path or a
     :class:`~b12sim.regimens.Regimen`. Treatment starts on ``start_day`` (the delay,
     days); the horizon is ``days``.
 
@@ -78,7 +78,13 @@ def simulate(patient=None, regimen="no_treatment", *, start_day: int = 0, days: 
     if patient is None:
         patient = values
     elif values:
-        raise InputError("arguments", sorted(values), "either a patient or keyword values, not both")
+        from b12sim.diagnosis.result import Diagnosis
+
+        if not isinstance(patient, (dict, Diagnosis)):
+            raise InputError("arguments", sorted(values), "keyword values only with one patient (a dict or a Diagnosis)")
+        if isinstance(patient, Diagnosis):
+            patient = {k: v for k, v in patient.inputs.items() if not (isinstance(v, float) and np.isnan(v))}
+        patient = {**patient, **values}
     reg = regimen if isinstance(regimen, Regimen) else load_regimen(regimen)
     days = _whole("days", days, 1, MAX_DAY)
     start_day = _whole("start_day", start_day, 0, MAX_DAY)
