@@ -1,4 +1,4 @@
-"""``python -m benchmarks [startup] [scoring] [calibration] [--all] [--quick] [--json PATH]``."""
+"""``python -m benchmarks [startup] [scoring] [calibration] [simulation] [--all] [--quick] [--json PATH]``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmarks import Result
 
-NAMES = ("startup", "scoring", "calibration")
+NAMES = ("startup", "scoring", "calibration", "simulation")
 DEFAULT = ("startup", "scoring")
 
 
@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Speed and memory of b12sim as ratios against baselines measured in the same run.")
     ap.add_argument("names", nargs="*", metavar="BENCHMARK",
                     help=f"any of {', '.join(NAMES)} (default: {' '.join(DEFAULT)})")
-    ap.add_argument("--all", action="store_true", help="run every benchmark, including the slow calibration")
+    ap.add_argument("--all", action="store_true",
+                    help="run every benchmark, including the slow calibration and simulation")
     ap.add_argument("--quick", action="store_true", help="smaller problem sizes")
     ap.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # smoke run of this code
     ap.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
