@@ -166,8 +166,11 @@ class CohortModel:
 
     # -- fitting ---------------------------------------------------------------
     def fit(self, df: pd.DataFrame, *, draws: int = 500, tune: int = 500, chains: int = 2,
-            seed: int = 1, progress: bool = True) -> CohortModel:
+            seed: int = 1, target_accept: float = 0.95, progress: bool = True) -> CohortModel:
         """Sample the cohort posterior for table ``df`` (one row per person); returns self.
+
+        ``target_accept``: NUTS step-size adaptation target (higher: smaller steps,
+        fewer divergences on the funnel-like hinge parameters, slower sampling).
 
         Rows that fail input checks are left out and listed in ``self.errors``.
         """
@@ -188,8 +191,10 @@ class CohortModel:
             _COMPILED.clear()  # keep one compiled model; shapes differ between cohorts
             _COMPILED[key] = nutpie.compile_pymc_model(self.build(data))
         compiled = _COMPILED[key].with_data(**data)
+        if not (isinstance(target_accept, float) and 0.5 <= target_accept < 1):
+            raise InputError("target_accept", target_accept, "a number from 0.5 to below 1")
         trace = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed,
-                              progress_bar=progress)
+                              target_accept=target_accept, progress_bar=progress)
         post = trace["posterior"].to_dataset()[list(mk.PARAMS)]
         import arviz as az
 
