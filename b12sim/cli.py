@@ -70,9 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", type=Path, help="write a trajectory figure (PNG) here")
     s.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
 
-    c = sub.add_parser("calibrate", help="re-fit the marker model and the treatment kinetics to the evidence (PyMC)")
-    c.add_argument("--model", choices=("all", "markers", "treatment"), default="all",
-                   help="which calibration to rebuild (default all: markers, then treatment)")
+    c = sub.add_parser("calibrate", help="re-fit the marker model, treatment kinetics and blood response to the evidence (PyMC)")
+    c.add_argument("--model", choices=("all", "markers", "treatment", "haematology"), default="all",
+                   help="which calibration to rebuild (default all: markers, treatment, then haematology)")
     c.add_argument("--out", type=Path, help="where to write the DataTree (default: the shipped file)")
     c.add_argument("--force", action="store_true", help="replace an existing file")
     c.add_argument("--draws", type=int, default=1000)
@@ -288,12 +288,12 @@ def _calibrate(args) -> int:
         raise InputError("--seed", args.seed, "a non-negative integer")
     names = list(posterior.NAMES) if args.model == "all" else [args.model]
     if args.out is not None and len(names) > 1:
-        raise InputError("--out", str(args.out), "only with one --model (markers or treatment)")
+        raise InputError("--out", str(args.out), "only with one --model (markers, treatment or haematology)")
     outs = [args.out or posterior.shipped_path(n) for n in names]
     for out in outs:
         if out.exists() and not args.force:
             raise FileExistsError(f"{out} exists; add --force to replace it")
-    for name, out in zip(names, outs):  # markers first: the treatment fit reads the marker posterior
+    for name, out in zip(names, outs):  # in order: each fit reads the posteriors before it
         print(f"calibrating the {name} model", file=sys.stderr)
         calibrate = importlib.import_module(f"b12sim.calibration.{name}").calibrate
         seed = {} if args.seed is None else {"seed": args.seed}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import xarray as xr
 
-NAMES = ("markers", "treatment")
+NAMES = ("markers", "treatment", "haematology")
 
 
 def shipped_path(name: str = "markers") -> Path:

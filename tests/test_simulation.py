@@ -112,7 +112,7 @@ def test_result_is_labelled_and_reproducible():
     b = b12sim.simulate(PA, "oral_1mg_daily", days=30, draws=10, seed=3)
     assert a.hb.dims == ("draw", "person", "day") and a.sizes["day"] == 31
     assert all("units" in a[v].attrs for v in engine.OUTPUTS)
-    assert "not yet calibrated" in a.attrs["calibration"]
+    assert "target-5" in a.attrs["calibration"] and "neurology" in a.attrs["calibration"]
     np.testing.assert_array_equal(a.hb.values, b.hb.values)
     # a person in a table gets the same course as alone (per-person dose seeding)
     import pandas as pd
@@ -143,7 +143,7 @@ def test_treated_hb_stays_physiological():
     assert np.all(ds.hb.max("day").values[:, 0] <= p["hb_replete_female"] + 12)
 
 
-# --- published anchors (prior model: checks that the targets lie inside its 95% range) ---
+# --- published anchors (calibrated kinetics and blood response; neurology from its priors) ---
 
 def test_target5_haematologic_timeline():
     """Reticulocytes peak within days 5-12 of IM hydroxocobalamin; Hb rises after about a

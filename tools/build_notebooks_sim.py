@@ -48,13 +48,15 @@ oral-versus-IM trial, and shows how to start a simulation from a `diagnose` resu
 > **b12sim is a research and teaching tool, not medical advice.** Its numbers are model estimates
 > from published aggregate data; clinical decisions need a clinician and the full picture.
 
-> **Only part of the simulator is calibrated.** The marker model (how body stores show up in serum B12, MMA and
-> tHcy) is the calibrated posterior of notebook 01. Of the treatment parameters, the five B12 kinetic ones (how doses
-> reach the stores and show in serum B12) are calibrated to the six day-120 arm means of one trial, Kuzminski 1998
-> (section 4). The haematological and neurological parameters (marrow recovery, red cells, nerve damage) are
-> **priors, not yet calibrated**: drawn from their evidence rows in `data/evidence/treatment.csv`, most flagged
-> **U** (assumption). Every simulation states its status in `attrs["calibration"]` (printed in section 2).
-> Read the blood-count and nerve trajectories as what those assumptions imply, not as validated predictions.
+> **What is calibrated.** The marker model (how body stores show up in serum B12, MMA and tHcy) is the calibrated
+> posterior of notebook 01. Of the treatment parameters, the five B12 kinetic ones (how doses reach the stores and
+> show in serum B12) are calibrated to the six day-120 arm means of one trial, Kuzminski 1998 (section 4); the seven
+> marrow, reticulocyte, red-cell and MCV parameters are calibrated to the published haematologic timeline
+> (reticulocyte peak about day 8, Hb normal by about 8 weeks; `b12sim/calibration/haematology.py`). That timeline
+> comes from reviews, not from patient data, so the fit pins the *timing*, not the patient-to-patient spread.
+> The neurological parameters (nerve damage) are **priors** built on two published anchors (3 and 12 months
+> untreated), flagged **U** (assumption) in `data/evidence/treatment.csv`. Every simulation states its status in
+> `attrs["calibration"]` (printed in section 2). Read the nerve trajectories as what those assumptions imply.
 
 **Units**: serum B12 and holoTC in pmol/L (1 pg/mL = 0.7378 pmol/L), MMA and tHcy in umol/L, Hb in g/L,
 MCV in fL, reticulocytes in %, body stores in ug, time in days from today (day 0).
@@ -231,8 +233,8 @@ print(f"uk_im_hydroxo_neuro, Hb at day {HORIZON}: median {float(hb.isel(day=-1).
     md(r"""
 * Most of the risk of a permanent nerve deficit was already there on day 0, after 30 days of symptoms; the regimens
   differ in how much more accrues before the stores are refilled, so the slower oral route adds a few percentage points.
-* The Hb spread at the horizon reflects the uncalibrated marrow parameters and the replete-Hb prior: an
-  illustration with honest spread, not a fitted prediction.
+* The Hb spread at the horizon mostly reflects the replete-Hb prior (each draw's healthy Hb) and the marrow
+  parameters, which the target-5 timeline narrows but does not pin down.
 
 ## 4. Against the Kuzminski 1998 trial at day 120
 
@@ -362,7 +364,7 @@ print(f"\nbody stores: diagnosis estimate {d.stores_ug:,.0f} ug; "
     md(r"""
 `diagnose` does not take Hb, MCV, sex or neurological symptoms, so a `Diagnosis` does not carry them. Started from
 the diagnosis alone, the simulator uses its defaults: Hb and MCV at the model's untreated steady state for the
-inferred deficit (very uncertain, since the marrow parameters are uncalibrated priors), sex female, and no
+inferred deficit (very uncertain: the marrow's sensitivity to the deficit is only loosely constrained), sex female, and no
 neurological symptoms so far. Add what you know as keywords: `simulate(d, regimen, hb=90, mcv=112, neuro_days=30)`.
 """),
     code(r"""
@@ -390,9 +392,9 @@ so P(permanent deficit) starts at zero instead of where 30 days of symptoms have
   A course without maintenance (the Kuzminski IM schedule) lets a patient without intrinsic factor drift back.
 * The B12 kinetics are calibrated to the Kuzminski 1998 day-120 arm means, and the simulator reproduces the
   serum B12 of both arms; a single representative patient does not reproduce the IM arm's raised mean MMA, and
-  the simulated tHcy difference between the arms is smaller than the trial's. Blood-count and nerve parameters
-  are still uncalibrated priors.
-* The treated Hb inherits the day-0 anchoring and can settle implausibly high; read the Hb band with that in mind.
+  the simulated tHcy difference between the arms is smaller than the trial's. The blood-count parameters are
+  calibrated to the published response timeline; the nerve parameters are still assumption-based priors.
+* The treated Hb rises to each draw's healthy (replete) value and may overshoot it by a few g/L on the way.
 * A `Diagnosis` can start a simulation; add Hb, MCV, sex and symptom duration when they are known.
 
 *Research and teaching tool; not medical advice.*
@@ -416,10 +418,10 @@ it improves the blood count while the nerves follow the untreated course.
 > **b12sim is a research and teaching tool, not medical advice.** Its numbers are model estimates
 > from published aggregate data; clinical decisions need a clinician and the full picture.
 
-> **The nerve and blood-count parameters are priors, not yet calibrated.** Only the simulator's B12 kinetics (how
-> doses refill the stores) are calibrated, to one trial's day-120 markers (Kuzminski 1998; see notebook 02). The
-> neurological and haematological parameters are drawn from evidence rows (`data/evidence/treatment.csv`), most of
-> them assumptions (flag **U**), and have not been fitted to outcome data; every simulation states its status in
+> **The nerve parameters are priors, not fitted to outcome data.** The simulator's B12 kinetics are calibrated to
+> one trial's day-120 markers (Kuzminski 1998) and its blood count to the published response timeline (see
+> notebook 02). The neurological parameters are drawn from evidence rows (`data/evidence/treatment.csv`) built on
+> two anchors (3 and 12 months untreated), both assumptions (flag **U**); every simulation states its status in
 > `attrs["calibration"]` (printed in section 2). Use the numbers to show the *shape* of the problem, not as a
 > patient's actual risk.
 
@@ -616,7 +618,7 @@ time.sleep(1)
 * The regimen matters less than the delay, provided it refills the stores quickly and continues for life in
   pernicious anaemia; a short course without maintenance leaves the risk high.
 * Folic acid alone improves the blood count and leaves the nerve risk exactly where no treatment leaves it.
-* All of this rests on uncalibrated assumptions about nerve damage (section 1): teach the shape, not the numbers.
+* All of this rests on assumption-based priors for nerve damage (section 1): teach the shape, not the numbers.
 
 *Research and teaching tool; not medical advice.*
 """),

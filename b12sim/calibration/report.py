@@ -18,7 +18,7 @@ def report(tree: xr.DataTree) -> str:
         worst.to_string(float_format=lambda v: f"{v:.3f}" if v < 10 else f"{v:.0f}"),
         "",
         "predictive checks: published value, prior and posterior predictive 95% intervals",
-        "(the posterior interval includes the observation noise of each statistic):",
+        tree["checks"].attrs.get("note", "(the posterior interval includes the observation noise of each statistic):"),
     ]
     checks = tree["checks"].to_dataset().to_dataframe()
     lines.append(checks[["observed", "prior_lo", "prior_hi", "post_median", "post_lo", "post_hi", "inside"]].to_string(

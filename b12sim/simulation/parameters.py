@@ -1,12 +1,14 @@
-"""Parameter draws for the simulator: marker posterior plus treatment priors.
+"""Parameter draws for the simulator: shipped posteriors plus evidence priors.
 
 Draw ``i`` pairs the ``i``-th of ``n`` evenly spaced draws of the shipped marker
 posterior (so a diagnosed patient's draw and their simulated course share one
-parameter set) with a draw of the kinetic, haematologic and neurologic
-parameters. Those come from their evidence rows (``data/evidence/treatment.csv``,
-``kinetics.csv``): normal for ``sd`` rows, log-normal for ``log_sd`` rows, kept
-inside physiological bounds. They are **priors, not yet calibrated** to the
-treatment targets; ``attrs["calibration"]`` of every result says so.
+parameter set) with evenly spaced draws of the calibrated kinetic
+(``treatment.nc``) and blood-response (``haematology.nc``) posteriors and with
+prior draws of everything else. Priors come from the evidence rows
+(``data/evidence/treatment.csv``, ``kinetics.csv``): normal for ``sd`` rows,
+log-normal for ``log_sd`` rows, kept inside physiological bounds. The
+neurological parameters are such priors (see :data:`STATUS`, which
+``attrs["calibration"]`` of every result repeats).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from b12sim import posterior as shipped
 from b12sim.diagnosis.draws import from_posterior
 from b12sim.physiology import kinetics as kin
 
-STATUS = ("kinetics calibrated to Kuzminski 1998 (PyMC); haematology and neurology drawn from evidence "
-          "priors, not yet calibrated to their targets")
-CALIBRATED = ("recent_halflife_days", "recent_lost_fraction", "serum_per_ug_recent", "loss_per_day",
-              "passive_fraction")  # b12sim.calibration.treatment.FREE (that module imports PyMC)
+STATUS = ("kinetics calibrated to Kuzminski 1998 and blood response to the target-5 timeline (PyMC); "
+          "neurology drawn from evidence priors built on the 3- and 12-month anchors (target 6)")
+KINETIC = ("recent_halflife_days", "recent_lost_fraction", "serum_per_ug_recent", "loss_per_day",
+           "passive_fraction")  # b12sim.calibration.treatment.FREE (that module imports PyMC)
+HAEMATOLOGIC = ("marrow_delay_days", "reticulocyte_days", "epo_exponent", "marrow_sensitivity",
+                "rbc_lifespan_days", "mcv_normal_fl", "mcv_per_deficit")  # b12sim.calibration.haematology.FREE
+CALIBRATED = {name: "treatment" for name in KINETIC} | {name: "haematology" for name in HAEMATOLOGIC}
 
 # model name -> (evidence row, lower bound, upper bound)
 PRIORS = {
@@ -65,8 +70,12 @@ def _prior(rng, row: str, lo: float, hi: float, n: int) -> np.ndarray:
     return out
 
 
-def draw(n: int, seed) -> dict[str, np.ndarray]:
-    """``n`` joint parameter draws (arrays of shape (n,)), reproducible from ``seed``."""
+def draw(n: int, seed, *, prior: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """``n`` joint parameter draws (arrays of shape (n,)), reproducible from ``seed``.
+
+    Names in ``prior`` keep their evidence prior instead of a calibrated posterior
+    (the calibrations use this to sample the parameters they fit).
+    """
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     rng = np.random.default_rng(root)
     post = shipped.load_posterior("markers")["posterior"].to_dataset()
@@ -76,8 +85,9 @@ def draw(n: int, seed) -> dict[str, np.ndarray]:
         p = {k: np.resize(v, n) for k, v in p.items()}
     for name, (row, lo, hi) in PRIORS.items():
         p[name] = _prior(rng, row, lo, hi, n)
-    kin_post = from_posterior_vars(shipped.load_posterior("treatment"), CALIBRATED, n)
-    p.update(kin_post)
+    for name, tree in CALIBRATED.items():
+        if name not in prior:
+            p[name] = from_posterior_vars(shipped.load_posterior(tree), (name,), n)[name]
     # the 12-month probability of permanent damage is above the 3-month one
     p["neuro_permanent_p_12mo"] = np.maximum(p["neuro_permanent_p_12mo"], p["neuro_permanent_p_3mo"] + 0.05)
     ev = evidence.value
