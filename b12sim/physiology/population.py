@@ -17,12 +17,14 @@ from b12sim.physiology import markers as mk
 
 
 def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40.0, 110.0),
-                  risks: dict | None = None, p_missing: dict | None = None) -> pd.DataFrame:
+                  risks: dict | None = None, p_missing: dict | None = None, first: int = 0) -> pd.DataFrame:
     """Draw ``n`` people and their laboratory results from one parameter set.
 
     ``params``: scalar value per name in :data:`markers.PARAMS`. ``age``, ``egfr``:
     uniform ranges (years; mL/min/1.73m2) or fixed numbers. ``risks``: risk factor ->
     prevalence (0-1). ``p_missing``: marker -> probability the lab was not measured.
+
+    ``first``: index of the first person (people ``first .. first + n - 1`` of ``seed``).
 
     Returns one row per person: ``age``, ``egfr``, risk flags, markers in canonical
     units (NaN when not measured; clipped to the accepted input range, as an assay
@@ -34,7 +36,7 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     p_missing = p_missing or {}
     # one row of uniforms per person: age, eGFR, component, x, y, 5 marker noises,
     # 6 risk flags, 5 missingness draws
-    kids = np.random.SeedSequence(seed).spawn(n)
+    kids = [np.random.SeedSequence(seed, spawn_key=(i,)) for i in range(first, first + n)]
     u = np.array([np.random.default_rng(k).random(21) for k in kids]).reshape(n, 21)
     z = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
 

@@ -4,7 +4,8 @@ A person's day-0 cobalamin state is inferred from their markers with the
 diagnosis model, draw by draw (the posterior mean of the latent ``x`` under each
 parameter draw), so a diagnosed patient's uncertainty carries into their course.
 Haemoglobin and MCV are taken as given; left out, they start at the model's
-steady state for the inferred deficit.
+steady state for the inferred deficit. Synthetic people whose stores are known
+(``stores_ug``) start from them in every draw, without inference.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from b12sim.diagnosis.draws import Draws
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
 
-EXTRA = ("hb", "mcv", "neuro_days", "sex")
+EXTRA = ("hb", "mcv", "neuro_days", "sex", "stores_ug")
+MAX_STORES_UG = 100_000.0
 NO_INTRINSIC_FACTOR = ("pernicious_anaemia", "ileal_resection", "bariatric")
 SEXES = ("female", "male")
 MAX_NEURO_DAYS = 3650
@@ -34,6 +36,14 @@ def _extra(field: str, v) -> float | str:
         if s not in SEXES:
             raise InputError("sex", v, "female or male (sets the Hb normal range)")
         return s
+    if field == "stores_ug":
+        try:
+            d = float(v)
+        except (TypeError, ValueError):
+            d = math.nan
+        if not (math.isfinite(d) and 0 < d <= MAX_STORES_UG):
+            raise InputError("stores_ug", v, f"known body stores above 0 and up to {MAX_STORES_UG:,.0f} ug")
+        return d
     if field == "neuro_days":
         try:
             d = float(v)
@@ -83,8 +93,12 @@ def arrays(people: list[dict], p: dict) -> dict:
     canon = pd.DataFrame(people, columns=list(inputs.FIELDS))
     canon["age"] = canon["age"].fillna(mk.AGE_REF)
     obs, a, r, risks = inputs.arrays(canon)
-    dr = Draws({k: np.asarray(p[k]) for k in mk.PARAMS}, mk.Constants.load())
-    _, _, ex, _ = score_arrays(obs, a, r, risks, dr, explain=False)
+    known = np.array([q["stores_ug"] for q in people], float)
+    ex = np.broadcast_to(np.log(known)[:, None], (len(people), len(p["x_k"]))).copy()
+    infer = np.isnan(known)
+    if infer.any():
+        dr = Draws({k: np.asarray(p[k]) for k in mk.PARAMS}, mk.Constants.load())
+        ex[infer] = score_arrays(obs[infer], a[infer], r[infer], risks[infer], dr, explain=False)[2]
     fol = canon["folate"].to_numpy(float)
     y0 = np.where(np.isnan(fol)[None, :], p["mu_y"][:, None], np.log(fol)[None, :])
     no_if = canon[list(NO_INTRINSIC_FACTOR)].fillna(0).to_numpy(float).max(axis=1) > 0
