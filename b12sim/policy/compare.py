@@ -1,0 +1,275 @@
+"""``compare_strategies``: a cohort, strategies and posterior draws in; a cost-effectiveness result out.
+
+The cohort is cut into chunks of whole :data:`microsim.BLOCK`-person blocks and
+each chunk runs every strategy over every draw (:func:`microsim.run_blocks`), in
+this process or on a Dask cluster. Block sums are added in block order, so the
+result is identical for the same seed whatever the chunk size and the number of
+workers.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from b12sim import evidence
+from b12sim.errors import InputError
+from b12sim.physiology import markers as mk
+from b12sim.policy import analysis
+from b12sim.policy import economics as econ
+from b12sim.policy import microsim as ms
+from b12sim.policy.population import check_cohort, synthetic_cohort
+from b12sim.policy.strategies import load_strategy
+from b12sim.simulation import parameters
+
+DEFAULT_DRAWS = 100
+DEFAULT_SEED = 20261125
+MAX_DRAWS = 4000
+DEFAULT_CHUNK_PAIRS = 200_000  # people x draws per chunk (memory per chunk is about 1 GB at a 1-year horizon)
+WTP_GRID = np.arange(0, 100_001, 2_500.0)  # currency per QALY
+GROUPS = {  # parameter groups for EVPPI (names of microsim draw inputs)
+    "diagnosis": mk.PARAMS,
+    "kinetics": parameters.KINETIC + ("if_fraction", "if_max_ug"),
+    "haematology": parameters.HAEMATOLOGIC + ("hb_replete_female", "hb_replete_male"),
+    "neurology": ("neuro_permanent_p_3mo", "neuro_permanent_p_12mo", "neuro_onset_days",
+                  "neuro_recovery_halflife_days"),
+    "utilities": ("anaemia_low", "anaemia_high"),
+    "costs": ("oral_tablet_cost",),
+}
+
+
+def _whole(name, v, lo, hi) -> int:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+        raise InputError(name, v, f"a whole number from {lo:,} to {hi:,}")
+    return int(v)
+
+
+def _cohort(cohort, seed) -> pd.DataFrame:
+    if isinstance(cohort, (int, np.integer)) and not isinstance(cohort, bool):
+        if cohort < 1:
+            raise InputError("cohort", cohort, "a number of people >= 1 or a cohort table")
+        df = synthetic_cohort(int(cohort), seed=seed).rename(columns={"person": "candidate"})
+    else:
+        df = check_cohort(cohort)
+    df = df.reset_index(drop=True)
+    df["person"] = np.arange(len(df))
+    return df
+
+
+def _client(scheduler):
+    """A dask.distributed Client for ``scheduler`` ("local", "local:N" or an address)."""
+    from distributed import Client, LocalCluster
+
+    if isinstance(scheduler, str) and (scheduler == "local" or scheduler.startswith("local:")):
+        n = scheduler.partition(":")[2] or "2"
+        if not n.isdigit() or not 1 <= int(n) <= 64:
+            raise InputError("scheduler", scheduler, "local, local:N (N workers, 1-64) or a scheduler address")
+        cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster), cluster
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        raise InputError("scheduler", scheduler, "local, local:N or a scheduler address such as tcp://host:8786")
+    try:
+        return Client(scheduler, timeout="5s"), None
+    except (OSError, TimeoutError) as e:
+        raise InputError("scheduler", scheduler, "a reachable Dask scheduler address (tcp://host:port)",
+                         f"could not connect: {e}") from None
+
+
+def _chunks(n: int, chunk_people: int) -> list[slice]:
+    size = max(ms.BLOCK, (chunk_people // ms.BLOCK) * ms.BLOCK)
+    return [slice(a, min(n, a + size)) for a in range(0, n, size)]
+
+
+def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizon_days: int = 365,
+                       seed: int = DEFAULT_SEED, setting="ontario", discount_rate: float | None = None,
+                       cost_overrides: dict | None = None, utilities: dict | None = None,
+                       chunk_people: int | None = None, scheduler=None, progress: bool = True,
+                       substeps: int = ms.engine.SUBSTEPS) -> PolicyResult:
+    """Compare treatment strategies across a cohort under parameter uncertainty.
+
+    ``cohort``: a number of synthetic people (:func:`synthetic_cohort`) or a table
+    (:func:`check_cohort`). ``strategies``: names, files, dicts or
+    :class:`~b12sim.policy.strategies.Strategy` objects (at least one). ``draws``:
+    posterior draws (the outer, parameter loop; common to all strategies).
+    ``horizon_days``: days simulated (costs and QALYs discounted at
+    ``discount_rate``, default the evidence row, 1.5%). ``setting``: unit costs
+    (see :func:`economics.unit_costs`), with ``cost_overrides`` (item -> cost)
+    replacing single items; ``utilities``: overrides of the utility
+    inputs (see :func:`economics.utilities`). ``scheduler``: None (this process),
+    ``"local"``/``"local:N"`` (a LocalCluster of N workers) or a Dask scheduler
+    address. ``chunk_people``: people per chunk (rounded to whole blocks; default
+    keeps people x draws near 200,000).
+    """
+    if isinstance(strategies, (str, dict)) or not hasattr(strategies, "__iter__"):
+        strategies = [strategies]
+    strats = tuple(load_strategy(s) for s in strategies)
+    if not strats:
+        raise InputError("strategies", [], "at least one strategy")
+    names = [s.name for s in strats]
+    if len(set(names)) != len(names):
+        raise InputError("strategies", names, "distinct strategy names")
+    draws = _whole("draws", draws, 1, MAX_DRAWS)
+    horizon_days = _whole("horizon_days", horizon_days, 1, 36_525)
+    seed = _whole("seed", seed, 0, 2**63 - 1)
+    substeps = _whole("substeps", substeps, 1, 96)
+    rate = evidence.value("discount_rate") if discount_rate is None else discount_rate
+    econ.discount_factor(0.0, rate)  # validates the rate
+    costs = setting if isinstance(setting, econ.UnitCosts) else econ.unit_costs(setting, overrides=cost_overrides)
+    df = _cohort(cohort, seed)
+    n = len(df)
+    chunk = chunk_people if chunk_people is not None else max(ms.BLOCK, DEFAULT_CHUNK_PAIRS // draws)
+    chunk = _whole("chunk_people", chunk, 1, 10**8)
+    if utilities is not None and not isinstance(utilities, dict):
+        raise InputError("utilities", utilities, "a dict of utility overrides (see economics.utilities)")
+    u = econ.utilities(**(utilities or {}))
+    setup = ms.Setup(strats, draws, horizon_days, seed, costs, float(rate), u, substeps)
+    pieces = _chunks(n, chunk)
+    results = _run(setup, df, pieces, scheduler, progress)
+    ids = np.concatenate([r[0] for r in results])
+    sums = np.concatenate([r[1] for r in results])
+    total = sums[np.argsort(ids, kind="stable")].sum(axis=0) / n  # (strategy, draw, outcome)
+    return PolicyResult(_tree(setup, total, n, df), df)
+
+
+def _run(setup, df, pieces, scheduler, progress):
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(df), unit="person", desc=f"{len(setup.strategies)} strategies x {setup.draws} draws")
+    try:
+        if scheduler is None:
+            out = []
+            for sl in pieces:
+                out.append(ms.run_blocks(setup, df.iloc[sl]))
+                if bar is not None:
+                    bar.update(sl.stop - sl.start)
+            return out
+        from distributed import as_completed
+
+        client, cluster = _client(scheduler)
+        try:
+            futures = {client.submit(ms.run_blocks, setup, df.iloc[sl], pure=False): sl for sl in pieces}
+            out = []
+            for fut in as_completed(futures):
+                out.append(fut.result())
+                if bar is not None:
+                    sl = futures[fut]
+                    bar.update(sl.stop - sl.start)
+            return out
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _tree(setup: ms.Setup, total: np.ndarray, n: int, df: pd.DataFrame) -> xr.DataTree:
+    names = [s.name for s in setup.strategies]
+    coords = {"strategy": names, "draw": np.arange(setup.draws)}
+    out = xr.Dataset({k: (("strategy", "draw"), total[:, :, j], {"units": u})
+                      for j, (k, u) in enumerate(ms.OUTCOMES.items())}, coords=coords)
+    out["cost"].attrs["units"] = f"{setup.costs.currency} per person (price year {setup.costs.price_year}, discounted)"
+    p, ed = ms.draw_inputs(setup)
+    wanted = {k for g in GROUPS.values() for k in g}
+    pars = xr.Dataset({k: ("draw", np.asarray(v, float)) for k, v in {**p, **ed}.items() if k in wanted},
+                      coords={"draw": np.arange(setup.draws)})
+    tree = xr.DataTree.from_dict({"outcomes": out, "parameters": pars})
+    tree.attrs.update(
+        people=n, draws=setup.draws, horizon_days=setup.horizon_days, seed=str(setup.seed),
+        discount_rate=setup.discount_rate, currency=setup.costs.currency, price_year=setup.costs.price_year,
+        setting=setup.costs.setting, deficient_share=float(df["deficient"].mean()) if "deficient" in df else math.nan,
+        strategies="; ".join(f"{s.name}: {s.summary()}" for s in setup.strategies),
+        calibration=parameters.STATUS, disclaimer="b12sim is a research and teaching tool; not medical advice.")
+    return tree
+
+
+class PolicyResult:
+    """Outcomes of :func:`compare_strategies`: the DataTree and the tables made from it.
+
+    ``outcomes``: DataTree with ``/outcomes`` (strategy, draw) means per person and
+    ``/parameters`` (draw) values for EVPPI. ``cohort``: the people simulated.
+    """
+
+    def __init__(self, outcomes: xr.DataTree, cohort: pd.DataFrame):
+        self.outcomes = outcomes
+        self.cohort = cohort
+
+    @property
+    def _ds(self) -> xr.Dataset:
+        return self.outcomes["outcomes"].to_dataset()
+
+    def summary(self) -> pd.DataFrame:
+        """Per strategy: mean and 95% interval over draws of every outcome, with the mean's MCSE."""
+        ds = self._ds
+        rows = []
+        for s in ds.strategy.values:
+            row = {"strategy": s}
+            for k in ms.OUTCOMES:
+                v = ds[k].sel(strategy=s).to_numpy()
+                lo, hi = np.quantile(v, [0.025, 0.975])
+                row.update({k: v.mean(), f"{k}_lo": lo, f"{k}_hi": hi, f"{k}_mcse": analysis.mcse_mean(v)})
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("strategy")
+
+    def icers(self, reference=None) -> pd.DataFrame:
+        """ICER table (see :func:`analysis.icer_table`)."""
+        return analysis.icer_table(self._ds, reference)
+
+    def inmb(self, wtp: float, reference) -> pd.DataFrame:
+        """Incremental net monetary benefit against ``reference`` at ``wtp``."""
+        return analysis.incremental_net_benefit(self._ds, wtp, reference)
+
+    def ceac(self, wtp=WTP_GRID) -> pd.DataFrame:
+        return analysis.ceac(self._ds, wtp)
+
+    def ceaf(self, wtp=WTP_GRID) -> pd.DataFrame:
+        return analysis.ceaf(self._ds, wtp)
+
+    def evpi(self, wtp=WTP_GRID) -> pd.DataFrame:
+        return analysis.evpi(self._ds, wtp)
+
+    def evppi(self, group: str, wtp=(50_000.0,)) -> pd.DataFrame:
+        """EVPPI of a parameter group (one of :data:`GROUPS`) or a list of parameter names."""
+        pars = self.outcomes["parameters"].to_dataset()
+        names = GROUPS.get(group, group) if isinstance(group, str) else group
+        if isinstance(names, str) or not set(names) <= set(pars.data_vars):
+            raise InputError("group", group, "one of " + ", ".join(GROUPS) + " or a list of parameter names")
+        varying = [k for k in names if float(pars[k].std()) > 0]
+        return analysis.evppi(self._ds, pars, varying, wtp)
+
+    def budget_impact(self, population: int, years: int = 5) -> pd.DataFrame:
+        """Undiscounted yearly cost of each strategy for ``population`` people (first-year cost
+        per person from the simulated horizon, repeated; an approximation)."""
+        population = _whole("population", population, 1, 10**9)
+        years = _whole("years", years, 1, 100)
+        ds = self._ds
+        per_year = ds["cost"].mean("draw").to_numpy() * 365.25 / self.outcomes.attrs["horizon_days"]
+        return pd.DataFrame({f"year_{y + 1}": per_year * population for y in range(years)},
+                            index=pd.Index(ds.strategy.values, name="strategy"))
+
+    def save(self, folder, *, overwrite: bool = False, wtp: tuple[float, float] = (20_000.0, 50_000.0)) -> list[Path]:
+        """Write tables (CSV), figures (PNG) and the outcomes (netCDF) into ``folder``."""
+        from b12sim import posterior
+        from b12sim.io import write_csv
+        from b12sim.policy import figures
+
+        folder = Path(folder)
+        files = {"summary.csv": self.summary().reset_index(), "icers.csv": self.icers().reset_index(),
+                 "ceac.csv": self.ceac().reset_index(), "evpi.csv": self.evpi().reset_index()}
+        targets = [folder / f for f in (*files, "outcomes.nc", "ce_plane.png", "ceac.png")]
+        clash = [str(t) for t in targets if t.exists()]
+        if clash and not overwrite:
+            raise FileExistsError(f"{clash[0]} exists; refusing to overwrite it (use --force / overwrite=True)")
+        written = [write_csv(df, folder / name, overwrite=True) for name, df in files.items()]
+        written.append(posterior.write(self.outcomes, folder / "outcomes.nc", overwrite=True))
+        written += figures.save_all(self, folder, wtp=wtp)
+        return written

@@ -1,0 +1,158 @@
+"""Policy microsimulation: cohorts, strategies, expected values, invariance, hand costs, bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from b12sim import evidence
+from b12sim.errors import InputError
+from b12sim.policy import economics as econ
+from b12sim.policy.compare import compare_strategies
+from b12sim.policy.population import CAUSES, check_cohort, synthetic_cohort
+from b12sim.policy.strategies import load_strategy, presets
+from b12sim.simulation.simulate import simulate
+
+pytestmark = pytest.mark.filterwarnings("ignore::b12sim.errors.UnitWarning")
+STRATS = ["uk_im_hydroxo", "oral_1mg", "confirm_mma_uk_im", "no_treatment"]
+
+
+def _homogeneous(n, **extra):
+    """``n`` copies of one pernicious-anaemia patient with known stores."""
+    row = dict(b12=70.0, mma=3.0, age=70.0, egfr=90.0, pernicious_anaemia=1.0, sex="female", cause="pernicious_anaemia",
+               stores_ug=150.0, neuro_days=0.0, oral_adherence=1.0, im_attendance=1.0) | extra
+    return pd.DataFrame([row] * n)
+
+
+def test_synthetic_cohort_is_what_testing_finds():
+    """Everyone has serum B12 below the cut-off; person i does not depend on n; causes come
+    from the risk flags; only truly deficient people have nerve involvement."""
+    a = synthetic_cohort(600, seed=4)
+    b = synthetic_cohort(150, seed=4)
+    pd.testing.assert_frame_equal(a.iloc[:150].reset_index(drop=True), b)
+    assert (a["b12"] < evidence.value("cohort_b12_cutoff")).all()
+    assert set(a["cause"]) <= set(CAUSES) and (a["cause"] == "pernicious_anaemia").sum() > 30
+    assert ((a["cause"] == "pernicious_anaemia") == (a["pernicious_anaemia"] > 0)).all()
+    assert (a.loc[~a["deficient"], "neuro_days"] == 0).all()
+    # a low B12 is not always a deficiency (evidence: 30-40% falsely low), but mostly is here
+    assert 0.5 < a["deficient"].mean() < 0.95
+
+
+def test_strategy_presets_follow_the_seed():
+    s = load_strategy("uk_im_hydroxo")
+    assert s.regimen_for("pernicious_anaemia", False).name == "uk_im_hydroxo_no_neuro"
+    assert s.regimen_for("dietary", True).name == "uk_im_hydroxo_neuro"
+    assert s.regimen_for("ileal_resection", False).name == "ileal_resection_im_monthly"
+    assert s.regimen_for("bariatric", False).name == "bariatric_im_3monthly"
+    assert {"us_im_cyano_monthly", "oral_1mg", "oral_2mg", "im_loading_then_oral"} <= set(presets())
+    assert load_strategy("oral_1mg").switch_to.name == "uk_im_hydroxo_no_neuro"
+
+
+def test_homogeneous_cohort_equals_the_simulator_run_directly():
+    """With full adherence every copy is the same person: the cohort mean of each draw is
+    that person's simulated value (same seed, same parameter draw), to round-off."""
+    res = compare_strategies(_homogeneous(64), ["uk_im_hydroxo"], draws=8, seed=11, progress=False)
+    ds = res.outcomes["outcomes"].to_dataset().sel(strategy="uk_im_hydroxo")
+    direct = simulate(dict(b12=70.0, mma=3.0, age=70, egfr=90, pernicious_anaemia=True, sex="female", stores_ug=150.0),
+                      "uk_im_hydroxo_no_neuro", days=365, draws=8, seed=11)
+    np.testing.assert_allclose(ds["p_permanent"], direct.p_permanent.isel(person=0, day=-1), rtol=1e-6, atol=1e-9)
+    hb56 = direct.hb.isel(person=0).sel(day=56) >= 120
+    np.testing.assert_array_equal(ds["hb_normal_day56"], hb56.astype(float))
+
+
+def test_adherence_and_cost_match_their_expectation():
+    """512 identical people taking each daily 1 mg tablet with probability 0.8: mean tablets
+    0.8 x 365 = 292 and mean discounted cost 0.8 x sum(discount) x tablet price (per draw),
+    within 4 Monte Carlo SEs (binomial: sd of one person's count sqrt(365 x 0.16) = 7.6 tablets,
+    SE over 512 people 0.34)."""
+    strat = {"name": "oral_only", "regimen": "oral_1mg_daily"}
+    res = compare_strategies(_homogeneous(512, oral_adherence=0.8), [strat], draws=4, seed=5, progress=False)
+    ds = res.outcomes["outcomes"].to_dataset().sel(strategy="oral_only")
+    se = np.sqrt(365 * 0.8 * 0.2 / 512)
+    assert np.all(np.abs(ds["tablets"] - 292) < 4 * se)
+    disc = econ.discount_factor(np.arange(1, 366.0))
+    price = res.outcomes["parameters"]["oral_tablet_cost"].to_numpy()
+    expected = 0.8 * disc.sum() * price
+    assert np.all(np.abs(ds["cost"].to_numpy() - expected) < 4 * se * price * 1.0)
+
+
+def test_annual_cost_matches_a_hand_computation():
+    """IM 1000 ug monthly (days 0, 30, ..., 360: 13 injections in 365 days), every injection
+    given at a physician visit, no discounting, no monitoring. Ontario 2013 unit costs
+    (Masucci & Goeree 2013): visit 33.70 + injection fee with visit 3.89 + drug 6.74 = 44.33
+    per injection; 13 x 44.33 = 576.29 CAD."""
+    strat = {"name": "im_monthly", "regimen": "ileal_resection_im_monthly"}
+    res = compare_strategies(_homogeneous(64), [strat], draws=2, seed=1, discount_rate=0.0, progress=False)
+    ds = res.outcomes["outcomes"].to_dataset()
+    assert float(ds["injections"].mean()) == 13
+    np.testing.assert_allclose(ds["cost"], 13 * (33.70 + 3.89 + 6.74), rtol=1e-12)
+    assert res.outcomes.attrs["currency"] == "CAD" and res.outcomes.attrs["price_year"] == 2013
+
+
+def test_policy_outcomes_make_sense_and_tables_work():
+    """On a synthetic cohort: treatment lowers nerve risk and raises QALYs against no treatment;
+    confirming with MMA treats fewer people; the ICER table, CEAC (rows sum to 1) and EVPI
+    (never negative) come out of the result."""
+    res = compare_strategies(128, STRATS, draws=6, seed=3, progress=False)
+    s = res.summary()
+    assert s.loc["uk_im_hydroxo", "p_permanent"] < s.loc["no_treatment", "p_permanent"]
+    assert s.loc["uk_im_hydroxo", "qaly"] > s.loc["no_treatment", "qaly"]
+    assert s.loc["confirm_mma_uk_im", "treated"] < 1 and s.loc["uk_im_hydroxo", "treated"] == 1
+    assert s.loc["no_treatment", "cost"] == 0
+    np.testing.assert_allclose(res.ceac([0, 20_000, 50_000]).sum(axis=1), 1.0)
+    assert (res.evpi([0, 20_000, 50_000])["evpi"] >= 0).all()
+    assert set(res.icers().index) == set(STRATS)
+
+
+@pytest.mark.slow
+def test_same_seed_same_result_whatever_the_chunks_and_workers():
+    """Identical (not just close) outcomes in this process with chunks of 64 and 256 people,
+    and on Dask LocalClusters of 2 and 4 workers."""
+    kw = dict(draws=4, seed=9, progress=False)
+    ref = compare_strategies(256, ["uk_im_hydroxo", "oral_1mg"], chunk_people=256, **kw).outcomes["outcomes"].to_dataset()
+    for extra in (dict(chunk_people=64), dict(chunk_people=64, scheduler="local:2"),
+                  dict(chunk_people=128, scheduler="local:4")):
+        other = compare_strategies(256, ["uk_im_hydroxo", "oral_1mg"], **extra, **kw).outcomes["outcomes"].to_dataset()
+        xr_equal = other.equals(ref)
+        assert xr_equal, extra
+
+
+def test_save_writes_tables_figures_and_outcomes(tmp_path):
+    res = compare_strategies(64, ["uk_im_hydroxo", "no_treatment"], draws=4, seed=2, progress=False)
+    files = res.save(tmp_path)
+    names = {f.name for f in files}
+    assert {"summary.csv", "icers.csv", "ceac.csv", "evpi.csv", "outcomes.nc", "ce_plane.png", "ceac.png"} <= names
+    assert pd.read_csv(tmp_path / "icers.csv")["strategy"].tolist()[0] == "no_treatment"
+    with pytest.raises(FileExistsError):
+        res.save(tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(strategies=["no_such_strategy"]), "strategy"),
+    (dict(strategies=[{"name": "x", "regimen": "oral_1mg_daily", "treat_threshold": 2}]), "treat_threshold"),
+    (dict(strategies=[{"name": "x", "regimen": "nope"}]), "regimen"),
+    (dict(strategies=[{"name": "x", "regimen": "oral_1mg_daily", "colour": "red"}]), "colour"),
+    (dict(draws=0), "draws"),
+    (dict(horizon_days=-1), "horizon_days"),
+    (dict(cost_overrides={"physician_visit": -5.0}), "physician_visit"),
+    (dict(utilities={"anaemia_high": 1.5}), "anaemia_high"),
+    (dict(discount_rate=0.9), "rate"),
+    (dict(cohort=pd.DataFrame()), "cohort"),
+    (dict(cohort=pd.DataFrame({"age": [70], "cause": ["aliens"]})), "cause"),
+    (dict(cohort=pd.DataFrame({"age": [70], "cause": ["dietary"], "oral_adherence": [1.4]})), "oral_adherence"),
+    (dict(cohort=0), "cohort"),
+])
+def test_bad_input_names_the_field(kwargs, field):
+    args = dict(cohort=64, strategies=["uk_im_hydroxo"], draws=2, progress=False) | kwargs
+    with pytest.raises(InputError, match=field):
+        compare_strategies(args.pop("cohort"), args.pop("strategies"), **args)
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    with pytest.raises(InputError, match="scheduler"):
+        compare_strategies(64, ["no_treatment"], draws=2, progress=False, scheduler="tcp://127.0.0.1:9")
+
+
+def test_cohort_table_checks():
+    df = check_cohort(pd.DataFrame({"age": [70, 80], "cause": ["pernicious_anaemia", "drug"], "b12": [90, 120]}))
+    assert df["pernicious_anaemia"].tolist() == [1.0, 0.0] and df["metformin"].tolist() == [0.0, 1.0]
+    assert (df["oral_adherence"] == evidence.value("oral_adherence_mean")).all()
