@@ -1,4 +1,4 @@
-"""``python -m benchmarks [startup] [scoring] [calibration] [simulation] [--all] [--quick] [--json PATH]``."""
+"""``python -m benchmarks [startup] [scoring] [calibration] [simulation] [policy] [--all] [--quick] [--json PATH]``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from benchmarks import Result
 
-NAMES = ("startup", "scoring", "calibration", "simulation")
+NAMES = ("startup", "scoring", "calibration", "simulation", "policy")
 DEFAULT = ("startup", "scoring")
 
 

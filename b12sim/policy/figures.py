@@ -16,13 +16,19 @@ def ce_plane(ax, result, reference=None, wtp: tuple[float, ...] = (20_000.0, 50_
     for s in ds.strategy.values:
         if s == ref:
             continue
-        ax.scatter(de.sel(strategy=s), dc.sel(strategy=s), s=6, alpha=0.4, label=s)
-        ax.scatter(float(de.sel(strategy=s).mean()), float(dc.sel(strategy=s).mean()), marker="X", s=80,
+        x, y = de.sel(strategy=s), dc.sel(strategy=s)
+        dots = ax.scatter(x, y, s=6, alpha=0.4, label=s)
+        ax.scatter(float(x.mean()), float(y.mean()), marker="X", s=80, color=dots.get_facecolor()[0][:3],
                    edgecolor="black")
-    lim = float(np.abs(de).max()) * 1.1 or 1.0
-    for w in wtp:
-        ax.plot([-lim, lim], [-lim * w, lim * w], ls=":", lw=1, color="grey")
-        ax.annotate(f"{w:,.0f}/QALY", (lim, lim * w), fontsize=7, color="grey", ha="right")
+    xs = np.append(de.to_numpy().ravel(), 0.0)
+    ys = np.append(dc.to_numpy().ravel(), 0.0)
+    xpad = (xs.max() - xs.min()) * 0.1 or 0.01
+    ypad = (ys.max() - ys.min()) * 0.1 or 1.0
+    xlim, ylim = (xs.min() - xpad, xs.max() + xpad), (ys.min() - ypad, ys.max() + ypad)
+    for w, ls in zip(wtp, (":", "--", "-.")):  # willingness-to-pay lines, clipped to the data's window
+        ax.plot(xlim, [xlim[0] * w, xlim[1] * w], ls=ls, lw=1, color="grey", label=f"{w:,.0f} per QALY")
+    ax.set_xlim(xlim)
+    ax.set_ylim(ylim)
     ax.axhline(0, color="black", lw=0.6)
     ax.axvline(0, color="black", lw=0.6)
     cur = result.outcomes.attrs.get("currency", "")
