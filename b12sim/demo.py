@@ -1,4 +1,4 @@
-"""The demo: diagnose the example patients, simulate one patient's treatment, draw the figures."""
+"""The demo: diagnose the example patients, simulate one patient's treatment, compare strategies, draw the figures."""
 
 from __future__ import annotations
 
@@ -48,6 +48,29 @@ def _simulation(figures: Path) -> list[Path]:
     written.append(save_figure(fig, figures / "delay_risk.png"))
     plt.close(fig)
     return written
+
+
+POLICY_STRATEGIES = ("no_treatment", "oral_1mg", "im_loading_then_oral", "uk_im_hydroxo", "us_im_cyano_monthly")
+
+
+def _policy(figures: Path) -> list[Path]:
+    """Compare strategies on a small synthetic cohort; print the ICER table, draw the CE plane and CEAC."""
+    import warnings
+
+    from b12sim.errors import UnitWarning
+    from b12sim.policy import figures as pfig
+    from b12sim.policy.compare import compare_strategies
+
+    print("Policy comparison: 256 synthetic people found by a low serum B12, 20 draws, 1 year (CAD 2013)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnitWarning)
+        res = compare_strategies(256, POLICY_STRATEGIES, draws=20, progress=False)
+    table = res.icers(reference="no_treatment")[["cost", "qaly", "status", "icer"]]
+    print(table.to_string(float_format=lambda v: f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"))
+    print()
+    written = pfig.save_all(res, figures)
+    names = {"ce_plane.png": "policy_ce_plane.png", "ceac.png": "policy_ceac.png"}
+    return [p.replace(p.with_name(names[p.name])) for p in written]
 
 
 def run(figures: Path) -> int:
@@ -104,6 +127,7 @@ def run(figures: Path) -> int:
     plt.close(fig)
 
     written += _simulation(figures)
+    written += _policy(figures)
     for p in written:
         print(f"figure: {p}")
     print(DISCLAIMER)
