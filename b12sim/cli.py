@@ -1,4 +1,4 @@
-"""Command line: ``b12sim diagnose | simulate | calibrate | regimens | demo``.
+"""Command line: ``b12sim diagnose | simulate | compare | calibrate | strategies | regimens | demo``.
 
 Bad input ends with one ``error:`` line naming the field and what is allowed, and
 exit status 2; no traceback. Heavy libraries are imported inside each command.
@@ -80,6 +80,22 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--chains", type=int, default=4)
     c.add_argument("--seed", type=int, help="random seed (default: each model's own)")
 
+    p = sub.add_parser("compare", help="compare treatment strategies across a population: costs, QALYs, ICERs, CEAC, EVPI")
+    p.add_argument("--strategies", required=True,
+                   help="comma-separated strategy presets or TOML/JSON files (see 'b12sim strategies')")
+    p.add_argument("--people", default="1000", help="synthetic people found by a low serum B12 (default 1000)")
+    p.add_argument("--cohort", type=Path, help="your own cohort CSV (age, cause, labs...) instead of --people")
+    p.add_argument("--draws", default="100", help="posterior draws (default 100)")
+    p.add_argument("--days", default="365", help="horizon in days (default 365)")
+    p.add_argument("--seed", default="20261125", help="random seed (default 20261125)")
+    p.add_argument("--reference", help="comparator of the ICER table (default: the least costly)")
+    p.add_argument("--wtp", default="20000,50000", help="willingness to pay per QALY for the report (default 20000,50000)")
+    p.add_argument("--scheduler", help="Dask: local, local:N (N workers on this machine) or a scheduler address")
+    p.add_argument("--out", type=Path, help="folder for CSV tables, PNG figures and outcomes.nc")
+    p.add_argument("--force", action="store_true", help="overwrite files in --out")
+    p.add_argument("--json", action="store_true", help="print the tables as one JSON object")
+
+    sub.add_parser("strategies", help="list the policy strategy presets")
     sub.add_parser("regimens", help="list the regimen presets")
 
     m = sub.add_parser("demo", help="diagnose the example patients and write figures")
@@ -92,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     from b12sim.errors import InputError
 
     try:
-        return {"diagnose": _diagnose, "simulate": _simulate, "calibrate": _calibrate, "regimens": _regimens, "demo": _demo}[args.command](args)
+        return {"diagnose": _diagnose, "simulate": _simulate, "calibrate": _calibrate, "compare": _compare,
+                "strategies": _strategies, "regimens": _regimens, "demo": _demo}[args.command](args)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -302,6 +319,78 @@ def _calibrate(args) -> int:
         posterior.load_posterior.cache_clear()
         print(report(tree))
         print(f"written: {out}")
+    return 0
+
+
+def _compare(args) -> int:
+    import pandas as pd
+
+    from b12sim.errors import InputError, UnitWarning
+    from b12sim.policy.compare import MAX_DRAWS, OUTPUT_FILES, compare_strategies
+
+    names = [n.strip() for n in args.strategies.split(",") if n.strip()]
+    if not names:
+        raise InputError("--strategies", args.strategies, "one or more comma-separated strategy names or files")
+    draws = _whole_option("--draws", args.draws, 1, MAX_DRAWS)
+    days = _whole_option("--days", args.days, 1, 36_525)
+    seed = _whole_option("--seed", args.seed, 0, 2**63 - 1)
+    try:
+        wtp = [float(w) for w in args.wtp.split(",")]
+    except ValueError:
+        raise InputError("--wtp", args.wtp, "comma-separated numbers >= 0 (currency per QALY)") from None
+    if not wtp or min(wtp) < 0:
+        raise InputError("--wtp", args.wtp, "comma-separated numbers >= 0 (currency per QALY)")
+    if args.cohort is not None:
+        if not args.cohort.is_file():
+            raise FileNotFoundError(f"{args.cohort} not found")
+        cohort = pd.read_csv(args.cohort)
+    else:
+        cohort = _whole_option("--people", args.people, 1, 10_000_000)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise NotADirectoryError(f"{args.out} is a file; --out needs a folder")
+    clash = [args.out / f for f in OUTPUT_FILES if args.out is not None and (args.out / f).exists()]
+    if clash and not args.force:
+        raise FileExistsError(f"{clash[0]} exists; pass --force to replace the results in {args.out}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnitWarning)  # synthetic tails look like unit mix-ups by design
+        res = compare_strategies(cohort, names, draws=draws, horizon_days=days, seed=seed, scheduler=args.scheduler,
+                                 progress=not args.json)
+    icers = res.icers(reference=args.reference)
+    ceac = res.ceac(wtp)
+    evpi = res.evpi(wtp)
+    written = res.save(args.out, overwrite=args.force, wtp=tuple(wtp)) if args.out is not None else []
+    attrs = res.outcomes.attrs
+    if args.json:
+        def records(df):
+            return json.loads(df.reset_index().to_json(orient="records"))
+
+        print(json.dumps({"people": attrs["people"], "draws": draws, "horizon_days": days, "seed": seed,
+                          "currency": attrs["currency"], "price_year": attrs["price_year"],
+                          "summary": records(res.summary()), "icers": records(icers), "ceac": records(ceac),
+                          "evpi": records(evpi), "files": [str(p) for p in written],
+                          "calibration": attrs["calibration"], "disclaimer": DISCLAIMER}))
+        return 0
+    cur = f"{attrs['currency']} {attrs['price_year']}"
+    fmt = lambda v: f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"  # noqa: E731
+    print(f"b12sim strategy comparison: {attrs['people']:,} people, {draws} draws, {days} days, "
+          f"costs in {cur} per person (discounted {attrs['discount_rate']:.1%}/y)")
+    print(icers[["cost", "qaly", "status", "compared_with", "icer", "quadrant"]].to_string(float_format=fmt))
+    print("\nP(cost-effective) at each willingness to pay:")
+    print(ceac.to_string(float_format=lambda v: f"{v:.2f}"))
+    print("\nEVPI per person:")
+    print(evpi.to_string(float_format=fmt))
+    for p in written:
+        print(f"written: {p}")
+    print(DISCLAIMER)
+    return 0
+
+
+def _strategies(args) -> int:
+    from b12sim.policy.strategies import load_strategy, presets
+
+    width = max(map(len, presets()))
+    for name in presets():
+        print(f"{name:<{width}}  {load_strategy(name).summary()}")
     return 0
 
 

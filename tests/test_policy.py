@@ -156,3 +156,35 @@ def test_cohort_table_checks():
     df = check_cohort(pd.DataFrame({"age": [70, 80], "cause": ["pernicious_anaemia", "drug"], "b12": [90, 120]}))
     assert df["pernicious_anaemia"].tolist() == [1.0, 0.0] and df["metformin"].tolist() == [0.0, 1.0]
     assert (df["oral_adherence"] == evidence.value("oral_adherence_mean")).all()
+
+
+def test_cli_compare_json_and_files(tmp_path, capsys):
+    import json
+
+    from b12sim.cli import main
+
+    out = tmp_path / "res"
+    argv = ["compare", "--strategies", "uk_im_hydroxo,no_treatment", "--people", "64", "--draws", "3",
+            "--out", str(out), "--json"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {"summary", "icers", "ceac", "evpi", "currency", "price_year", "files"} <= set(doc)
+    assert [r["strategy"] for r in doc["icers"]][0] == "no_treatment"
+    assert (out / "icers.csv").exists() and (out / "ce_plane.png").exists()
+    assert main(argv) == 2  # refuses to overwrite
+    assert "--force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, field", [
+    (["--strategies", "uk_im_hydroxo,nope"], "strategy"),
+    (["--strategies", "uk_im_hydroxo", "--draws", "0"], "--draws"),
+    (["--strategies", "uk_im_hydroxo", "--people", "-3"], "--people"),
+    (["--strategies", "uk_im_hydroxo", "--wtp", "cheap"], "--wtp"),
+    (["--strategies", "uk_im_hydroxo", "--scheduler", "tcp://127.0.0.1:9"], "scheduler"),
+])
+def test_cli_compare_bad_input(extra, field, capsys):
+    from b12sim.cli import main
+
+    assert main(["compare", "--people", "64", "--draws", "2", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and field in err and "Traceback" not in err

@@ -30,6 +30,7 @@ DEFAULT_DRAWS = 100
 DEFAULT_SEED = 20261125
 MAX_DRAWS = 4000
 DEFAULT_CHUNK_PAIRS = 200_000  # people x draws per chunk (memory per chunk is about 1 GB at a 1-year horizon)
+OUTPUT_FILES = ("summary.csv", "icers.csv", "ceac.csv", "evpi.csv", "outcomes.nc", "ce_plane.png", "ceac.png")
 WTP_GRID = np.arange(0, 100_001, 2_500.0)  # currency per QALY
 GROUPS = {  # parameter groups for EVPPI (names of microsim draw inputs)
     "diagnosis": mk.PARAMS,
@@ -138,13 +139,14 @@ def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizo
 
 
 def _run(setup, df, pieces, scheduler, progress):
+    client, cluster = _client(scheduler) if scheduler is not None else (None, None)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(df), unit="person", desc=f"{len(setup.strategies)} strategies x {setup.draws} draws")
     try:
-        if scheduler is None:
+        if client is None:
             out = []
             for sl in pieces:
                 out.append(ms.run_blocks(setup, df.iloc[sl]))
@@ -153,23 +155,21 @@ def _run(setup, df, pieces, scheduler, progress):
             return out
         from distributed import as_completed
 
-        client, cluster = _client(scheduler)
-        try:
-            futures = {client.submit(ms.run_blocks, setup, df.iloc[sl], pure=False): sl for sl in pieces}
-            out = []
-            for fut in as_completed(futures):
-                out.append(fut.result())
-                if bar is not None:
-                    sl = futures[fut]
-                    bar.update(sl.stop - sl.start)
-            return out
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+        futures = {client.submit(ms.run_blocks, setup, df.iloc[sl], pure=False): sl for sl in pieces}
+        out = []
+        for fut in as_completed(futures):
+            out.append(fut.result())
+            if bar is not None:
+                sl = futures[fut]
+                bar.update(sl.stop - sl.start)
+        return out
     finally:
         if bar is not None:
             bar.close()
+        if client is not None:
+            client.close()
+            if cluster is not None:
+                cluster.close()
 
 
 def _tree(setup: ms.Setup, total: np.ndarray, n: int, df: pd.DataFrame) -> xr.DataTree:
@@ -265,7 +265,7 @@ class PolicyResult:
         folder = Path(folder)
         files = {"summary.csv": self.summary().reset_index(), "icers.csv": self.icers().reset_index(),
                  "ceac.csv": self.ceac().reset_index(), "evpi.csv": self.evpi().reset_index()}
-        targets = [folder / f for f in (*files, "outcomes.nc", "ce_plane.png", "ceac.png")]
+        targets = [folder / f for f in OUTPUT_FILES]
         clash = [str(t) for t in targets if t.exists()]
         if clash and not overwrite:
             raise FileExistsError(f"{clash[0]} exists; refusing to overwrite it (use --force / overwrite=True)")
