@@ -61,30 +61,34 @@ def test_homogeneous_cohort_equals_the_simulator_run_directly():
 
 def test_adherence_and_cost_match_their_expectation():
     """512 identical people taking each daily 1 mg tablet with probability 0.8: mean tablets
-    0.8 x 365 = 292 and mean discounted cost 0.8 x sum(discount) x tablet price (per draw),
-    within 4 Monte Carlo SEs (binomial: sd of one person's count sqrt(365 x 0.16) = 7.6 tablets,
-    SE over 512 people 0.34)."""
+    0.8 x 365 = 292 and mean discounted cost 0.8 x sum(discount x survival) x tablet price (per
+    draw), within 4 Monte Carlo SEs (binomial: sd of one person's count sqrt(365 x 0.16) = 7.6
+    tablets, SE over 512 people 0.34)."""
+    from b12sim.policy.mortality import survival
+
     strat = {"name": "oral_only", "regimen": "oral_1mg_daily"}
     res = compare_strategies(_homogeneous(512, oral_adherence=0.8), [strat], draws=4, seed=5, progress=False)
     ds = res.outcomes["outcomes"].to_dataset().sel(strategy="oral_only")
     se = np.sqrt(365 * 0.8 * 0.2 / 512)
     assert np.all(np.abs(ds["tablets"] - 292) < 4 * se)
-    disc = econ.discount_factor(np.arange(1, 366.0))
+    weight = econ.discount_factor(np.arange(1, 366.0)) * survival([70.0], [True], np.arange(1, 366))[0]
     price = res.outcomes["parameters"]["oral_tablet_cost"].to_numpy()
-    expected = 0.8 * disc.sum() * price
+    expected = 0.8 * weight.sum() * price
     assert np.all(np.abs(ds["cost"].to_numpy() - expected) < 4 * se * price * 1.0)
 
 
 def test_annual_cost_matches_a_hand_computation():
     """IM 1000 ug monthly (days 0, 30, ..., 360: 13 injections in 365 days), every injection
-    given at a physician visit, no discounting, no monitoring. Ontario 2013 unit costs
+    given at a physician visit, no discounting, no background mortality, no monitoring. Ontario 2013 unit costs
     (Masucci & Goeree 2013): visit 33.70 + injection fee with visit 3.89 + drug 6.74 = 44.33
     per injection; 13 x 44.33 = 576.29 CAD."""
     strat = {"name": "im_monthly", "regimen": "ileal_resection_im_monthly"}
-    res = compare_strategies(_homogeneous(64), [strat], draws=2, seed=1, discount_rate=0.0, progress=False)
+    res = compare_strategies(_homogeneous(64), [strat], draws=2, seed=1, discount_rate=0.0, mortality=False,
+                             progress=False)
     ds = res.outcomes["outcomes"].to_dataset()
     assert float(ds["injections"].mean()) == 13
     np.testing.assert_allclose(ds["cost"], 13 * (33.70 + 3.89 + 6.74), rtol=1e-12)
+    np.testing.assert_allclose(res.budget_impact(1000)["year_1"], 1000 * 13 * 44.33, rtol=1e-12)
     assert res.outcomes.attrs["currency"] == "CAD" and res.outcomes.attrs["price_year"] == 2013
 
 
@@ -188,3 +192,29 @@ def test_cli_compare_bad_input(extra, field, capsys):
     assert main(["compare", "--people", "64", "--draws", "2", *extra]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and field in err and "Traceback" not in err
+
+
+def test_background_mortality_reproduces_the_life_table():
+    """Integrating the Gompertz survival from 65 gives the life-table life expectancy (to 0.01 y);
+    survival falls with age and time."""
+    from b12sim.policy import mortality
+
+    days = np.arange(0, 60 * 365.25, 1.0)
+    for female, row in ((True, "life_expectancy_65_female"), (False, "life_expectancy_65_male")):
+        s = mortality.survival([65.0], [female], days)[0]
+        assert np.trapezoid(s, days) / 365.25 == pytest.approx(evidence.value(row), abs=0.01)
+    s = mortality.survival([65.0, 85.0], [True, True], np.array([365.0, 3650.0]))
+    assert s[1, 0] < s[0, 0] and s[0, 1] < s[0, 0]
+
+
+def test_budget_impact_by_year_and_evppi_of_a_group():
+    """Two-year horizon: a yearly budget column per year; year 2 of monthly IM costs less than
+    year 1 (12 vs 13 injections, fewer survivors). EVPPI of the diagnosis group lies in [0, EVPI]."""
+    strat = {"name": "im_monthly", "regimen": "ileal_resection_im_monthly"}
+    res = compare_strategies(_homogeneous(64), [strat, "no_treatment"], draws=60, seed=1, horizon_days=730,
+                             progress=False)
+    b = res.budget_impact(100)
+    assert list(b.columns) == ["year_1", "year_2"]
+    assert 0 < b.loc["im_monthly", "year_2"] < b.loc["im_monthly", "year_1"] and (b.loc["no_treatment"] == 0).all()
+    ev = res.evppi("diagnosis", [0.0, 50_000.0])
+    assert ((ev["evppi"] >= 0) & (ev["evppi"] <= ev["evpi"] + 1e-9)).all()

@@ -129,7 +129,7 @@ for group in ("utilities", "costs"):
     print(res.evppi(group, [20_000, 50_000]))
 """),
     code(r"""
-budget = res.budget_impact(population=10_000, years=3)
+budget = res.budget_impact(population=10_000)
 (budget / 1e6).round(2).rename(columns=lambda c: c + " (CAD million)")
 """),
     md(r"""
@@ -138,8 +138,10 @@ parameter uncertainty represented in this run could change the decision. That is
 the run represents (30 draws; fee-schedule costs taken as known), not about the world. EVPPI is estimated by
 regressing each draw's net benefit on the parameters of a group (Strong et al. 2014); with 30 draws only groups
 of one or two parameters can be estimated, so the diagnostic, kinetic and neurological groups need runs of
-several hundred draws (`res.evppi("neurology")`). The budget impact repeats the first year's cost, loading
-courses included, so it overstates later years of the IM strategies.
+several hundred draws (`res.evppi("neurology")`). The budget impact gives the undiscounted cost of each year of
+the horizon for 10,000 people starting together (expected over survival: background mortality from Canadian life
+tables); with a one-year horizon that is the first year, loading courses included. Run `horizon_days=5 * 365`
+for five years.
 
 ## 6. For a real analysis
 

@@ -18,7 +18,6 @@ import xarray as xr
 
 from b12sim import evidence
 from b12sim.errors import InputError
-from b12sim.physiology import markers as mk
 from b12sim.policy import analysis
 from b12sim.policy import economics as econ
 from b12sim.policy import microsim as ms
@@ -33,7 +32,8 @@ DEFAULT_CHUNK_PAIRS = 200_000  # people x draws per chunk (memory per chunk is a
 OUTPUT_FILES = ("summary.csv", "icers.csv", "ceac.csv", "evpi.csv", "outcomes.nc", "ce_plane.png", "ceac.png")
 WTP_GRID = np.arange(0, 100_001, 2_500.0)  # currency per QALY
 GROUPS = {  # parameter groups for EVPPI (names of microsim draw inputs)
-    "diagnosis": mk.PARAMS,
+    # the deficiency threshold, its sharpness and the assay levels that decide who is deficient
+    "diagnosis": ("x_k", "n_hinge", "b0", "m0", "a_m"),
     "kinetics": parameters.KINETIC + ("if_fraction", "if_max_ug"),
     "haematology": parameters.HAEMATOLOGIC + ("hb_replete_female", "hb_replete_male"),
     "neurology": ("neuro_permanent_p_3mo", "neuro_permanent_p_12mo", "neuro_onset_days",
@@ -89,7 +89,7 @@ def _chunks(n: int, chunk_people: int) -> list[slice]:
 
 def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizon_days: int = 365,
                        seed: int = DEFAULT_SEED, setting="ontario", discount_rate: float | None = None,
-                       cost_overrides: dict | None = None, utilities: dict | None = None,
+                       cost_overrides: dict | None = None, utilities: dict | None = None, mortality: bool = True,
                        chunk_people: int | None = None, scheduler=None, progress: bool = True,
                        substeps: int = ms.engine.SUBSTEPS) -> PolicyResult:
     """Compare treatment strategies across a cohort under parameter uncertainty.
@@ -102,7 +102,8 @@ def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizo
     ``discount_rate``, default the evidence row, 1.5%). ``setting``: unit costs
     (see :func:`economics.unit_costs`), with ``cost_overrides`` (item -> cost)
     replacing single items; ``utilities``: overrides of the utility
-    inputs (see :func:`economics.utilities`). ``scheduler``: None (this process),
+    inputs (see :func:`economics.utilities`). ``mortality``: weight costs and QALYs by
+    background survival (:mod:`b12sim.policy.mortality`; off for hand checks). ``scheduler``: None (this process),
     ``"local"``/``"local:N"`` (a LocalCluster of N workers) or a Dask scheduler
     address. ``chunk_people``: people per chunk (rounded to whole blocks; default
     keeps people x draws near 200,000).
@@ -129,13 +130,16 @@ def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizo
     if utilities is not None and not isinstance(utilities, dict):
         raise InputError("utilities", utilities, "a dict of utility overrides (see economics.utilities)")
     u = econ.utilities(**(utilities or {}))
-    setup = ms.Setup(strats, draws, horizon_days, seed, costs, float(rate), u, substeps)
+    if not isinstance(mortality, bool):
+        raise InputError("mortality", mortality, "True or False")
+    setup = ms.Setup(strats, draws, horizon_days, seed, costs, float(rate), u, mortality, substeps)
     pieces = _chunks(n, chunk)
     results = _run(setup, df, pieces, scheduler, progress)
     ids = np.concatenate([r[0] for r in results])
-    sums = np.concatenate([r[1] for r in results])
-    total = sums[np.argsort(ids, kind="stable")].sum(axis=0) / n  # (strategy, draw, outcome)
-    return PolicyResult(_tree(setup, total, n, df), df)
+    order = np.argsort(ids, kind="stable")
+    total = np.concatenate([r[1] for r in results])[order].sum(axis=0) / n  # (strategy, draw, outcome)
+    yearly = np.concatenate([r[2] for r in results])[order].sum(axis=0) / n  # (strategy, draw, year)
+    return PolicyResult(_tree(setup, total, yearly, n, df), df)
 
 
 def _run(setup, df, pieces, scheduler, progress):
@@ -172,12 +176,16 @@ def _run(setup, df, pieces, scheduler, progress):
                 cluster.close()
 
 
-def _tree(setup: ms.Setup, total: np.ndarray, n: int, df: pd.DataFrame) -> xr.DataTree:
+def _tree(setup: ms.Setup, total: np.ndarray, yearly: np.ndarray, n: int, df: pd.DataFrame) -> xr.DataTree:
     names = [s.name for s in setup.strategies]
     coords = {"strategy": names, "draw": np.arange(setup.draws)}
     out = xr.Dataset({k: (("strategy", "draw"), total[:, :, j], {"units": u})
                       for j, (k, u) in enumerate(ms.OUTCOMES.items())}, coords=coords)
-    out["cost"].attrs["units"] = f"{setup.costs.currency} per person (price year {setup.costs.price_year}, discounted)"
+    cur = f"{setup.costs.currency} per person (price year {setup.costs.price_year}"
+    out["cost"].attrs["units"] = cur + ", discounted)"
+    out["cost_by_year"] = (("strategy", "draw", "year"), yearly,
+                           {"units": cur + ", undiscounted, expected over survival)"})
+    out.coords["year"] = np.arange(1, yearly.shape[-1] + 1)
     p, ed = ms.draw_inputs(setup)
     wanted = {k for g in GROUPS.values() for k in g}
     pars = xr.Dataset({k: ("draw", np.asarray(v, float)) for k, v in {**p, **ed}.items() if k in wanted},
@@ -185,7 +193,7 @@ def _tree(setup: ms.Setup, total: np.ndarray, n: int, df: pd.DataFrame) -> xr.Da
     tree = xr.DataTree.from_dict({"outcomes": out, "parameters": pars})
     tree.attrs.update(
         people=n, draws=setup.draws, horizon_days=setup.horizon_days, seed=str(setup.seed),
-        discount_rate=setup.discount_rate, currency=setup.costs.currency, price_year=setup.costs.price_year,
+        discount_rate=setup.discount_rate, background_mortality=int(setup.mortality), currency=setup.costs.currency, price_year=setup.costs.price_year,
         setting=setup.costs.setting, deficient_share=float(df["deficient"].mean()) if "deficient" in df else math.nan,
         strategies="; ".join(f"{s.name}: {s.summary()}" for s in setup.strategies),
         calibration=parameters.STATUS, disclaimer="b12sim is a research and teaching tool; not medical advice.")
@@ -196,7 +204,8 @@ class PolicyResult:
     """Outcomes of :func:`compare_strategies`: the DataTree and the tables made from it.
 
     ``outcomes``: DataTree with ``/outcomes`` (strategy, draw) means per person and
-    ``/parameters`` (draw) values for EVPPI. ``cohort``: the people simulated.
+    plus ``cost_by_year`` (strategy, draw, year), and ``/parameters`` (draw) values for
+    EVPPI. ``cohort``: the people simulated.
     """
 
     def __init__(self, outcomes: xr.DataTree, cohort: pd.DataFrame):
@@ -246,15 +255,13 @@ class PolicyResult:
         varying = [k for k in names if float(pars[k].std()) > 0]
         return analysis.evppi(self._ds, pars, varying, wtp)
 
-    def budget_impact(self, population: int, years: int = 5) -> pd.DataFrame:
-        """Undiscounted yearly cost of each strategy for ``population`` people (first-year cost
-        per person from the simulated horizon, repeated; an approximation)."""
+    def budget_impact(self, population: int) -> pd.DataFrame:
+        """Undiscounted cost of each strategy by year of the horizon for ``population`` people
+        starting treatment together (expected over survival and draws; currency of the setting)."""
         population = _whole("population", population, 1, 10**9)
-        years = _whole("years", years, 1, 100)
-        ds = self._ds
-        per_year = ds["cost"].mean("draw").to_numpy() * 365.25 / self.outcomes.attrs["horizon_days"]
-        return pd.DataFrame({f"year_{y + 1}": per_year * population for y in range(years)},
-                            index=pd.Index(ds.strategy.values, name="strategy"))
+        by_year = self._ds["cost_by_year"].mean("draw") * population
+        return pd.DataFrame(by_year.to_numpy(), index=pd.Index(by_year.strategy.values, name="strategy"),
+                            columns=[f"year_{y}" for y in by_year.year.values])
 
     def save(self, folder, *, overwrite: bool = False, wtp: tuple[float, float] = (20_000.0, 50_000.0)) -> list[Path]:
         """Write tables (CSV), figures (PNG) and the outcomes (netCDF) into ``folder``."""

@@ -32,6 +32,7 @@ from b12sim import evidence
 from b12sim.diagnosis import inputs
 from b12sim.errors import InputError, UnitWarning
 from b12sim.policy import economics as econ
+from b12sim.policy import mortality
 from b12sim.policy.strategies import Strategy
 from b12sim.regimens import CHANNELS
 from b12sim.simulation import engine, parameters
@@ -61,6 +62,7 @@ class Setup:
     costs: econ.UnitCosts
     discount_rate: float
     utilities: econ.Utilities
+    mortality: bool = True
     substeps: int = engine.SUBSTEPS
 
     def streams(self):
@@ -172,16 +174,8 @@ def _on_oral(reg) -> bool:
 
 
 def _run_engine(setup, p, arr, doses):
-    """Engine outputs (draws, people, days), in sub-chunks of people that bound memory."""
-    n = len(arr["female"])
-    step = max(1, ENGINE_PAIRS // setup.draws)
-    parts = []
-    for a in range(0, n, step):
-        sl = slice(a, min(n, a + step))
-        sub = {k: (v[:, sl] if np.ndim(v) == 2 else v[sl]) for k, v in arr.items()}
-        d = {c: v[sl] for c, v in doses.items()}
-        parts.append(engine.run(p, sub, d, setup.horizon_days, substeps=setup.substeps, outputs=_SIM_OUT, kernel=True))
-    return {k: np.concatenate([q[k] for q in parts], axis=1) for k in _SIM_OUT}
+    """Engine outputs (draws, people, days) of :data:`_SIM_OUT` (numba kernel: identical for any grouping)."""
+    return engine.run(p, arr, doses, setup.horizon_days, substeps=setup.substeps, outputs=_SIM_OUT, kernel=True)
 
 
 def _utility(sim, ed: dict, u0: econ.Utilities) -> np.ndarray:
@@ -196,81 +190,111 @@ def _unit(costs, **counts) -> float:
     return float(econ.annual_regimen_cost(costs=costs, **counts)["total"])
 
 
-def run_blocks(setup: Setup, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Sums of :data:`OUTCOMES` per block: (block ids, array (blocks, strategies, draws, outcomes)).
+def year_starts(horizon_days: int) -> np.ndarray:
+    """0-based index of the first day of each year of the horizon (days 1..horizon)."""
+    return np.unique(np.ceil(np.arange(0, horizon_days, econ.DAYS_PER_YEAR)).astype(int))
+
+
+@dataclass(frozen=True)
+class _Common:
+    """Inputs shared by every strategy of a block."""
+
+    p: dict
+    ed: dict
+    disc: np.ndarray  # (days,)
+    c_inj: float
+    c_mma: float
+    c_check: float
+    cutoff: float
+
+
+def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv, p_mma):
+    """Per person outcomes (draws, people, outcomes) and undiscounted yearly costs (draws, people, years)."""
+    h, n_draw, n = setup.horizon_days, setup.draws, len(rows)
+    regs, start, treated = _plan(s, rows, p_mma)
+    doses = _doses(regs, start, treated, shares, u, h)
+    sim = _run_engine(setup, cm.p, arr, doses)
+    switched = np.zeros((n_draw, n), bool)
+    check_day = np.full(n, h)
+    alt_doses = doses
+    if s.switch_to is not None:
+        oral = treated & np.array([_on_oral(r) for r in regs])
+        check_day = np.where(oral, start + s.switch_check_day, h)
+        due = check_day < h
+        if due.any():
+            fail = np.zeros_like(switched)
+            fail[:, due] = sim["b12"][:, due, check_day[due] - 1] < cm.cutoff
+            if fail.any():
+                alt_doses = _doses(regs, start, treated, shares, u, h, switch=(s.switch_to, check_day))
+                alt = _run_engine(setup, cm.p, arr, alt_doses)
+                for k in _SIM_OUT:
+                    sim[k] = np.where(fail[:, :, None], alt[k], sim[k])
+                switched = fail
+    inj = sum(doses[ch] > 0 for ch in _IM).astype(float)[None]
+    tabs = np.ceil(doses["oral_ug"] / 1000.0)[None]
+    if switched.any():
+        pick = switched[:, :, None]
+        inj = np.where(pick, sum(alt_doses[ch] > 0 for ch in _IM).astype(float)[None], inj)
+        tabs = np.where(pick, np.ceil(alt_doses["oral_ug"] / 1000.0)[None], tabs)
+    daily = inj * cm.c_inj + tabs * cm.ed["oral_tablet_cost"][:, None, None]  # (draws, people, days)
+    daily = np.broadcast_to(daily, (n_draw, n, h)).copy()
+    if s.confirm_test == "mma":
+        daily[:, :, 0] += np.where(rows["neuro_days"].to_numpy(float) > 0, 0.0, cm.c_mma)
+    checked = np.flatnonzero(check_day < h)
+    daily[:, checked, check_day[checked] - 1] += cm.c_check
+    if s.monitoring:
+        tests = {k: v for k, v in s.monitoring.items() if k != "physician_visits"}
+        yearly = _unit(setup.costs, tests=tests, physician_visits=s.monitoring.get("physician_visits", 0.0))
+        on = (np.arange(h)[None, :] >= start[:, None]) & treated[:, None]
+        daily += on * (yearly / econ.DAYS_PER_YEAR)
+    weight = cm.disc[None, :] * surv  # (people, days)
+    cost = np.einsum("dph,ph->dp", daily, weight)
+    qaly = np.einsum("dph,ph->dp", _utility(sim, cm.ed, setup.utilities), weight) / econ.DAYS_PER_YEAR
+    by_year = np.add.reduceat(daily * surv[None], year_starts(h), axis=2)
+    day56 = min(56, h) - 1
+    hb_normal = np.where(arr["female"], evidence.value("hb_normal_female"), evidence.value("hb_normal_male"))
+    out = np.stack([
+        cost, qaly, sim["p_permanent"][:, :, -1], (sim["hb"][:, :, day56] >= hb_normal).astype(float),
+        np.broadcast_to(inj.sum(axis=-1), (n_draw, n)), np.broadcast_to(tabs.sum(axis=-1), (n_draw, n)),
+        np.broadcast_to(treated.astype(float), (n_draw, n)), switched.astype(float),
+    ], axis=-1)
+    return out, by_year
+
+
+def run_blocks(setup: Setup, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sums per block: (block ids, outcomes (blocks, strategies, draws, :data:`OUTCOMES`),
+    undiscounted survival-weighted costs (blocks, strategies, draws, years)).
 
     ``rows``: whole blocks of a checked cohort (``person`` numbers ``k * BLOCK ...``).
+    People are simulated in groups of :data:`ENGINE_PAIRS` // draws so that trajectories
+    never take more memory than that, whatever the block count.
     """
     p, ed = draw_inputs(setup)
     ids = rows["person"].to_numpy(int)
-    people = _people(rows)
-    arr = ppl.arrays(people, p)
+    arr = ppl.arrays(_people(rows), p)
     u = _uniforms(setup, ids)
     shares = {"oral": rows["oral_adherence"].to_numpy(float), "im": rows["im_attendance"].to_numpy(float)}
     h = setup.horizon_days
-    t = np.arange(1, h + 1, dtype=float)
-    disc = np.asarray(econ.discount_factor(t, setup.discount_rate))
-    u0 = setup.utilities
+    surv = (mortality.survival(rows["age"].to_numpy(float), arr["female"], np.arange(1, h + 1))
+            if setup.mortality else np.ones((len(rows), h)))
     c = setup.costs
-    c_inj, c_tab = _unit(c, injections=1), ed["oral_tablet_cost"][:, None]
-    c_mma = _unit(c, tests={"mma": 1})
-    c_check = _unit(c, tests={"b12": 1}, physician_visits=1)
-    hb_normal = np.where(arr["female"], evidence.value("hb_normal_female"), evidence.value("hb_normal_male"))
-    cutoff = evidence.value("cohort_b12_cutoff")
-    need_mma = any(s.confirm_test == "mma" for s in setup.strategies)
-    p_mma = p_deficient_with_mma(rows) if need_mma else None
-    n_out = len(OUTCOMES)
-    per = np.zeros((len(setup.strategies), setup.draws, len(rows), n_out))
-    for si, s in enumerate(setup.strategies):
-        regs, start, treated = _plan(s, rows, p_mma)
-        doses = _doses(regs, start, treated, shares, u, h)
-        sim = _run_engine(setup, p, arr, doses)
-        switched = np.zeros((setup.draws, len(rows)), bool)
-        check_day = np.full(len(rows), h)
-        if s.switch_to is not None:
-            oral = treated & np.array([_on_oral(r) for r in regs])
-            check_day = np.where(oral, start + s.switch_check_day, h)
-            due = check_day < h
-            if due.any():
-                fail = np.zeros_like(switched)
-                fail[:, due] = sim["b12"][:, due, check_day[due] - 1] < cutoff
-                if fail.any():
-                    alt_doses = _doses(regs, start, treated, shares, u, h, switch=(s.switch_to, check_day))
-                    alt = _run_engine(setup, p, arr, alt_doses)
-                    for k in _SIM_OUT:
-                        sim[k] = np.where(fail[:, :, None], alt[k], sim[k])
-                    switched = fail
-        else:
-            alt_doses = doses
-        inj = sum(doses[ch] > 0 for ch in _IM).astype(float)
-        tabs = np.ceil(doses["oral_ug"] / 1000.0)
-        if switched.any():
-            inj_alt = sum(alt_doses[ch] > 0 for ch in _IM).astype(float)
-            tabs_alt = np.ceil(alt_doses["oral_ug"] / 1000.0)
-            pick = switched[:, :, None]
-            inj = np.where(pick, inj_alt[None], inj[None])
-            tabs = np.where(pick, tabs_alt[None], tabs[None])
-        else:
-            inj, tabs = inj[None], tabs[None]
-        cost = (inj @ disc) * c_inj + (tabs @ disc) * c_tab
-        if s.confirm_test == "mma":
-            cost += np.where(rows["neuro_days"].to_numpy(float) > 0, 0.0, c_mma)
-        checked = check_day < h
-        cost += np.where(checked, c_check * disc[np.minimum(check_day, h) - 1], 0.0)
-        if s.monitoring:
-            tests = {k: v for k, v in s.monitoring.items() if k != "physician_visits"}
-            yearly = _unit(c, tests=tests, physician_visits=s.monitoring.get("physician_visits", 0.0))
-            span = np.array([disc[min(st, h):].sum() for st in start]) / econ.DAYS_PER_YEAR
-            cost += np.where(treated, yearly * span, 0.0)
-        qaly = (_utility(sim, ed, u0) @ disc) / econ.DAYS_PER_YEAR
-        day56 = min(56, h) - 1
-        per[si] = np.stack([
-            cost, qaly, sim["p_permanent"][:, :, -1], (sim["hb"][:, :, day56] >= hb_normal).astype(float),
-            np.broadcast_to(inj.sum(axis=-1), (setup.draws, len(rows))),
-            np.broadcast_to(tabs.sum(axis=-1), (setup.draws, len(rows))),
-            np.broadcast_to(treated.astype(float), (setup.draws, len(rows))), switched.astype(float),
-        ], axis=-1)
+    cm = _Common(p, ed, np.asarray(econ.discount_factor(np.arange(1, h + 1.0), setup.discount_rate)),
+                 _unit(c, injections=1), _unit(c, tests={"mma": 1}), _unit(c, tests={"b12": 1}, physician_visits=1),
+                 evidence.value("cohort_b12_cutoff"))
+    p_mma = p_deficient_with_mma(rows) if any(s.confirm_test == "mma" for s in setup.strategies) else None
+    n_s, n = len(setup.strategies), len(rows)
+    per = np.zeros((n_s, setup.draws, n, len(OUTCOMES)))
+    yearly = np.zeros((n_s, setup.draws, n, len(year_starts(h))))
+    step = max(1, ENGINE_PAIRS // setup.draws)
+    for a in range(0, n, step):
+        sl = slice(a, min(n, a + step))
+        sub = {k: (v[:, sl] if np.ndim(v) == 2 else v[sl]) for k, v in arr.items()}
+        sh = {k: v[sl] for k, v in shares.items()}
+        pm = None if p_mma is None else p_mma[sl]
+        for si, s in enumerate(setup.strategies):
+            per[si, :, sl], yearly[si, :, sl] = _strategy(setup, s, cm, rows.iloc[sl], sub, u[sl], sh, surv[sl], pm)
     blocks = ids // BLOCK
     uniq = np.unique(blocks)
     sums = np.stack([per[:, :, blocks == b].sum(axis=2) for b in uniq])
-    return uniq, sums
+    year_sums = np.stack([yearly[:, :, blocks == b].sum(axis=2) for b in uniq])
+    return uniq, sums, year_sums
