@@ -147,19 +147,11 @@ def build_model(emu: Emulator):
     import pymc as pm
     import pytensor.tensor as pt
 
-    from b12sim.simulation.parameters import PRIORS
+    from b12sim.calibration.priors import evidence_priors
 
     tgt = targets()
     with pm.Model() as model:
-        theta = {}
-        for name in INPUTS:
-            row, lo, hi = PRIORS[name]
-            r = evidence.row(row)
-            v, u = float(r["value"]), float(r["uncertainty"])
-            if r["uncertainty_type"] == "log_sd":
-                theta[name] = pm.Truncated(name, pm.LogNormal.dist(mu=math.log(v), sigma=u), lower=lo, upper=hi)
-            else:
-                theta[name] = pm.TruncatedNormal(name, mu=v, sigma=u, lower=lo, upper=hi)
+        theta = evidence_priors(INPUTS)
         pred = emu.predict(theta, xp=pt)
         for j, f in enumerate(FEATURES):
             mu = pm.Deterministic(f"pred_{f}", pred[j])
@@ -176,6 +168,8 @@ def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int
     import pymc as pm
     import xarray as xr
 
+    from b12sim.calibration.report import diagnostics
+
     t0 = time.perf_counter()
     p_design, f_design = design(seed)
     emu = Emulator(p_design, f_design)
@@ -186,16 +180,8 @@ def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int
                       random_seed=seed, progressbar=progress, compute_convergence_checks=False,
                       target_accept=0.95)
     wall = time.perf_counter() - t0
-    summ = az.summary(idata, var_names=list(INPUTS), kind="diagnostics")
-    diag = xr.Dataset(
-        {col: ("parameter", summ[col].to_numpy(dtype=float)) for col in ("r_hat", "ess_bulk", "ess_tail")},
-        coords={"parameter": list(summ.index)},
-        attrs={"divergences": int(idata["sample_stats"]["diverging"].sum()), "draws": draws, "tune": tune,
-               "chains": chains, "seed": seed, "wall_seconds": round(wall, 1),
-               "design_seconds": round(t_design, 1), "design_draws": N_DESIGN,
-               "design_dropped": emu.dropped,
-               "max_r_hat": float(summ["r_hat"].max()), "min_ess_bulk": float(summ["ess_bulk"].min())},
-    )
+    diag = diagnostics(idata, INPUTS, draws=draws, tune=tune, chains=chains, seed=seed, wall_seconds=round(wall, 1),
+                       design_seconds=round(t_design, 1), design_draws=N_DESIGN, design_dropped=emu.dropped)
     emu_ds = xr.Dataset({"r2": ("feature", emu.r2), "resid_sd": ("feature", emu.resid_sd)},
                         coords={"feature": list(FEATURES)})
     post = idata["posterior"].to_dataset()

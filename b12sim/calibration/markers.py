@@ -194,6 +194,8 @@ def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int
     import pymc as pm
     import xarray as xr
 
+    from b12sim.calibration.report import diagnostics
+
     model = build_model()
     t0 = time.perf_counter()
     idata = pm.sample(model=model, draws=draws, tune=tune, chains=chains, nuts_sampler="nutpie",
@@ -202,15 +204,7 @@ def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int
     wall = time.perf_counter() - t0
     prior = pm.sample_prior_predictive(model=model, draws=draws, random_seed=seed + 1)
     names = list(mk.PARAMS)
-    summ = az.summary(idata, var_names=names, kind="diagnostics")
-    n_div = int(idata["sample_stats"]["diverging"].sum())
-    diag = xr.Dataset(
-        {col: ("parameter", summ[col].to_numpy(dtype=float)) for col in ("r_hat", "ess_bulk", "ess_tail")},
-        coords={"parameter": list(summ.index)},
-        attrs={"divergences": n_div, "draws": draws, "tune": tune, "chains": chains, "seed": seed,
-               "wall_seconds": round(wall, 1), "max_r_hat": float(summ["r_hat"].max()),
-               "min_ess_bulk": float(summ["ess_bulk"].min())},
-    )
+    diag = diagnostics(idata, names, draws=draws, tune=tune, chains=chains, seed=seed, wall_seconds=round(wall, 1))
     post = idata["posterior"].to_dataset()
     keep = names + [v for v in post.data_vars if v.startswith("pred_")]
     prior_ds = prior["prior"].to_dataset()[keep]

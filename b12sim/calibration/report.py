@@ -31,3 +31,16 @@ def converged(tree: xr.DataTree, *, max_r_hat: float = 1.01, min_ess: float = 40
     """True when the usual thresholds hold (Vehtari et al. 2021: R-hat < 1.01, bulk ESS > 400)."""
     a = tree["diagnostics"].attrs
     return a["max_r_hat"] < max_r_hat and a["min_ess_bulk"] > min_ess and a["divergences"] <= max_div
+
+
+def diagnostics(idata, names, **attrs) -> xr.Dataset:
+    """R-hat, bulk and tail ESS per parameter of ``names``; divergences, the worst values and ``attrs``."""
+    import arviz as az
+
+    summ = az.summary(idata, var_names=list(names), kind="diagnostics")
+    return xr.Dataset(
+        {col: ("parameter", summ[col].to_numpy(dtype=float)) for col in ("r_hat", "ess_bulk", "ess_tail")},
+        coords={"parameter": list(summ.index)},
+        attrs={"divergences": int(idata["sample_stats"]["diverging"].sum()), **attrs,
+               "max_r_hat": float(summ["r_hat"].max()), "min_ess_bulk": float(summ["ess_bulk"].min())},
+    )

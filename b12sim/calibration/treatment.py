@@ -107,18 +107,10 @@ def build_model():
     import pymc as pm
     import pytensor.tensor as pt
 
-    from b12sim.simulation.parameters import PRIORS
+    from b12sim.calibration.priors import evidence_priors
 
     with pm.Model() as model:
-        theta = {}
-        for name in FREE:
-            row, lo, hi = PRIORS[name]
-            r = evidence.row(row)
-            v, u = float(r["value"]), float(r["uncertainty"])
-            if r["uncertainty_type"] == "log_sd":
-                theta[name] = pm.Truncated(name, pm.LogNormal.dist(mu=math.log(v), sigma=u), lower=lo, upper=hi)
-            else:
-                theta[name] = pm.TruncatedNormal(name, mu=v, sigma=u, lower=lo, upper=hi)
+        theta = evidence_priors(FREE)
         pred = predict(theta, xp=pt)
         for o in observations():
             mu = pm.Deterministic(f"pred_{o['name']}", pred[o["name"]])
@@ -134,6 +126,8 @@ def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int
     import pymc as pm
     import xarray as xr
 
+    from b12sim.calibration.report import diagnostics
+
     model = build_model()
     t0 = time.perf_counter()
     idata = pm.sample(model=model, draws=draws, tune=tune, chains=chains, nuts_sampler="nutpie",
@@ -141,14 +135,7 @@ def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int
                       target_accept=0.95)
     wall = time.perf_counter() - t0
     prior = pm.sample_prior_predictive(model=model, draws=draws, random_seed=seed + 1)
-    summ = az.summary(idata, var_names=list(FREE), kind="diagnostics")
-    diag = xr.Dataset(
-        {col: ("parameter", summ[col].to_numpy(dtype=float)) for col in ("r_hat", "ess_bulk", "ess_tail")},
-        coords={"parameter": list(summ.index)},
-        attrs={"divergences": int(idata["sample_stats"]["diverging"].sum()), "draws": draws, "tune": tune,
-               "chains": chains, "seed": seed, "wall_seconds": round(wall, 1),
-               "max_r_hat": float(summ["r_hat"].max()), "min_ess_bulk": float(summ["ess_bulk"].min())},
-    )
+    diag = diagnostics(idata, FREE, draws=draws, tune=tune, chains=chains, seed=seed, wall_seconds=round(wall, 1))
     post = idata["posterior"].to_dataset()
     keep = list(FREE) + [v for v in post.data_vars if v.startswith("pred_")]
     prior_ds = prior["prior"].to_dataset()[keep]
