@@ -25,6 +25,8 @@ _LAZY = {
     "CohortModel": "b12sim.cohort",
     "simulate": "b12sim.simulation",
     "summarise": "b12sim.simulation",
+    "decide": "b12sim.decision",
+    "Decision": "b12sim.decision",
     "compare_strategies": "b12sim.policy.compare",
     "synthetic_cohort": "b12sim.policy.population",
     "load_posterior": "b12sim.posterior",

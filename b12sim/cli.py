@@ -1,4 +1,4 @@
-"""Command line: ``b12sim diagnose | simulate | compare | calibrate | strategies | regimens | demo``.
+"""Command line: ``b12sim diagnose | simulate | decide | compare | calibrate | strategies | regimens | demo``.
 
 Bad input ends with one ``error:`` line naming the field and what is allowed, and
 exit status 2; no traceback. Heavy libraries are imported inside each command.
@@ -35,6 +35,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
+def _patient_options(p: argparse.ArgumentParser, *, sex_help: str) -> None:
+    """Lab values, blood count, symptom duration, sex and risk flags of one patient."""
+    for k, h in MARKER_HELP.items():
+        p.add_argument(f"--{k}", help=h)
+    p.add_argument("--hb", help="haemoglobin (g/L; e.g. '9.5 g/dL'); model steady state if omitted")
+    p.add_argument("--mcv", help="mean cell volume (fL); model steady state if omitted")
+    p.add_argument("--neuro", help="days of neurological symptoms so far (default 0)")
+    p.add_argument("--sex", help=sex_help)
+    for k in RISK_FLAGS:
+        p.add_argument(f"--{k.replace('_', '-')}", dest=k, action="store_true", help=f"risk factor: {k.replace('_', ' ')}")
+
+
+def _patient(args) -> dict:
+    """The patient given by :func:`_patient_options` (only the options set)."""
+    patient = {k: getattr(args, k) for k in MARKER_HELP if getattr(args, k) is not None}
+    patient |= {k: True for k in RISK_FLAGS if getattr(args, k)}
+    for opt, key in (("hb", "hb"), ("mcv", "mcv"), ("neuro", "neuro_days"), ("sex", "sex")):
+        if getattr(args, opt) is not None:
+            patient[key] = getattr(args, opt)
+    return patient
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="b12sim", description=f"b12sim {__version__}. {DISCLAIMER}")
     ap.add_argument("--version", action="version", version=f"b12sim {__version__}")
@@ -56,19 +78,29 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--regimen", required=True, help="a preset name (see 'b12sim regimens') or a TOML/JSON regimen file")
     s.add_argument("--delay", default="0", help="days from today until treatment starts (default 0)")
     s.add_argument("--days", default="180", help="horizon in days (default 180)")
-    for k, h in MARKER_HELP.items():
-        s.add_argument(f"--{k}", help=h)
-    s.add_argument("--hb", help="haemoglobin (g/L; e.g. '9.5 g/dL'); model steady state if omitted")
-    s.add_argument("--mcv", help="mean cell volume (fL); model steady state if omitted")
-    s.add_argument("--neuro", help="days of neurological symptoms so far (default 0)")
-    s.add_argument("--sex", help="female or male: sets the Hb normal range (default female)")
-    for k in RISK_FLAGS:
-        s.add_argument(f"--{k.replace('_', '-')}", dest=k, action="store_true", help=f"risk factor: {k.replace('_', ' ')}")
+    _patient_options(s, sex_help="female or male: sets the Hb normal range (default female)")
     s.add_argument("--draws", default="200", help="parameter draws (default 200)")
     s.add_argument("--seed", default="20261125", help="random seed (default 20261125)")
     s.add_argument("--json", action="store_true", help="print per-day medians and 95%% intervals and a summary as JSON")
     s.add_argument("--plot", type=Path, help="write a trajectory figure (PNG) here")
     s.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
+
+    dc = sub.add_parser("decide", help="treat now, test first, or not treat: expected outcomes, thresholds, value of a test")
+    _patient_options(dc, sex_help="female or male: Hb normal range and life expectancy (default female)")
+    dc.add_argument("--regimen", default="uk_im_hydroxo_no_neuro",
+                    help="treatment if treated: a preset (see 'b12sim regimens') or a TOML/JSON file "
+                         "(default uk_im_hydroxo_no_neuro)")
+    dc.add_argument("--test", action="append", dest="tests",
+                    help="a further test to weigh: mma, holotc or b12 (repeat the option for several; default all three)")
+    dc.add_argument("--turnaround", help="days from sample to result, for every test (default: per test, "
+                                         "data/evidence/decision.csv)")
+    dc.add_argument("--horizon", help="days by which an untreated deficiency is assumed found and treated (default 365)")
+    dc.add_argument("--wtp", help="willingness to pay per QALY (default 50000, CAD)")
+    dc.add_argument("--draws", default="200", help="parameter draws (default 200)")
+    dc.add_argument("--seed", default="20261125", help="random seed (default 20261125)")
+    dc.add_argument("--json", action="store_true", help="print one JSON object")
+    dc.add_argument("--plot", type=Path, help="write the threshold figure (PNG) here")
+    dc.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
 
     c = sub.add_parser("calibrate", help="re-fit the marker model, treatment kinetics and blood response to the evidence (PyMC)")
     c.add_argument("--model", choices=("all", "markers", "treatment", "haematology"), default="all",
@@ -108,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     from b12sim.errors import InputError
 
     try:
-        return {"diagnose": _diagnose, "simulate": _simulate, "calibrate": _calibrate, "compare": _compare,
+        return {"diagnose": _diagnose, "simulate": _simulate, "decide": _decide, "calibrate": _calibrate, "compare": _compare,
                 "strategies": _strategies, "regimens": _regimens, "demo": _demo}[args.command](args)
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -240,11 +272,7 @@ def _simulate(args) -> int:
         raise InputError("--delay", args.delay, f"fewer days than the horizon --days {days}")
     if args.plot is not None and args.plot.exists() and not args.force:
         raise FileExistsError(f"{args.plot} exists; pass --force to replace it")
-    patient = {k: getattr(args, k) for k in MARKER_HELP if getattr(args, k) is not None}
-    patient |= {k: True for k in RISK_FLAGS if getattr(args, k)}
-    for opt, key in (("hb", "hb"), ("mcv", "mcv"), ("neuro", "neuro_days"), ("sex", "sex")):
-        if getattr(args, opt) is not None:
-            patient[key] = getattr(args, opt)
+    patient = _patient(args)
     with _warnings_to_stderr():
         ds = simulate(patient, args.regimen, start_day=delay, days=days, draws=draws, seed=seed)
     summ = summarise(ds)
@@ -289,6 +317,41 @@ def _simulation_report(ds, summ: dict, delay: int) -> str:
         lines.append(f"  Hb at day 42: {summ['hb_at_day_42']:.0f} g/L (95% {a:.0f}-{b:.0f})")
     lines += [f"  note: {ds.attrs['calibration']}", f"  {DISCLAIMER}"]
     return "\n".join(lines)
+
+
+def _decide(args) -> int:
+    from b12sim.decision import decide
+    from b12sim.decision.decide import HORIZON_RANGE, MAX_DRAWS, MAX_WTP
+    from b12sim.errors import InputError
+    from b12sim.regimens import MAX_DAY
+
+    kw = {"draws": _whole_option("--draws", args.draws, 1, MAX_DRAWS),
+          "seed": _whole_option("--seed", args.seed, 0, 2**63 - 1)}
+    if args.turnaround is not None:
+        kw["turnaround"] = _whole_option("--turnaround", args.turnaround, 0, MAX_DAY)
+    if args.horizon is not None:
+        kw["horizon_days"] = _whole_option("--horizon", args.horizon, *HORIZON_RANGE)
+    if args.wtp is not None:
+        try:
+            kw["wtp"] = float(args.wtp)
+        except ValueError:
+            raise InputError("--wtp", args.wtp, f"a number from 0 to {MAX_WTP:g} (currency per QALY)") from None
+    if args.tests:
+        kw["tests"] = tuple(args.tests)
+    if args.plot is not None and args.plot.exists() and not args.force:
+        raise FileExistsError(f"{args.plot} exists; pass --force to replace it")
+    patient = _patient(args)
+    with _warnings_to_stderr():
+        res = decide(patient, regimen=args.regimen, **kw)
+    if args.plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from b12sim.io import save_figure
+
+        save_figure(res.plot_threshold(), args.plot)
+    print(json.dumps(res.to_dict()) if args.json else res.report())
+    return 0
 
 
 def _calibrate(args) -> int:

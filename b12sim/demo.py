@@ -1,4 +1,5 @@
-"""The demo: diagnose the example patients, simulate one patient's treatment, compare strategies, draw the figures."""
+"""The demo: diagnose the example patients, simulate one patient's treatment, compare strategies,
+weigh treating against testing for one patient, and draw the figures."""
 
 from __future__ import annotations
 
@@ -73,6 +74,18 @@ def _policy(figures: Path) -> list[Path]:
     return [p.replace(p.with_name(names[p.name])) for p in written]
 
 
+def _decision(figures: Path) -> list[Path]:
+    """Treat, test first or wait for an indeterminate patient; the threshold and waiting figures."""
+    from b12sim.decision import decide
+    from b12sim.decision import figures as dfig
+
+    patient = dict(b12="200 pmol/L", age=72)
+    print("Decision for an indeterminate result (B12 200 pmol/L alone, age 72):")
+    print(decide(patient, turnaround=7).report().split("\nNote:")[0])
+    print()
+    return dfig.write(figures, patient, test="mma", turnaround=7)
+
+
 def run(figures: Path) -> int:
     """Print the example diagnoses and write the diagnosis figures into ``figures``."""
     import matplotlib
@@ -128,6 +141,7 @@ def run(figures: Path) -> int:
 
     written += _simulation(figures)
     written += _policy(figures)
+    written += _decision(figures)
     for p in written:
         print(f"figure: {p}")
     print(DISCLAIMER)

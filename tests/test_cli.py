@@ -34,14 +34,6 @@ def run(*args, cwd=None):
                           text=True, timeout=120, cwd=cwd, env=env)
 
 
-def call(capsys, *args):
-    """Run :func:`main` in process; return (status, stdout, stderr). argparse exits count as status."""
-    try:
-        status = main([str(a) for a in args])
-    except SystemExit as e:
-        status = e.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def assert_refused(status, out, err, *words):
@@ -164,65 +156,65 @@ def test_version_and_regimens():
     (["--b12", "200", "--age", "60", "--out", "x.csv"], ["--out", "only together with --csv"]),
     (["--out", "x.csv"], ["--out", "--csv"]),
 ])
-def test_bad_options(capsys, tmp_path, monkeypatch, args, words):
+def test_bad_options(capsys, tmp_path, monkeypatch, args, words, cli):
     monkeypatch.chdir(tmp_path)
-    assert_refused(*call(capsys, "diagnose", *args), *words)
+    assert_refused(*cli("diagnose", *args), *words)
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_no_command(capsys):
-    assert_refused(*call(capsys), "command")
+def test_no_command(capsys, cli):
+    assert_refused(*cli(), "command")
 
 
-def test_unusual_value_warns_on_stderr(capsys):
-    status, out, err = call(capsys, "diagnose", "--b12", "200", "--folate", "2", "--age", "60", "--json")
+def test_unusual_value_warns_on_stderr(capsys, cli):
+    status, out, err = cli("diagnose", "--b12", "200", "--folate", "2", "--age", "60", "--json")
     assert status == 0
     assert json.loads(out)["inputs"]["folate"] == 2
     assert err.startswith("warning: folate=") and "ng/mL" in err
 
 
-def test_csv_to_stdout_and_json(capsys, tmp_path):
+def test_csv_to_stdout_and_json(capsys, tmp_path, cli):
     src = tmp_path / "in.csv"
     table = write_patients(src, BAD_ROWS)
-    status, out, err = call(capsys, "diagnose", "--csv", src, "--draws", "40", "--no-explain")
+    status, out, err = cli("diagnose", "--csv", src, "--draws", "40", "--no-explain")
     assert status == 0, err
     from io import StringIO
 
     res = pd.read_csv(StringIO(out), dtype=str, keep_default_na=False)
     assert len(res) == len(table) and res["patient"].tolist() == table["patient"].tolist()
     assert "3 of 13 rows" in err
-    status, out, err = call(capsys, "diagnose", "--csv", src, "--draws", "40", "--no-explain", "--json")
+    status, out, err = cli("diagnose", "--csv", src, "--draws", "40", "--no-explain", "--json")
     assert status == 0, err
     recs = json.loads(out)
     assert [r["patient"] for r in recs] == table["patient"].tolist()
     assert [r["error"] != "" for r in recs] == [False] * 10 + [True] * 3
 
 
-def test_out_is_not_overwritten_without_force(capsys, tmp_path):
+def test_out_is_not_overwritten_without_force(capsys, tmp_path, cli):
     src = tmp_path / "in.csv"
     write_patients(src)
     out = tmp_path / "out.csv"
     out.write_text("my precious results\n")
-    line = assert_refused(*call(capsys, "diagnose", "--csv", src, "--out", out, "--draws", "40"), "exists", "--force")
+    line = assert_refused(*cli("diagnose", "--csv", src, "--out", out, "--draws", "40"), "exists", "--force")
     assert str(out) in line
     assert out.read_text() == "my precious results\n"
     # --force replaces it (atomically: no temp file left)
-    status, _, err = call(capsys, "diagnose", "--csv", src, "--out", out, "--draws", "40", "--force")
+    status, _, err = cli("diagnose", "--csv", src, "--out", out, "--draws", "40", "--force")
     assert status == 0, err
     res = pd.read_csv(out)
     assert len(res) == 10 and "p_deficient" in res.columns
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
 
 
-def test_out_may_create_a_folder_but_not_be_one(capsys, tmp_path):
+def test_out_may_create_a_folder_but_not_be_one(capsys, tmp_path, cli):
     src = tmp_path / "in.csv"
     write_patients(src)
-    status, _, err = call(capsys, "diagnose", "--csv", src, "--out", tmp_path / "new" / "o.csv", "--draws", "40",
+    status, _, err = cli("diagnose", "--csv", src, "--out", tmp_path / "new" / "o.csv", "--draws", "40",
                           "--no-explain")
     assert status == 0, err
     assert len(pd.read_csv(tmp_path / "new" / "o.csv")) == 10
-    assert_refused(*call(capsys, "diagnose", "--csv", src, "--out", tmp_path, "--force"), "--out", "folder")
-    assert_refused(*call(capsys, "diagnose", "--csv", src, "--out", tmp_path / "j.csv", "--json"), "--json")
+    assert_refused(*cli("diagnose", "--csv", src, "--out", tmp_path, "--force"), "--out", "folder")
+    assert_refused(*cli("diagnose", "--csv", src, "--out", tmp_path / "j.csv", "--json"), "--json")
     assert not (tmp_path / "j.csv").exists()
 
 
@@ -235,43 +227,43 @@ def test_out_may_create_a_folder_but_not_be_one(capsys, tmp_path):
     (b"age,b12,serum_b12\n60,200,210\n", ["columns", "both mean b12"]),
     (b'age,b12\n60,200\n61,"200\n', ["--csv"]),
 ])
-def test_unusable_csv(capsys, tmp_path, content, words):
+def test_unusable_csv(capsys, tmp_path, content, words, cli):
     src = tmp_path / "in.csv"
     src.write_bytes(content)
     out = tmp_path / "out.csv"
-    assert_refused(*call(capsys, "diagnose", "--csv", src, "--out", out), *words)
+    assert_refused(*cli("diagnose", "--csv", src, "--out", out), *words)
     assert not out.exists()
 
 
-def test_csv_path_problems(capsys, tmp_path):
-    assert_refused(*call(capsys, "diagnose", "--csv", tmp_path / "nope.csv"), "--csv", "no such file")
-    assert_refused(*call(capsys, "diagnose", "--csv", tmp_path), "--csv", "not a file")
+def test_csv_path_problems(capsys, tmp_path, cli):
+    assert_refused(*cli("diagnose", "--csv", tmp_path / "nope.csv"), "--csv", "no such file")
+    assert_refused(*cli("diagnose", "--csv", tmp_path), "--csv", "not a file")
     src = tmp_path / "in.csv"
     write_patients(src)
-    assert_refused(*call(capsys, "diagnose", "--csv", src, "--b12", "200"), "--csv", "without per-patient options")
+    assert_refused(*cli("diagnose", "--csv", src, "--b12", "200"), "--csv", "without per-patient options")
 
 
-def test_semicolon_csv_and_byte_order_mark(capsys, tmp_path):
+def test_semicolon_csv_and_byte_order_mark(capsys, tmp_path, cli):
     src = tmp_path / "in.csv"
     src.write_bytes("\ufeffpatient;B12 (pg/mL);age\nA;180;72\nB;250;50\n".encode("utf-8"))
-    status, out, err = call(capsys, "diagnose", "--csv", src, "--draws", "40", "--json")
+    status, out, err = cli("diagnose", "--csv", src, "--draws", "40", "--json")
     assert status == 0, err
     recs = json.loads(out)
     assert [r["patient"] for r in recs] == ["A", "B"]  # BOM stripped from the first header
     assert all(r["error"] == "" and 0 <= r["p_deficient"] <= 1 for r in recs)
 
 
-def test_csv_where_every_row_is_bad(capsys, tmp_path):
+def test_csv_where_every_row_is_bad(capsys, tmp_path, cli):
     src = tmp_path / "in.csv"
     src.write_text("patient,b12,age\nA,abc,60\nB,200,\n")
     out = tmp_path / "out.csv"
-    status, _, err = call(capsys, "diagnose", "--csv", src, "--out", out)
+    status, _, err = cli("diagnose", "--csv", src, "--out", out)
     assert status == 0, err
     res = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert res["patient"].tolist() == ["A", "B"] and (res["error"] != "").all()
 
 
-def test_unexpected_errors_are_one_line(capsys, monkeypatch):
+def test_unexpected_errors_are_one_line(capsys, monkeypatch, cli):
     import b12sim.diagnosis as dg
 
     def boom(*a, **k):
@@ -279,7 +271,7 @@ def test_unexpected_errors_are_one_line(capsys, monkeypatch):
 
     monkeypatch.setattr(dg, "diagnose", boom)
     monkeypatch.delenv("B12SIM_DEBUG", raising=False)
-    status, out, err = call(capsys, "diagnose", "--b12", "200", "--age", "60")
+    status, out, err = cli("diagnose", "--b12", "200", "--age", "60")
     assert status == 1
     assert err.strip().splitlines() == [err.strip()] and err.startswith("error: internal error")
     assert "simulated bug" in err and "Traceback" not in err
@@ -295,14 +287,14 @@ def test_unexpected_errors_are_one_line(capsys, monkeypatch):
     (["--model", "all"], ["--out", "one --model"]),
     (["--model", "nope"], ["--model"]),
 ])
-def test_calibrate_bad_options_refused_before_sampling(capsys, tmp_path, args, words):
-    assert_refused(*call(capsys, "calibrate", "--model", "markers", "--out", tmp_path / "p.nc", *args), *words)
+def test_calibrate_bad_options_refused_before_sampling(capsys, tmp_path, args, words, cli):
+    assert_refused(*cli("calibrate", "--model", "markers", "--out", tmp_path / "p.nc", *args), *words)
     assert not (tmp_path / "p.nc").exists()
 
 
-def test_calibrate_does_not_overwrite(capsys, tmp_path):
+def test_calibrate_does_not_overwrite(capsys, tmp_path, cli):
     target = tmp_path / "p.nc"
     target.write_bytes(b"keep")
     for model in ("markers", "treatment"):
-        assert_refused(*call(capsys, "calibrate", "--model", model, "--out", target), "exists", "--force")
+        assert_refused(*cli("calibrate", "--model", model, "--out", target), "exists", "--force")
     assert target.read_bytes() == b"keep"

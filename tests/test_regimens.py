@@ -38,6 +38,8 @@ PUBLISHED = {
     "metaxas_im": ("im_hydroxo_ug", 1000, [0, 7, 14, 21], 60),
     "fda_label_cyano": ("im_cyano_ug", 100,
                         [*range(7), *range(7, 21, 2), *range(21, 42, 3), *range(42, 400, 30)], 400),
+    # daily x 7 (days 0-6), weekly x 4 (days 7-28), then every 30 days from day 58
+    "us_im_cyano_monthly": ("im_cyano_ug", 1000, [*range(7), 7, 14, 21, 28, *range(58, 400, 30)], 400),
     "folic_acid_alone": ("folic_acid_mg", 5, range(400), 400),
     "no_treatment": ("oral_ug", 0, [], 400),
 }
@@ -47,8 +49,24 @@ def dose_days(arr):
     return np.flatnonzero(arr).tolist()
 
 
+# presets with two channels: channel -> (dose, days) over the horizon
+MIXED = {
+    "im_loading_then_oral_1mg": ({"im_hydroxo_ug": (1000, [0, 2, 4, 7, 9, 11]), "oral_ug": (1000, range(14, 120))}, 120),
+}
+
+
 def test_published_table_covers_every_preset():
-    assert sorted(PUBLISHED) == sorted(presets())
+    assert sorted({*PUBLISHED, *MIXED}) == sorted(presets())
+
+
+@pytest.mark.parametrize("name", sorted(MIXED))
+def test_mixed_preset_schedule(name):
+    channels, horizon = MIXED[name]
+    s = load_regimen(name).schedule(horizon)
+    for ch, (dose, days) in channels.items():
+        assert dose_days(s[ch]) == list(days) and set(s[ch][list(days)]) <= {dose}
+    for other in set(CHANNELS) - set(channels):
+        assert not s[other].any(), other
 
 
 @pytest.mark.parametrize("name", presets())

@@ -8,7 +8,7 @@ import pytest
 import b12sim
 from b12sim import evidence
 from b12sim.errors import InputError
-from b12sim.regimens import Regimen, load_regimen
+from b12sim.regimens import load_regimen
 from b12sim.simulation import engine, parameters, reference
 from b12sim.simulation import people as ppl
 from b12sim.simulation.simulate import _doses, _run, summarise

@@ -10,8 +10,22 @@ from b12sim import DISCLAIMER, units
 LABELS = {"b12": "serum B12", "holotc": "holoTC", "mma": "MMA", "hcy": "tHcy", "folate": "folate"}
 
 
+class Reported:
+    """A result whose ``report()`` text is also its ``str`` and its notebook display."""
+
+    def report(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def _repr_html_(self) -> str:
+        body = self.report().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return f"<pre>{body}</pre>"
+
+
 @dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(Reported):
     """P(true B12 deficiency) for one patient, with its uncertainty and explanation.
 
     Attributes
@@ -96,9 +110,3 @@ class Diagnosis:
         lines.append(DISCLAIMER)
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.report()
-
-    def _repr_html_(self) -> str:
-        body = self.report().replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return f"<pre>{body}</pre>"

@@ -72,6 +72,23 @@ def score_reference(obs, a, r, risks, dr: Draws, masks):
     order; ``masks``: (S, 5) bool, subsets of markers to condition on (row 0 = all).
     Returns ``(p_def (D,), p_fol (D,), ex (D,), p_sub (S,))``.
     """
+    res, out_sub, _ = _reference(obs, a, r, risks, dr, masks)
+    return (*res, out_sub)
+
+
+def posterior_grid(obs, a, r, risks, dr: Draws):
+    """The latent posterior of one patient on the quadrature grid, given all their markers.
+
+    Arguments as for :func:`score_reference`. Returns ``x`` (D, G), ln stores (ug) of
+    the nodes per draw; ``ind`` (1, G), the deficiency indicator of each node (1 below
+    ``x_k``, 0.5 on it, 0 above; so ``(w * ind).sum(1)`` is the per-draw P(deficient));
+    ``w`` (D, G), posterior weights summing to 1 in every draw.
+    """
+    return _reference(obs, a, r, risks, dr, np.ones((1, len(mk.MARKERS)), bool))[2]
+
+
+def _reference(obs, a, r, risks, dr: Draws, masks):
+    """:func:`score_reference`'s results, plus the grid of :func:`posterior_grid` for mask row 0."""
     tab = _draw_table(dr)
     col = lambda k: tab[:, k][:, None]  # noqa: E731
     j = np.arange(math.floor((X_MIN - tab[:, XK].max()) / H_X), math.ceil((X_MAX - tab[:, XK].min()) / H_X) + 1)
@@ -95,7 +112,7 @@ def score_reference(obs, a, r, risks, dr: Draws, masks):
     lwy0 = -0.5 * ((y[None, :] - col(MUY)) / col(SY)) ** 2  # (D, L)
     lwy1 = lwy0 - 0.5 * ((obs[F] - y[None, :]) / col(SDF)) ** 2 if has[F] else lwy0
     out_sub = np.empty(len(masks))
-    res = None
+    res = grid = None
     for s, mask in enumerate(np.asarray(masks, bool)):
         m = mask & has
         lwy = lwy1 if m[F] else lwy0
@@ -121,7 +138,8 @@ def score_reference(obs, a, r, risks, dr: Draws, masks):
             else:
                 p_fol = (wy * ind_y[None, :]).sum(axis=1)
             res = (p_def, p_fol, (w * x).sum(axis=1) / z)
-    return (*res, out_sub)
+            grid = (x, ind_x, w / z[:, None])
+    return res, out_sub, grid
 
 
 def score_batch(obs, a, r, risks, dr: Draws, masks):

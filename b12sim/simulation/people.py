@@ -65,6 +65,21 @@ def parse(values: dict) -> dict:
     return person
 
 
+def merge(patient, values: dict):
+    """``patient`` with keyword ``values`` added (a dict or a Diagnosis; the values alone when None)."""
+    from b12sim.diagnosis.result import Diagnosis
+
+    if patient is None:
+        return values
+    if not values:
+        return patient
+    if not isinstance(patient, (dict, Diagnosis)):
+        raise InputError("arguments", sorted(values), "keyword values only with one patient (a dict or a Diagnosis)")
+    if isinstance(patient, Diagnosis):
+        patient = {k: v for k, v in patient.inputs.items() if not (isinstance(v, float) and math.isnan(v))}
+    return {**patient, **values}
+
+
 def from_patient(patient) -> list[dict]:
     """People (checked dicts) from a dict of values, a :class:`Diagnosis`, or a DataFrame."""
     from b12sim.diagnosis.result import Diagnosis

@@ -75,16 +75,7 @@ def simulate(patient=None, regimen="no_treatment", *, start_day: int = 0, days: 
     cohorts, ``outputs`` keeps only the named variables (results above
     :data:`MAX_RESULT_BYTES` are refused with a suggestion).
     """
-    if patient is None:
-        patient = values
-    elif values:
-        from b12sim.diagnosis.result import Diagnosis
-
-        if not isinstance(patient, (dict, Diagnosis)):
-            raise InputError("arguments", sorted(values), "keyword values only with one patient (a dict or a Diagnosis)")
-        if isinstance(patient, Diagnosis):
-            patient = {k: v for k, v in patient.inputs.items() if not (isinstance(v, float) and np.isnan(v))}
-        patient = {**patient, **values}
+    patient = ppl.merge(patient, values)
     reg = regimen if isinstance(regimen, Regimen) else load_regimen(regimen)
     days = _whole("days", days, 1, MAX_DAY)
     start_day = _whole("start_day", start_day, 0, MAX_DAY)
