@@ -90,7 +90,8 @@ def _chunks(n: int, chunk_people: int) -> list[slice]:
 def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizon_days: int = 365,
                        seed: int = DEFAULT_SEED, setting="ontario", discount_rate: float | None = None,
                        cost_overrides: dict | None = None, utilities: dict | None = None, mortality: bool = True,
-                       chunk_people: int | None = None, scheduler=None, progress: bool = True,
+                       chunk_people: int | None = None, chunk_draws: int | None = None, scheduler=None,
+                       progress: bool = True,
                        substeps: int = ms.engine.SUBSTEPS) -> PolicyResult:
     """Compare treatment strategies across a cohort under parameter uncertainty.
 
@@ -106,7 +107,8 @@ def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizo
     background survival (:mod:`b12sim.policy.mortality`; off for hand checks). ``scheduler``: None (this process),
     ``"local"``/``"local:N"`` (a LocalCluster of N workers) or a Dask scheduler
     address. ``chunk_people``: people per chunk (rounded to whole blocks; default
-    keeps people x draws near 200,000).
+    keeps people x draws near 200,000); ``chunk_draws``: draws per chunk (default all),
+    so that a small cohort with many draws can still be spread over workers.
     """
     if isinstance(strategies, (str, dict)) or not hasattr(strategies, "__iter__"):
         strategies = [strategies]
@@ -127,45 +129,57 @@ def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizo
     n = len(df)
     chunk = chunk_people if chunk_people is not None else max(ms.BLOCK, DEFAULT_CHUNK_PAIRS // draws)
     chunk = _whole("chunk_people", chunk, 1, 10**8)
+    per_task = _whole("chunk_draws", draws if chunk_draws is None else chunk_draws, 1, MAX_DRAWS)
     if utilities is not None and not isinstance(utilities, dict):
         raise InputError("utilities", utilities, "a dict of utility overrides (see economics.utilities)")
     u = econ.utilities(**(utilities or {}))
     if not isinstance(mortality, bool):
         raise InputError("mortality", mortality, "True or False")
     setup = ms.Setup(strats, draws, horizon_days, seed, costs, float(rate), u, mortality, substeps)
-    pieces = _chunks(n, chunk)
+    pieces = [(people, slice(d, min(draws, d + per_task))) for people in _chunks(n, chunk)
+              for d in range(0, draws, per_task)]
     results = _run(setup, df, pieces, scheduler, progress)
-    ids = np.concatenate([r[0] for r in results])
-    order = np.argsort(ids, kind="stable")
-    total = np.concatenate([r[1] for r in results])[order].sum(axis=0) / n  # (strategy, draw, outcome)
-    yearly = np.concatenate([r[2] for r in results])[order].sum(axis=0) / n  # (strategy, draw, year)
+    n_blocks = -(-n // ms.BLOCK)
+    sums = np.zeros((n_blocks, len(strats), draws, len(ms.OUTCOMES)))
+    years = np.zeros((n_blocks, len(strats), draws, len(ms.year_starts(horizon_days))))
+    for (_, dsl), (ids, s_out, s_year) in zip(pieces, results):
+        sums[ids, :, dsl] = s_out
+        years[ids, :, dsl] = s_year
+    total = sums.sum(axis=0) / n  # (strategy, draw, outcome), blocks added in order
+    yearly = years.sum(axis=0) / n  # (strategy, draw, year)
     return PolicyResult(_tree(setup, total, yearly, n, df), df)
 
 
-def _run(setup, df, pieces, scheduler, progress):
+def _run(setup, df, pieces, scheduler, progress) -> list:
+    """Results of :func:`microsim.run_blocks` for each (people, draws) piece, in piece order."""
     client, cluster = _client(scheduler) if scheduler is not None else (None, None)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(df), unit="person", desc=f"{len(setup.strategies)} strategies x {setup.draws} draws")
+        bar = tqdm(total=len(df) * setup.draws, unit="person-draw",
+                   desc=f"{len(setup.strategies)} strategies x {setup.draws} draws")
+
+    def done(people, dsl):
+        if bar is not None:
+            bar.update((people.stop - people.start) * len(range(setup.draws)[dsl]))
+
     try:
         if client is None:
             out = []
-            for sl in pieces:
-                out.append(ms.run_blocks(setup, df.iloc[sl]))
-                if bar is not None:
-                    bar.update(sl.stop - sl.start)
+            for people, dsl in pieces:
+                out.append(ms.run_blocks(setup, df.iloc[people], dsl))
+                done(people, dsl)
             return out
         from distributed import as_completed
 
-        futures = {client.submit(ms.run_blocks, setup, df.iloc[sl], pure=False): sl for sl in pieces}
-        out = []
+        futures = {client.submit(ms.run_blocks, setup, df.iloc[people], dsl, pure=False): i
+                   for i, (people, dsl) in enumerate(pieces)}
+        out = [None] * len(pieces)
         for fut in as_completed(futures):
-            out.append(fut.result())
-            if bar is not None:
-                sl = futures[fut]
-                bar.update(sl.stop - sl.start)
+            i = futures[fut]
+            out[i] = fut.result()
+            done(*pieces[i])
         return out
     finally:
         if bar is not None:

@@ -210,7 +210,7 @@ class _Common:
 
 def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv, p_mma):
     """Per person outcomes (draws, people, outcomes) and undiscounted yearly costs (draws, people, years)."""
-    h, n_draw, n = setup.horizon_days, setup.draws, len(rows)
+    h, n_draw, n = setup.horizon_days, len(cm.p["x_k"]), len(rows)
     regs, start, treated = _plan(s, rows, p_mma)
     doses = _doses(regs, start, treated, shares, u, h)
     sim = _run_engine(setup, cm.p, arr, doses)
@@ -261,15 +261,19 @@ def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv
     return out, by_year
 
 
-def run_blocks(setup: Setup, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def run_blocks(setup: Setup, rows: pd.DataFrame, draws: slice = slice(None)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sums per block: (block ids, outcomes (blocks, strategies, draws, :data:`OUTCOMES`),
     undiscounted survival-weighted costs (blocks, strategies, draws, years)).
 
-    ``rows``: whole blocks of a checked cohort (``person`` numbers ``k * BLOCK ...``).
+    ``rows``: whole blocks of a checked cohort (``person`` numbers ``k * BLOCK ...``);
+    ``draws``: the parameter draws to run (a slice of the run's draws; each draw is
+    computed the same whichever slice it is in).
     People are simulated in groups of :data:`ENGINE_PAIRS` // draws so that trajectories
     never take more memory than that, whatever the block count.
     """
     p, ed = draw_inputs(setup)
+    p, ed = ({k: np.asarray(v)[draws] for k, v in d.items()} for d in (p, ed))
+    n_draw = len(p["x_k"])
     ids = rows["person"].to_numpy(int)
     arr = ppl.arrays(_people(rows), p)
     u = _uniforms(setup, ids)
@@ -283,9 +287,9 @@ def run_blocks(setup: Setup, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray
                  evidence.value("cohort_b12_cutoff"))
     p_mma = p_deficient_with_mma(rows) if any(s.confirm_test == "mma" for s in setup.strategies) else None
     n_s, n = len(setup.strategies), len(rows)
-    per = np.zeros((n_s, setup.draws, n, len(OUTCOMES)))
-    yearly = np.zeros((n_s, setup.draws, n, len(year_starts(h))))
-    step = max(1, ENGINE_PAIRS // setup.draws)
+    per = np.zeros((n_s, n_draw, n, len(OUTCOMES)))
+    yearly = np.zeros((n_s, n_draw, n, len(year_starts(h))))
+    step = max(1, ENGINE_PAIRS // n_draw)
     for a in range(0, n, step):
         sl = slice(a, min(n, a + step))
         sub = {k: (v[:, sl] if np.ndim(v) == 2 else v[sl]) for k, v in arr.items()}
