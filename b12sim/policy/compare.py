@@ -10,6 +10,7 @@ workers.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +72,10 @@ def _client(scheduler):
         n = scheduler.partition(":")[2] or "2"
         if not n.isdigit() or not 1 <= int(n) <= 64:
             raise InputError("scheduler", scheduler, "local, local:N (N workers, 1-64) or a scheduler address")
-        cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=None)
+        # each worker's numba kernel gets its share of the cores, so workers do not oversubscribe them
+        threads = str(max(1, (os.cpu_count() or 1) // int(n)))
+        cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=None,
+                               env={"NUMBA_NUM_THREADS": threads})
         return Client(cluster), cluster
     if not isinstance(scheduler, str) or not scheduler.strip():
         raise InputError("scheduler", scheduler, "local, local:N or a scheduler address such as tcp://host:8786")
