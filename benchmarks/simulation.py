@@ -117,7 +117,8 @@ def _cohort_people(n: int):
     female = np.random.default_rng(SEED).random(n) < 0.5
     rows = table[list(inputs.FIELDS)].to_dict("records")
     # parsed already (canonical units); built directly so that 100k rows skip the per-row checks
-    return [r | {"hb": math.nan, "mcv": math.nan, "neuro_days": 0.0, "sex": "female" if f else "male"}
+    return [r | {"hb": math.nan, "mcv": math.nan, "neuro_days": 0.0, "stores_ug": math.nan,
+                 "sex": "female" if f else "male"}
             for r, f in zip(rows, female)]
 
 
