@@ -102,9 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     dc.add_argument("--plot", type=Path, help="write the threshold figure (PNG) here")
     dc.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
 
-    c = sub.add_parser("calibrate", help="re-fit the marker model, treatment kinetics and blood response to the evidence (PyMC)")
-    c.add_argument("--model", choices=("all", "markers", "treatment", "haematology"), default="all",
-                   help="which calibration to rebuild (default all: markers, treatment, then haematology)")
+    c = sub.add_parser("calibrate", help="re-fit the marker model, treatment kinetics, blood response and "
+                                         "permanent nerve damage curve to the evidence (PyMC)")
+    c.add_argument("--model", choices=("all", "markers", "treatment", "haematology", "neurology"), default="all",
+                   help="which calibration to rebuild (default all: markers, treatment, haematology, then neurology)")
     c.add_argument("--out", type=Path, help="where to write the DataTree (default: the shipped file)")
     c.add_argument("--force", action="store_true", help="replace an existing file")
     c.add_argument("--draws", type=int, default=1000)
@@ -368,7 +369,7 @@ def _calibrate(args) -> int:
         raise InputError("--seed", args.seed, "a non-negative integer")
     names = list(posterior.NAMES) if args.model == "all" else [args.model]
     if args.out is not None and len(names) > 1:
-        raise InputError("--out", str(args.out), "only with one --model (markers, treatment or haematology)")
+        raise InputError("--out", str(args.out), f"only with one --model ({', '.join(posterior.NAMES)})")
     outs = [args.out or posterior.shipped_path(n) for n in names]
     for out in outs:
         if out.exists() and not args.force:

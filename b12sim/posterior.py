@@ -12,7 +12,7 @@ from pathlib import Path
 
 import xarray as xr
 
-NAMES = ("markers", "treatment", "haematology")
+NAMES = ("markers", "treatment", "haematology", "neurology")
 
 
 def shipped_path(name: str = "markers") -> Path:

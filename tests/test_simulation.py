@@ -29,9 +29,9 @@ def test_engine_agrees_with_solve_ivp(regimen):
     """Second-order steps at 4 per day against LSODA at rtol 1e-8 on single patients.
 
     Tolerances: the step error measured at 1, 2 and 4 substeps falls as h^2; at 4 it
-    is below 0.3% for markers, Hb and MCV and below 1% for reticulocytes (the fastest
-    state, 1-day residence, right after the first dose) over these draws; the
-    bounds leave about 2x room for other draws' faster rates.
+    is below 0.3% for markers, Hb, MCV and P(permanent) and below 1% for reticulocytes
+    (the fastest state, 1-day residence, right after the first dose) over these draws;
+    the bounds leave about 2x room for other draws' faster rates.
     """
     p, arr, d = _one(regimen, 3, 60, draws=2)
     e = engine.run(p, arr, d, 60)
@@ -40,7 +40,7 @@ def test_engine_agrees_with_solve_ivp(regimen):
         for k, tol in {"stores_ug": 1e-6, "b12": 1e-6, "mma": 5e-3, "hcy": 5e-3, "hb": 5e-3,
                        "mcv": 5e-3, "reticulocytes": 2e-2, "neuro_dysfunction": 5e-3}.items():
             np.testing.assert_allclose(e[k][draw, 0], r[k], rtol=tol, atol=1e-9, err_msg=k)
-        np.testing.assert_allclose(e["p_permanent"][draw, 0], r["p_permanent"], atol=1e-4)
+        np.testing.assert_allclose(e["p_permanent"][draw, 0], r["p_permanent"], rtol=5e-3, atol=1e-4)
 
 
 @pytest.mark.parametrize("regimen", ["uk_im_hydroxo_no_neuro", "kuzminski_oral", "folic_acid_alone", "kuzminski_im"])
@@ -112,7 +112,7 @@ def test_result_is_labelled_and_reproducible():
     b = b12sim.simulate(PA, "oral_1mg_daily", days=30, draws=10, seed=3)
     assert a.hb.dims == ("draw", "person", "day") and a.sizes["day"] == 31
     assert all("units" in a[v].attrs for v in engine.OUTPUTS)
-    assert "target-5" in a.attrs["calibration"] and "neurology" in a.attrs["calibration"]
+    assert "target-5" in a.attrs["calibration"] and "Martin 1992" in a.attrs["calibration"]
     np.testing.assert_array_equal(a.hb.values, b.hb.values)
     # a person in a table gets the same course as alone (per-person dose seeding)
     import pandas as pd

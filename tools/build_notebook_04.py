@@ -23,7 +23,7 @@ curves, expected value of (partial) perfect information, budget impact.
 > **b12sim is a research and teaching tool, not medical advice.** The costs are Ontario 2013 fees and prices
 > (CAD; Masucci & Goeree 2013, Health Quality Ontario 2013); the utilities are proxies from anaemia, neuropathy and
 > spinal-cord studies (Lloyd 2008, Currie 2006, Matza 2014), combined multiplicatively (an assumption); the
-> neurological parameters of the simulator are priors built on two published anchors. See
+> simulator's nerve-damage curve rests on one small pilot study (Martin 1992) and stated assumptions. See
 > `data/evidence/economics.csv` and `population.csv`: every number has a source or is flagged as an assumption.
 
 This notebook runs in about a minute: 384 people x 30 posterior draws per strategy. Real analyses need more of

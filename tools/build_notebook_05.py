@@ -29,8 +29,8 @@ and reports for each the expected risk of a permanent nerve deficit, the time to
 the quality-adjusted life years (QALYs), combined into a net monetary benefit at a willingness to pay per QALY.
 
 > **b12sim is a research and teaching tool, not medical advice.** The diagnosis model is calibrated to published
-> aggregates; the simulator's kinetics and blood response are calibrated; its **nerve-damage parameters are priors**
-> built on two published anchors (3 and 12 months untreated), flagged as assumptions. The willingness to pay
+> aggregates; the simulator's kinetics and blood response are calibrated; its **nerve-damage curve rests on one
+> small pilot study** (Martin 1992) with stated assumptions. The willingness to pay
 > (50,000 CAD/QALY), the horizon by which an untreated deficiency is found (1 year) and the price of holoTC in
 > Ontario are assumptions too (`data/evidence/decision.csv`). Teach the reasoning and the shape of the answer,
 > not the exact numbers.
@@ -131,7 +131,7 @@ d.tests[["label", "turnaround_days", "price", "value_of_information", "cost_of_w
 ## 3. The cost of waiting
 
 Left: the risk of a permanent deficit, *if she is deficient*, when treatment starts after a delay. Under the
-simulator's priors the risk starts rising within days (in some parameter draws the early hazard is high) and keeps
+simulator's calibrated curve the risk starts rising within days (in some parameter draws the early hazard is high) and keeps
 climbing for as long as treatment waits. Right: the net value of testing first as a function of how long the
 result takes. Where the curve crosses zero, waiting for the test starts to cost more than the test can save.
 """),
@@ -265,7 +265,7 @@ for path in figures.write("../figures"):
   here it sits at a few percent.
 * A test is worth ordering only when its result could change what you do, and only if it comes back before waiting
   costs more than the result is worth: the longer the turnaround, the narrower the band.
-* The numbers rest on assumption-based priors for nerve damage and on a willingness to pay; change them
+* The numbers rest on a thinly calibrated nerve-damage curve and on a willingness to pay; change them
   (`decide(wtp=..., horizon_days=..., regimen=..., test_costs=...)`) and see how the answer moves.
 
 *Research and teaching tool; not medical advice.*

@@ -54,9 +54,12 @@ oral-versus-IM trial, and shows how to start a simulation from a `diagnose` resu
 > marrow, reticulocyte, red-cell and MCV parameters are calibrated to the published haematologic timeline
 > (reticulocyte peak about day 8, Hb normal by about 8 weeks; `b12sim/calibration/haematology.py`). That timeline
 > comes from reviews, not from patient data, so the fit pins the *timing*, not the patient-to-patient spread.
-> The neurological parameters (nerve damage) are **priors** built on two published anchors (3 and 12 months
-> untreated), flagged **U** (assumption) in `data/evidence/treatment.csv`. Every simulation states its status in
-> `attrs["calibration"]` (printed in section 2). Read the nerve trajectories as what those assumptions imply.
+> The permanent nerve-damage curve is calibrated to one small pilot study (Martin 1992, 18 patients: cognitive
+> recovery when symptoms lasted under 12 months, none above) with the FDA label's 3-month statement as its prior;
+> the group sizes, symptom durations and full-recovery gain that reading needs are assumptions, flagged **U** in
+> `data/evidence/treatment.csv`, and the onset and recovery of reversible nerve dysfunction are priors with no data.
+> Every simulation states its status in `attrs["calibration"]` (printed in section 2). Read the nerve trajectories
+> as what those assumptions imply.
 
 **Units**: serum B12 and holoTC in pmol/L (1 pg/mL = 0.7378 pmol/L), MMA and tHcy in umol/L, Hb in g/L,
 MCV in fL, reticulocytes in %, body stores in ug, time in days from today (day 0).
@@ -393,7 +396,7 @@ so P(permanent deficit) starts at zero instead of where 30 days of symptoms have
 * The B12 kinetics are calibrated to the Kuzminski 1998 day-120 arm means, and the simulator reproduces the
   serum B12 of both arms; a single representative patient does not reproduce the IM arm's raised mean MMA, and
   the simulated tHcy difference between the arms is smaller than the trial's. The blood-count parameters are
-  calibrated to the published response timeline; the nerve parameters are still assumption-based priors.
+  calibrated to the published response timeline; the nerve-damage curve rests on one pilot study and assumptions.
 * The treated Hb rises to each draw's healthy (replete) value and may overshoot it by a few g/L on the way.
 * A `Diagnosis` can start a simulation; add Hb, MCV, sex and symptom duration when they are known.
 
@@ -418,10 +421,11 @@ it improves the blood count while the nerves follow the untreated course.
 > **b12sim is a research and teaching tool, not medical advice.** Its numbers are model estimates
 > from published aggregate data; clinical decisions need a clinician and the full picture.
 
-> **The nerve parameters are priors, not fitted to outcome data.** The simulator's B12 kinetics are calibrated to
-> one trial's day-120 markers (Kuzminski 1998) and its blood count to the published response timeline (see
-> notebook 02). The neurological parameters are drawn from evidence rows (`data/evidence/treatment.csv`) built on
-> two anchors (3 and 12 months untreated), both assumptions (flag **U**); every simulation states its status in
+> **The nerve numbers rest on one small study and stated assumptions.** The simulator's B12 kinetics are calibrated
+> to one trial's day-120 markers (Kuzminski 1998) and its blood count to the published response timeline (see
+> notebook 02). The permanent-damage curve is calibrated to Martin 1992 (18 patients; group sizes, symptom
+> durations and the gain of a full recovery assumed, flag **U**) with the FDA 3-month statement as its prior; the
+> onset and recovery of reversible dysfunction are priors with no data. Every simulation states its status in
 > `attrs["calibration"]` (printed in section 2). Use the numbers to show the *shape* of the problem, not as a
 > patient's actual risk.
 
@@ -456,13 +460,27 @@ print(b12sim.DISCLAIMER)
 
 Untreated deficiency builds up a *reversible* nerve dysfunction over weeks to months; treatment lets it recover.
 The longer the nerves are exposed, the more likely some damage becomes *permanent*, and treatment cannot undo that part.
-The numbers behind it are assumptions anchored on two published statements (FDA cyanocobalamin label: deficiency
-for longer than 3 months may cause permanent spinal cord lesions; Martin et al. 1992: cognitive recovery when
-symptoms lasted under 12 months, none above):
+Two published statements anchor it: the FDA cyanocobalamin label (deficiency for longer than 3 months may cause
+permanent spinal cord lesions; no number, so it sets the prior) and Martin et al. 1992 (after treatment, patients
+whose cognitive symptoms had lasted under 12 months gained 20 points on a dementia scale, those with longer
+symptoms lost 3). A small PyMC calibration (`b12sim calibrate --model neurology`) reads Martin's two group means
+as full recovery unless the damage had become permanent. Its assumptions are in the evidence table:
 """),
     code(r"""
-rows = ["neuro_onset_days", "neuro_recovery_halflife_days", "neuro_permanent_p_3mo", "neuro_permanent_p_12mo"]
-evidence.table().loc[rows, ["value", "uncertainty", "uncertainty_type", "unit", "flag", "citation"]]
+rows = ["neuro_permanent_p_3mo", "neuro_permanent_p_12mo", "target6_n_under_12mo", "target6_drs_full_recovery_gain",
+        "target6_duration_over_12mo_hi", "neuro_onset_days", "neuro_recovery_halflife_days"]
+evidence.table().loc[rows, ["value", "uncertainty", "unit", "flag", "citation"]]
+"""),
+    md(r"""
+The calibrated chance of a permanent deficit after 1 to 24 months of untreated deficit, before and after
+Martin's data (median and 95% range over parameter draws). The data move the curve little before 6 months and
+raise it beyond a year; the ranges stay wide because 18 patients is all there is.
+"""),
+    code(r"""
+from b12sim.posterior import load_posterior
+
+curve = load_posterior("neurology")["curve"].to_dataset().to_dataframe()
+curve.map("{:.0%}".format)
 """),
     md(r"""
 ## 2. The same patient, treated at 0, 30, 90 or 180 days
@@ -618,7 +636,8 @@ time.sleep(1)
 * The regimen matters less than the delay, provided it refills the stores quickly and continues for life in
   pernicious anaemia; a short course without maintenance leaves the risk high.
 * Folic acid alone improves the blood count and leaves the nerve risk exactly where no treatment leaves it.
-* All of this rests on assumption-based priors for nerve damage (section 1): teach the shape, not the numbers.
+* All of this rests on one small study and stated assumptions about nerve damage (section 1): teach the shape,
+  not the numbers.
 
 *Research and teaching tool; not medical advice.*
 """),

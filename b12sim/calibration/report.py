@@ -24,6 +24,10 @@ def report(tree: xr.DataTree) -> str:
     lines.append(checks[["observed", "prior_lo", "prior_hi", "post_median", "post_lo", "post_hi", "inside"]].to_string(
         float_format=lambda v: f"{v:.4g}"))
     lines.append(f"{int(checks['inside'].sum())} of {len(checks)} observations inside their 95% interval")
+    if "curve" in tree:
+        curve = tree["curve"].to_dataset()
+        lines += ["", curve.attrs.get("note", "") + ", prior and posterior median (95% range):",
+                  curve.to_dataframe().to_string(float_format=lambda v: f"{v:.3f}")]
     return "\n".join(lines)
 
 

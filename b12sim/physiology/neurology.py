@@ -10,8 +10,10 @@ adds one exposure-day. Folic acid does not enter: it gives nerves no protection.
   exposure stops, resolves with half-life ``recovery``;
 * permanent deficit: ``P = 1 - exp(-(X / theta)^k)`` of the cumulative exposure
   ``X``, with ``theta, k`` set per draw from the probabilities after 3 and 12
-  months of untreated typical deficit (``neuro_permanent_p_3mo``, ``_12mo``).
-  ``X`` never falls, so earlier treatment can only lower ``P``.
+  months of untreated typical deficit (``neuro_permanent_p_3mo``, ``_12mo``;
+  calibrated to target 6 by :mod:`b12sim.calibration.neurology`, the 12-month value
+  at least :data:`MIN_GAP` above the 3-month one). ``X`` never falls, so earlier
+  treatment can only lower ``P``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 
 from b12sim.physiology import markers as mk
 
-MONTH_3, MONTH_12 = 365.25 / 4, 365.25
+MONTH_3, MONTH_12 = 365.25 / 4, 365.25  # days
+MIN_GAP = 0.05  # the 12-month probability exceeds the 3-month one by at least this
 
 
 def exposure_rate(d, p):
@@ -30,17 +33,20 @@ def exposure_rate(d, p):
     return np.maximum(0.0, d - d_k) / np.maximum(d_ref - d_k, 1e-3)
 
 
-def weibull(p3, p12):
-    """``(theta, k)`` of the permanent-deficit curve through the 3- and 12-month probabilities."""
-    h3, h12 = -np.log1p(-np.asarray(p3)), -np.log1p(-np.asarray(p12))
-    k = np.log(h12 / h3) / np.log(MONTH_12 / MONTH_3)
+def weibull(p3, p12, xp=np):
+    """``(theta, k)`` of the permanent-deficit curve through the 3- and 12-month probabilities
+    (``theta`` in exposure-days; ``xp`` is ``numpy`` or ``pytensor.tensor``)."""
+    if xp is np:
+        p3, p12 = np.asarray(p3), np.asarray(p12)
+    h3, h12 = -xp.log1p(-p3), -xp.log1p(-p12)
+    k = xp.log(h12 / h3) / np.log(MONTH_12 / MONTH_3)
     return MONTH_3 / h3 ** (1.0 / k), k
 
 
-def p_permanent(x, p):
+def p_permanent(x, p, xp=np):
     """Probability of a permanent deficit after ``x`` exposure-days."""
-    theta, k = weibull(p["neuro_permanent_p_3mo"], p["neuro_permanent_p_12mo"])
-    return -np.expm1(-(np.maximum(x, 0.0) / theta) ** k)
+    theta, k = weibull(p["neuro_permanent_p_3mo"], p["neuro_permanent_p_12mo"], xp)
+    return -xp.expm1(-(xp.maximum(x, 0.0) / theta) ** k)
 
 
 def rates(st, e, p):

@@ -3,12 +3,11 @@
 Draw ``i`` pairs the ``i``-th of ``n`` evenly spaced draws of the shipped marker
 posterior (so a diagnosed patient's draw and their simulated course share one
 parameter set) with evenly spaced draws of the calibrated kinetic
-(``treatment.nc``) and blood-response (``haematology.nc``) posteriors and with
-prior draws of everything else. Priors come from the evidence rows
-(``data/evidence/treatment.csv``, ``kinetics.csv``): normal for ``sd`` rows,
-log-normal for ``log_sd`` rows, kept inside physiological bounds. The
-neurological parameters are such priors (see :data:`STATUS`, which
-``attrs["calibration"]`` of every result repeats).
+(``treatment.nc``), blood-response (``haematology.nc``) and permanent-deficit
+(``neurology.nc``) posteriors and with prior draws of everything else. Priors come
+from the evidence rows (``data/evidence/treatment.csv``, ``kinetics.csv``): normal
+for ``sd`` rows, log-normal for ``log_sd`` rows, kept inside physiological bounds
+(see :data:`STATUS`, which ``attrs["calibration"]`` of every result repeats).
 """
 
 from __future__ import annotations
@@ -19,14 +18,18 @@ from b12sim import evidence
 from b12sim import posterior as shipped
 from b12sim.diagnosis.draws import from_posterior
 from b12sim.physiology import kinetics as kin
+from b12sim.physiology import neurology as neuro
 
-STATUS = ("kinetics calibrated to Kuzminski 1998 and blood response to the target-5 timeline (PyMC); "
-          "neurology drawn from evidence priors built on the 3- and 12-month anchors (target 6)")
+STATUS = ("kinetics calibrated to Kuzminski 1998, blood response to the target-5 timeline and the "
+          "permanent-deficit curve to Martin 1992 with the FDA 3-month anchor as prior (target 6; PyMC); "
+          "onset and recovery of reversible nerve dysfunction are evidence priors (no data)")
 KINETIC = ("recent_halflife_days", "recent_lost_fraction", "serum_per_ug_recent", "loss_per_day",
            "passive_fraction")  # b12sim.calibration.treatment.FREE (that module imports PyMC)
 HAEMATOLOGIC = ("marrow_delay_days", "reticulocyte_days", "epo_exponent", "marrow_sensitivity",
                 "rbc_lifespan_days", "mcv_normal_fl", "mcv_per_deficit")  # b12sim.calibration.haematology.FREE
-CALIBRATED = {name: "treatment" for name in KINETIC} | {name: "haematology" for name in HAEMATOLOGIC}
+NEUROLOGIC = ("neuro_permanent_p_3mo", "neuro_permanent_p_12mo")  # b12sim.calibration.neurology.FREE
+CALIBRATED = ({name: "treatment" for name in KINETIC} | {name: "haematology" for name in HAEMATOLOGIC}
+              | {name: "neurology" for name in NEUROLOGIC})
 
 # model name -> (evidence row, lower bound, upper bound)
 PRIORS = {
@@ -89,7 +92,7 @@ def draw(n: int, seed, *, prior: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
         if name not in prior:
             p[name] = from_posterior_vars(shipped.load_posterior(tree), (name,), n)[name]
     # the 12-month probability of permanent damage is above the 3-month one
-    p["neuro_permanent_p_12mo"] = np.maximum(p["neuro_permanent_p_12mo"], p["neuro_permanent_p_3mo"] + 0.05)
+    p["neuro_permanent_p_12mo"] = np.maximum(p["neuro_permanent_p_12mo"], p["neuro_permanent_p_3mo"] + neuro.MIN_GAP)
     ev = evidence.value
     p["biliary_ug_per_day"] = np.full(n, ev("biliary_secretion_ug_per_day"))
     p["biliary_reabsorbed"] = np.full(n, ev("biliary_reabsorbed_fraction"))
