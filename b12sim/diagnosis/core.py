@@ -19,9 +19,10 @@ from b12sim.errors import InputError
 N_MARKERS = len(inputs.MARKERS)
 # every subset of the five markers; row 0 is the full set, the last row the empty set
 MASKS = np.array([[(s >> k) & 1 == 0 for k in range(N_MARKERS)] for s in range(2**N_MARKERS)], bool)
-SMALL_BATCH = 64  # below this many patients the numpy path is used (no kernel compilation)
+SMALL_BATCH = 64  # up to this many patients the numpy grid is used (no kernel compilation; see score_arrays)
 CHUNK = 10_000  # patients per kernel call: memory is about CHUNK x draws x 3 floats (~100 MB)
 DEFAULT_DRAWS = 400
+INTERVAL = (0.025, 0.975)  # quantiles over draws of the reported interval of P(deficient)
 CB12_MARKERS = ("b12", "holotc", "mma", "hcy")  # cB12 argument order (b12sim.fedosov, imported lazily)
 
 
@@ -71,8 +72,12 @@ def _draws(posterior, draws) -> Draws:
 
 
 def score_arrays(obs, a, r, risks, dr: Draws, *, explain: bool):
-    """Per-draw results for arrays of patients; the numpy path for small batches.
+    """Per-draw results for arrays of patients; the numpy grid for small batches.
 
+    Small batches (one patient, a short table) are integrated on the grid for every patient,
+    so that they agree with the grid posterior :mod:`b12sim.decision` builds on; larger ones
+    take the exact closed form where it applies (no MMA, no tHcy), which differs from the
+    grid by its quadrature error (up to about 0.02 in a single draw).
     Returns ``(p_def, p_fol, ex)`` of shape (N, draws) and ``p_sub`` (N, sub-models).
     """
     masks = MASKS if explain else MASKS[:1]
@@ -80,7 +85,7 @@ def score_arrays(obs, a, r, risks, dr: Draws, *, explain: bool):
     if n == 0:
         return np.empty((0, dr.n)), np.empty((0, dr.n)), np.empty((0, dr.n)), np.empty((0, len(masks)))
     if n <= SMALL_BATCH:
-        res = [scoring.score_reference(obs[i], a[i], r[i], risks[i], dr, masks) for i in range(n)]
+        res = [scoring.score_grid(obs[i], a[i], r[i], risks[i], dr, masks) for i in range(n)]
         return tuple(np.stack([x[k] for x in res]) for k in range(4))
     return scoring.score_batch(obs, a, r, risks, dr, masks)
 
@@ -103,9 +108,12 @@ def summarise(obs, a, r, risks, dr: Draws, *, explain: bool, progress: bool = Fa
         sl = slice(s, s + CHUNK)
         p_def, p_fol, ex, p_sub = score_arrays(obs[sl], a[sl], r[sl], risks[sl], dr, explain=explain)
         out["p_deficient"][sl] = p_def.mean(axis=1)
-        out["lo"][sl], out["hi"][sl] = np.quantile(p_def, [0.025, 0.975], axis=1)
+        if len(p_def) > SMALL_BATCH:  # numba: the numbers of the numpy lines below, in parallel
+            (out["lo"][sl], out["hi"][sl]), med = scoring.draw_quantiles(p_def, INTERVAL), scoring.draw_median(ex)
+        else:
+            (out["lo"][sl], out["hi"][sl]), med = np.quantile(p_def, INTERVAL, axis=1), np.median(ex, axis=1)
         out["p_folate"][sl] = p_fol.mean(axis=1)
-        out["stores_ug"][sl] = np.exp(np.median(ex, axis=1))
+        out["stores_ug"][sl] = np.exp(med)
         out["p_sub"][sl] = p_sub
     return out
 
