@@ -47,6 +47,8 @@ ENGINE_BUDGET_S = {"full": 90.0, "quick": 40.0, "tiny": 60.0}  # stop adding chu
 REF_PEOPLE = {"full": 3, "quick": 2, "tiny": 1}  # solve_ivp patient-years behind the cohort baseline
 NUMPY_PEOPLE = {"full": 2_000, "quick": 1_000, "tiny": 100}  # numpy engine (kernel=False) slice
 OUTPUTS = ("hb", "p_permanent")
+DAILY_CHUNKS = {"full": 3, "quick": 2, "tiny": 1}  # chunks re-run at one step per day (substeps=1)
+ACCURACY = (1_000, 32)  # people; substeps of the fine solution the daily and default steps are compared with
 RISKS = {"vegan": 0.03, "metformin": 0.10, "ppi": 0.15, "pernicious_anaemia": 0.05,
          "ileal_resection": 0.005, "bariatric": 0.01}
 P_MISSING = {"holotc": 0.6, "hcy": 0.5, "folate": 0.2, "mma": 0.3}
@@ -165,6 +167,16 @@ def cohort(size: str) -> dict:
             break
     out["cpu_per_wall"] = (time.process_time() - cpu0) / sum(chunk_s)  # ~threads if the cores are free
     out["chunk_s"], out["rss_before_bytes"], out["rss_peak_bytes"] = chunk_s, rss0, max_rss()
+    out["daily_chunk_s"] = [_timed(engine.run, *_draw_slice(p, arr, i), doses, days, outputs=OUTPUTS, substeps=1)[1]
+                            for i in range(min(len(chunk_s), DAILY_CHUNKS[size]))]
+    out["substeps"] = engine.SUBSTEPS
+    m, fine = ACCURACY
+    pi, ai = _draw_slice(p, arr, 0, slice(0, m))
+    dm = {k: v[:m] for k, v in doses.items()}
+    ref = engine.run(pi, ai, dm, days, outputs=OUTPUTS, substeps=fine, kernel=True)
+    for steps in (1, engine.SUBSTEPS):
+        res = engine.run(pi, ai, dm, days, outputs=OUTPUTS, substeps=steps, kernel=True)
+        out[f"err_{steps}"] = {k: float(np.abs(res[k] - ref[k]).max()) for k in OUTPUTS}
 
     m = NUMPY_PEOPLE[size]
     pi, ai = _draw_slice(p, arr, 0, slice(0, m))
@@ -221,11 +233,22 @@ def run(size: str) -> Result:
     t_target = TARGET_PY / rate
     measured = done == co["draws"] and py_done >= TARGET_PY
     how = "measured" if measured else f"EXTRAPOLATED from {py_done:,.0f}"
+    daily_rate = py_chunk * len(co["daily_chunk_s"]) / sum(co["daily_chunk_s"])
+    t_daily = TARGET_PY / daily_rate
+    sub, m = co["substeps"], ACCURACY[0]
+    err = {k: co[f"err_{k}"] for k in (1, sub)}
     rows += [
-        Row(f"engine.run, cohort ({done} x 1 draw x {n:,} people x {days} d)", rate, "patient-yr/s",
-            rate / ref_rate, vs_ref),
-        Row(f"{TARGET_PY:,} patient-years, engine ({how})", t_target, "s", t_target * ref_rate / TARGET_PY,
-            f"solve_ivp ({TARGET_PY / ref_rate / 3600:,.0f} h)", f"< {TARGET_PY_S:g} s", t_target < TARGET_PY_S),
+        Row(f"engine.run, cohort ({done} x 1 draw x {n:,} people x {days} d; {sub} substeps a day, the default)",
+            rate, "patient-yr/s", rate / ref_rate, vs_ref),
+        Row(f"{TARGET_PY:,} patient-years, {sub} substeps a day ({how})", t_target, "s",
+            t_target * ref_rate / TARGET_PY, f"solve_ivp ({TARGET_PY / ref_rate / 3600:,.0f} h)"),
+        Row(f"{TARGET_PY:,} patient-years at daily steps (substeps=1; EXTRAPOLATED from "
+            f"{py_chunk * len(co['daily_chunk_s']):,.0f})", t_daily, "s", t_daily / t_target,
+            f"{sub} substeps a day", f"< {TARGET_PY_S:g} s", t_daily < TARGET_PY_S),
+        Row(f"  max |Hb| error, daily steps / {sub} substeps ({m:,} people, vs {ACCURACY[1]} substeps)",
+            f"{err[1]['hb']:.2f} / {err[sub]['hb']:.2f}", "g/L"),
+        Row(f"  max |P(permanent)| error, daily steps / {sub} substeps", f"{err[1]['p_permanent']:.4f} / "
+            f"{err[sub]['p_permanent']:.4f}", "probability"),
         Row("  cores busy in the engine (CPU time / wall time)", co["cpu_per_wall"], "cores",
             co["cpu_per_wall"] / co["threads"], f"numba threads ({co['threads']})",
             f"~{co['threads']} (if idle)"),
