@@ -164,34 +164,23 @@ def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int
     """Build the emulator, sample the calibration, re-simulate the posterior; a DataTree."""
     import time
 
-    import arviz as az
-    import pymc as pm
     import xarray as xr
 
-    from b12sim.calibration.report import diagnostics
+    from b12sim.calibration import sampling
 
     t0 = time.perf_counter()
     p_design, f_design = design(seed)
     emu = Emulator(p_design, f_design)
     t_design = time.perf_counter() - t0
-    model = build_model(emu)
-    t0 = time.perf_counter()
-    idata = pm.sample(model=model, draws=draws, tune=tune, chains=chains, nuts_sampler="nutpie",
-                      random_seed=seed, progressbar=progress, compute_convergence_checks=False,
-                      target_accept=0.95)
-    wall = time.perf_counter() - t0
-    diag = diagnostics(idata, INPUTS, draws=draws, tune=tune, chains=chains, seed=seed, wall_seconds=round(wall, 1),
-                       design_seconds=round(t_design, 1), design_draws=N_DESIGN, design_dropped=emu.dropped)
+    post, diag = sampling.sample(build_model(emu), INPUTS, draws=draws, tune=tune, chains=chains, seed=seed,
+                                 progress=progress, design_seconds=round(t_design, 1), design_draws=N_DESIGN,
+                                 design_dropped=emu.dropped)
     emu_ds = xr.Dataset({"r2": ("feature", emu.r2), "resid_sd": ("feature", emu.resid_sd)},
                         coords={"feature": list(FEATURES)})
-    post = idata["posterior"].to_dataset()
     keep = list(FREE) + [f"pred_{f}" for f in FEATURES]
-    tree = xr.DataTree.from_dict({"posterior": post[keep], "diagnostics": diag, "emulator": emu_ds,
-                                  "checks": checks(post, p_design, f_design, seed)})
-    tree.attrs.update({"model": "b12sim blood response (target 5, emulator)",
-                       "created_by": "b12sim.calibration.haematology.calibrate",
-                       "pymc_version": pm.__version__, "arviz_version": az.__version__})
-    return tree
+    return sampling.tree({"posterior": post[keep], "diagnostics": diag, "emulator": emu_ds,
+                          "checks": checks(post, p_design, f_design, seed)},
+                         "b12sim blood response (target 5, emulator)", "b12sim.calibration.haematology.calibrate")
 
 
 def checks(post, p_design: dict, f_design: dict, seed: int, n: int = 1000):

@@ -188,38 +188,16 @@ def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int
     attrs) and ``checks`` (each observation against its prior and posterior
     prediction). Imports PyMC; takes a few minutes on 2 cores.
     """
-    import time
-
-    import arviz as az
-    import pymc as pm
-    import xarray as xr
-
-    from b12sim.calibration.report import diagnostics
+    from b12sim.calibration import sampling
 
     model = build_model()
-    t0 = time.perf_counter()
-    idata = pm.sample(model=model, draws=draws, tune=tune, chains=chains, nuts_sampler="nutpie",
-                      random_seed=seed, progressbar=progress, compute_convergence_checks=False,
-                      target_accept=0.95)
-    wall = time.perf_counter() - t0
-    prior = pm.sample_prior_predictive(model=model, draws=draws, random_seed=seed + 1)
     names = list(mk.PARAMS)
-    diag = diagnostics(idata, names, draws=draws, tune=tune, chains=chains, seed=seed, wall_seconds=round(wall, 1))
-    post = idata["posterior"].to_dataset()
+    post, diag = sampling.sample(model, names, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress)
     keep = names + [v for v in post.data_vars if v.startswith("pred_")]
-    prior_ds = prior["prior"].to_dataset()[keep]
-    checks = predictive_checks(post, prior_ds)
-    tree = xr.DataTree.from_dict({
-        "posterior": post[keep],
-        "prior": prior_ds,
-        "diagnostics": diag,
-        "checks": checks,
-    })
-    tree.attrs.update({
-        "model": "b12sim marker model", "created_by": "b12sim.calibration.markers.calibrate",
-        "pymc_version": pm.__version__, "arviz_version": az.__version__,
-    })
-    return tree
+    prior_ds = sampling.prior(model, keep, draws=draws, seed=seed)
+    return sampling.tree({"posterior": post[keep], "prior": prior_ds, "diagnostics": diag,
+                          "checks": predictive_checks(post, prior_ds)},
+                         "b12sim marker model", "b12sim.calibration.markers.calibrate")
 
 
 def predictive_checks(post, prior):

@@ -83,32 +83,17 @@ def build_model():
 
 def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int = 20261202, progress: bool = True):
     """Sample the neurology calibration; a DataTree like the other calibrations'."""
-    import time
-
-    import arviz as az
-    import pymc as pm
-    import xarray as xr
-
-    from b12sim.calibration.report import diagnostics
+    from b12sim.calibration import sampling
 
     model = build_model()
-    t0 = time.perf_counter()
-    idata = pm.sample(model=model, draws=draws, tune=tune, chains=chains, nuts_sampler="nutpie",
-                      random_seed=seed, progressbar=progress, compute_convergence_checks=False,
-                      target_accept=0.95)
-    wall = time.perf_counter() - t0
-    prior = pm.sample_prior_predictive(model=model, draws=draws * chains, random_seed=seed + 1)
     names = FREE + NUISANCE
-    diag = diagnostics(idata, names, draws=draws, tune=tune, chains=chains, seed=seed, wall_seconds=round(wall, 1))
-    post = idata["posterior"].to_dataset()
+    post, diag = sampling.sample(model, names, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress)
     keep = list(names) + [f"pred_{g}" for g in GROUPS]
-    prior_ds = prior["prior"].to_dataset()[keep]
-    tree = xr.DataTree.from_dict({"posterior": post[keep], "prior": prior_ds, "diagnostics": diag,
-                                  "checks": checks(post, prior_ds), "curve": curve(post, prior_ds)})
-    tree.attrs.update({"model": "b12sim permanent nerve deficit (target 6: FDA label, Martin 1992)",
-                       "created_by": "b12sim.calibration.neurology.calibrate",
-                       "pymc_version": pm.__version__, "arviz_version": az.__version__})
-    return tree
+    prior_ds = sampling.prior(model, keep, draws=draws * chains, seed=seed)
+    return sampling.tree({"posterior": post[keep], "prior": prior_ds, "diagnostics": diag,
+                          "checks": checks(post, prior_ds), "curve": curve(post, prior_ds)},
+                         "b12sim permanent nerve deficit (target 6: FDA label, Martin 1992)",
+                         "b12sim.calibration.neurology.calibrate")
 
 
 def checks(post, prior):
