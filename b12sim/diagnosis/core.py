@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from b12sim import posterior as shipped
-from b12sim.diagnosis import inputs, scoring
+from b12sim.diagnosis import inputs, quantiles, scoring
 from b12sim.diagnosis.draws import Draws, from_posterior
 from b12sim.diagnosis.result import Diagnosis
 from b12sim.errors import InputError
@@ -109,7 +109,7 @@ def summarise(obs, a, r, risks, dr: Draws, *, explain: bool, progress: bool = Fa
         p_def, p_fol, ex, p_sub = score_arrays(obs[sl], a[sl], r[sl], risks[sl], dr, explain=explain)
         out["p_deficient"][sl] = p_def.mean(axis=1)
         if len(p_def) > SMALL_BATCH:  # numba: the numbers of the numpy lines below, in parallel
-            (out["lo"][sl], out["hi"][sl]), med = scoring.draw_quantiles(p_def, INTERVAL), scoring.draw_median(ex)
+            (out["lo"][sl], out["hi"][sl]), med = quantiles.draw_quantiles(p_def, INTERVAL), quantiles.draw_median(ex)
         else:
             (out["lo"][sl], out["hi"][sl]), med = np.quantile(p_def, INTERVAL, axis=1), np.median(ex, axis=1)
         out["p_folate"][sl] = p_fol.mean(axis=1)
