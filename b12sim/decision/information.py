@@ -41,8 +41,9 @@ MIN_WEIGHT = 1e-14  # grid nodes lighter than this in every draw are left out
 class Posterior:
     """Posterior of ln stores (ug) on the diagnosis grid: nodes ``x`` (D, G), weights ``w`` (D, G).
 
-    ``ind`` (1, G) is the deficiency indicator of each node (0.5 on the boundary node),
-    so ``p`` (D,) is exactly the diagnosis' per-draw P(deficient).
+    ``ind`` (1, G) holds the quadrature weights of the deficiency indicator (see
+    :func:`b12sim.diagnosis.scoring.below`; the two nodes beside the boundary carry
+    -1/24 on the wrong side), so ``p`` (D,) is the diagnosis' per-draw P(deficient).
     """
 
     x: np.ndarray
@@ -51,7 +52,7 @@ class Posterior:
 
     @property
     def p(self) -> np.ndarray:
-        return (self.w * self.ind).sum(axis=1)
+        return np.clip((self.w * self.ind).sum(axis=1), 0.0, 1.0)
 
     def mean_if_deficient(self, x_k: np.ndarray) -> np.ndarray:
         """E[ln stores | labs, deficient] per draw (ln ug); ``x_k`` where no deficient mass is left."""
@@ -123,8 +124,8 @@ def result_model(test: str, post: Posterior, person: dict, dr: Draws) -> ResultM
     lik = np.diff(cdf, axis=2)  # (D, G, K)
     out = []
     for world in (post.w * post.ind, post.w * (1.0 - post.ind)):
-        mass = world.sum(axis=1, keepdims=True)
-        pb = np.einsum("dg,dgk->dk", world, lik)
+        pb = np.maximum(np.einsum("dg,dgk->dk", world, lik), 0.0)  # the end correction's -1/24 can dip below 0
+        mass = pb.sum(axis=1, keepdims=True)
         out.append(np.where(mass > 0, pb / np.where(mass > 0, mass, 1.0), 1.0 / N_BINS))
     edges = np.exp(inner)
     edges[0], edges[-1] = 0.0, np.inf
@@ -142,4 +143,4 @@ def post_test_probability(test: str, values, post: Posterior, person: dict, dr: 
     ll = -0.5 * ((v[None, None, :] - mean[:, :, None]) / np.broadcast_to(sd, mean.shape)[:, :, None]) ** 2
     ll -= ll.max(axis=1, keepdims=True)
     wl = post.w[:, :, None] * np.exp(ll)
-    return (wl * post.ind[:, :, None]).sum(axis=1) / wl.sum(axis=1)
+    return np.clip((wl * post.ind[:, :, None]).sum(axis=1) / wl.sum(axis=1), 0.0, 1.0)

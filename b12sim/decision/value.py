@@ -84,8 +84,8 @@ def test_first(p, nmb_def, nmb_rep, j_wait, p_bin_def, p_bin_rep, price) -> tupl
     w_rep[:, j_wait] = p_bin_rep @ treat
     w_def[:, 0] = 1.0 - w_def[:, j_wait]
     w_rep[:, 0] = 1.0 - w_rep[:, j_wait]
-    info = {"value_of_information": value, "p_change": float(p_bin[treat != without].sum()),
-            "p_positive": float(p_bin[treat].sum())}
+    info = {"value_of_information": value, "p_change": min(float(p_bin[treat != without].sum()), 1.0),
+            "p_positive": min(float(p_bin[treat].sum()), 1.0)}  # sums of probabilities, capped at 1 against rounding
     return Mixture(w_def, w_rep, price), treat, info
 
 
