@@ -520,10 +520,11 @@ def _kernel(rows, obs, a, r, risks, tab, gtab, masks, j0s, dfx_tab, indx_tab, pf
     conjugate update of :func:`score_closed`); the MMA and tHcy terms are at most 0 in log, so
     a component's nodes further than ``sqrt(2 (pk - lb + cut) / qc)`` from ``mc`` weigh less
     than ``e^-cut`` of the heaviest node, ``lb`` being a lower bound of that node's log-weight
-    (the best of the two nodes nearest the ``mc``). Only the nodes inside those windows are
-    evaluated, the tHcy likelihood (a sum over the latent-folate nodes within ``cut`` of their
-    normal's peak) only there. Without tHcy, P(folate deficient) is the normal CDF of the
-    latent folate's conjugate posterior.
+    (the best of the nodes nearest each ``mc``). Only the nodes inside those windows are
+    evaluated. The tHcy likelihood, a sum over latent-folate nodes, is computed only there
+    (after trimming the windows' ends by the MMA term), over the folate nodes whose normal
+    log-weight plus the store side's peak reaches ``lb - cut``. Without tHcy, P(folate
+    deficient) is the normal CDF of the latent folate's conjugate posterior.
     """
     nd, ns, nl = tab.shape[0], masks.shape[0], y.shape[0]
     gmax = dfx_tab.shape[1]
@@ -539,7 +540,7 @@ def _kernel(rows, obs, a, r, risks, tab, gtab, masks, j0s, dfx_tab, indx_tab, pf
         wb = np.empty(gmax)  # weight per node (both components)
         lh = np.zeros((2, gmax))  # tHcy log-likelihood with the folate prior (0) or its posterior (1)
         hfr = np.zeros((2, gmax))  # share of it from folate-deficient folate nodes (read, times 0, without tHcy)
-        scratch = np.empty((3, gmax))
+        scratch = np.empty((3, gmax))  # work arrays of _hcy_block
         lwy = np.empty((2, nl))  # normalised log-weights of the folate nodes, prior (0) or given the result (1)
         ytop = np.empty(2)  # their upper bound (at the mean)
         ym = np.empty(2)  # latent folate mean and SD
@@ -632,6 +633,20 @@ def _kernel(rows, obs, a, r, risks, tab, gtab, masks, j0s, dfx_tab, indx_tab, pf
                     wr[c, 1] = max(min(int(math.floor((mc[c] + hw - xk) / hx)) - jlo + 1, gmax), wr[c, 0])
                     if wr[c, 1] > wr[c, 0]:
                         ua, ub = min(ua, wr[c, 0]), max(ub, wr[c, 1])
+                if mh and ns == 1 and fm > 0.0:  # before the costly tHcy term, trim the windows' ends by the
+                    # MMA term as well (the best node, which set lb_, stays)
+                    ua, ub = gmax, 0
+                    for c in range(2):
+                        for end in range(2):
+                            while wr[c, 1] > wr[c, 0]:
+                                jj = wr[c, 0] if end == 0 else wr[c, 1] - 1
+                                e = xk + hx * (jlo + jj) - mc[c]
+                                f = (em - t[AM] * dfx_tab[d, jj]) * km
+                                if pk[c] - 0.5 * qc[c] * e * e - 0.5 * f * f >= lb_ - cut:
+                                    break
+                                wr[c, end] += 1 - 2 * end
+                        if wr[c, 1] > wr[c, 0]:
+                            ua, ub = min(ua, wr[c, 0]), max(ub, wr[c, 1])
                 if mh:
                     if ns == 1:  # folate nodes that can weigh within cut of the top: their normal's log-weight
                         # plus the store side's peak (the tHcy and MMA terms are at most 0) must reach lb_ - cut
