@@ -17,13 +17,16 @@ demo: $(STAMP)
 	$(VENV)/bin/b12sim demo
 
 test: $(STAMP)
-	$(PYBIN) -m pytest -q
+	$(PYBIN) -m pytest -q -n auto --dist worksteal
 
 test-fast: $(STAMP)
-	$(PYBIN) -m pytest -q -m "not slow"
+	$(PYBIN) -m pytest -q -n auto --dist worksteal -m "not slow"
 
 bench: $(STAMP)
 	$(PYBIN) -m benchmarks
+
+notebooks: $(STAMP)
+	$(PYBIN) tools/execute_notebooks.py
 
 calibrate: $(STAMP)
 	$(VENV)/bin/b12sim calibrate
