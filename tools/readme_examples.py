@@ -1,7 +1,8 @@
 """Re-run the ``b12sim`` commands shown in README.md's console blocks and put their real output back.
 
-``python tools/readme_examples.py [README.md]`` runs each block's ``$ b12sim ...`` command
-(continuation lines joined) in a scratch folder and replaces the lines after it. A block that
+``python tools/readme_examples.py [--check] [README.md]`` runs each block's ``$ b12sim ...``
+command (continuation lines joined) in a scratch folder and replaces the lines after it;
+with ``--check`` it writes nothing and exits 1 listing the blocks whose output changed. A block that
 ends in ``...`` keeps the output up to the first line that starts like the excerpt's last
 line, and the ``...``. Review the diff before committing.
 """
@@ -42,12 +43,25 @@ def refresh(block: str, cwd: str) -> str:
     return "\n".join(lines[:n_cmd] + new) + "\n"
 
 
-def main(path: str = "README.md") -> None:
-    text = Path(path).read_text()
+def stale(text: str) -> list[str]:
+    """The commands of the console blocks in ``text`` whose shown output differs from today's."""
     with tempfile.TemporaryDirectory() as cwd:
-        text = BLOCK.sub(lambda m: f"```console\n{refresh(m.group(1), cwd)}```", text)
-    Path(path).write_text(text)
+        return [m.group(1).splitlines()[0] for m in BLOCK.finditer(text) if refresh(m.group(1), cwd) != m.group(1)]
+
+
+def main(args: list[str]) -> int:
+    check = "--check" in args
+    path = Path(next((a for a in args if a != "--check"), "README.md"))
+    text = path.read_text()
+    if check:
+        changed = stale(text)
+        for command in changed:
+            print(f"output changed: {command}")
+        return 1 if changed else 0
+    with tempfile.TemporaryDirectory() as cwd:
+        path.write_text(BLOCK.sub(lambda m: f"```console\n{refresh(m.group(1), cwd)}```", text))
+    return 0
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))
