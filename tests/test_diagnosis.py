@@ -174,3 +174,34 @@ def test_savage_and_nhanes_targets_reproduced():
         for m in ("mma", "hcy"):
             key = f"nhanes_{m}_median_{band}"
             assert abs(pred[key] - 0.5) < 3 * sd[key], (key, pred[key])
+
+
+def test_monte_carlo_error_agrees_with_arviz():
+    """The batch-means MCSE of P(deficient) agrees with ArviZ's ESS-based MCSE on the 4
+    calibration chains, for all 4,000 draws (autocorrelated: ESS about 600-1,400, where
+    SD / sqrt(n) would be 1.5-2.5x too small) and for every 10th draw (the spacing of the
+    default 400). With 63 batches (4,000 draws) the estimate itself varies by about 9% (1 SD),
+    with 20 batches (400 draws) by about 16%, so each patient's ratio must lie within about
+    3 SD: 0.7-1.3 and 0.55-1.5."""
+    import arviz as az
+
+    full = from_posterior(load_posterior("markers"))
+    df = pd.DataFrame({"b12": [133.0, 133.0, 200.0, 160.0], "mma": [0.52, 0.52, np.nan, 0.35],
+                       "holotc": [np.nan, np.nan, np.nan, 40.0], "folate": [18.0, 18.0, np.nan, 9.0],
+                       "age": [72, 72, 72, 60], "egfr": [85, 35, 90, 60]}).reindex(columns=list(inputs.FIELDS))
+    obs, a, r, risks = _arrays(df)
+    p_all = core.score_arrays(obs, a, r, risks, full, explain=False)[0]
+    for step, lo, hi in ((1, 0.7, 1.3), (10, 0.55, 1.5)):
+        p = p_all[:, ::step]
+        ratio = core.mcse(p) / np.array([float(az.mcse(row.reshape(4, -1))) for row in p])
+        assert np.all((ratio > lo) & (ratio < hi)), (step, ratio)
+
+
+def test_mcse_in_every_output():
+    one = b12sim.diagnose(b12=200, age=72)
+    assert 0 < one.mcse < 0.05 and one.to_dict()["mcse"] == round(one.mcse, 4)
+    assert f"over {one.draws} posterior draws" in one.report()
+    assert math.isnan(b12sim.diagnose(b12=200, age=72, draws=1).mcse)
+    assert "Monte Carlo" not in b12sim.diagnose(b12=200, age=72, draws=1).report()
+    table = b12sim.diagnose(pd.DataFrame({"b12": [200.0, 130.0], "age": [72, 72]}), explain=False)
+    assert (table["p_deficient_mcse"] > 0).all()

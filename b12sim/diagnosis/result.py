@@ -33,6 +33,8 @@ class Diagnosis(Reported):
     p_deficient : posterior probability of true deficiency (stores below the
         tissue-supply threshold), averaged over the calibration posterior.
     interval : 95% credible interval of that probability over parameter draws.
+    mcse : Monte Carlo standard error of ``p_deficient`` from averaging over a finite
+        number of draws (``draws``); more draws (``draws="all"``) shrink it.
     p_prior : pre-test probability from age and risk factors alone.
     p_folate_deficient : probability that true serum folate is below 7 nmol/L.
     contributions : natural-log likelihood ratio attributed to each given marker
@@ -51,6 +53,7 @@ class Diagnosis(Reported):
 
     p_deficient: float
     interval: tuple[float, float]
+    mcse: float
     p_prior: float
     p_folate_deficient: float
     contributions: dict[str, float]
@@ -70,6 +73,7 @@ class Diagnosis(Reported):
         return {
             "p_deficient": round(self.p_deficient, 4),
             "interval": [round(self.interval[0], 4), round(self.interval[1], 4)],
+            "mcse": None if math.isnan(self.mcse) else round(self.mcse, 4),
             "p_prior": round(self.p_prior, 4),
             "p_folate_deficient": round(self.p_folate_deficient, 4),
             "contributions": {k: round(v, 3) for k, v in self.contributions.items()},
@@ -90,6 +94,8 @@ class Diagnosis(Reported):
         lo, hi = self.interval
         lines = [
             f"P(true B12 deficiency): {self.p_deficient:.0%}  (95% credible interval {lo:.0%} to {hi:.0%})",
+            *([] if math.isnan(self.mcse) else
+              [f"  Monte Carlo error of that average over {self.draws} posterior draws: +-{100 * self.mcse:.1f} points"]),
             f"  before the markers (age {self.inputs['age']:g}"
             + "".join(f", {k.replace('_', ' ')}" for k, v in self.inputs.items()
                       if k not in units.quantities() and v) + f"): {self.p_prior:.0%}",
