@@ -43,23 +43,20 @@ def refresh(block: str, cwd: str) -> str:
     return "\n".join(lines[:n_cmd] + new) + "\n"
 
 
-def stale(text: str) -> list[str]:
-    """The commands of the console blocks in ``text`` whose shown output differs from today's."""
-    with tempfile.TemporaryDirectory() as cwd:
-        return [m.group(1).splitlines()[0] for m in BLOCK.finditer(text) if refresh(m.group(1), cwd) != m.group(1)]
-
-
 def main(args: list[str]) -> int:
     check = "--check" in args
     path = Path(next((a for a in args if a != "--check"), "README.md"))
     text = path.read_text()
-    if check:
-        changed = stale(text)
-        for command in changed:
-            print(f"output changed: {command}")
-        return 1 if changed else 0
     with tempfile.TemporaryDirectory() as cwd:
-        path.write_text(BLOCK.sub(lambda m: f"```console\n{refresh(m.group(1), cwd)}```", text))
+        blocks = [(m, refresh(m.group(1), cwd)) for m in BLOCK.finditer(text)]
+    changed = [m for m, new in blocks if new != m.group(1)]
+    if check:
+        for m in changed:
+            print(f"output changed: {m.group(1).splitlines()[0]}")
+        return 1 if changed else 0
+    for m, new in reversed(blocks):  # from the end, so earlier offsets stay valid
+        text = text[:m.start(1)] + new + text[m.end(1):]
+    path.write_text(text)
     return 0
 
 
