@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, special
 
-from b12sim.diagnosis import core, inputs, quantiles, scoring
+from b12sim.diagnosis import core, inputs, kernels, quantiles, scoring, tables
 from b12sim.diagnosis.draws import from_posterior
 from b12sim.physiology import markers as mk
 from b12sim.posterior import load_posterior
@@ -137,10 +137,10 @@ def test_grid_error_shrinks_with_its_step(draws):
 
 
 def test_end_correction_weights():
-    """:func:`scoring.below` integrates the half-line of smooth functions to O(h^4) and sums to the
+    """:func:`tables.below` integrates the half-line of smooth functions to O(h^4) and sums to the
     trapezoid's weights."""
     j = np.arange(-400, 401)
-    w = scoring.below(j)
+    w = tables.below(j)
     assert w.sum() == pytest.approx(400.5, abs=1e-12)
     for centre, sd in ((0.3, 0.25), (-0.2, 0.4), (0.07, 0.15)):
         err = []
@@ -207,9 +207,9 @@ def test_small_batches_stay_on_the_grid(draws):
 
 
 def test_erfc_helper():
-    scoring._jit()
+    kernels._jit()
     t = np.concatenate([np.linspace(-7, 7, 2001), [-40.0, -9.0, 9.0, 40.0, 0.0]])
-    got = np.array([scoring._erfc(v) for v in t])
+    got = np.array([kernels._erfc(v) for v in t])
     np.testing.assert_allclose(got, special.erfc(t), rtol=0, atol=2e-14)
 
 

@@ -42,7 +42,7 @@ class Posterior:
     """Posterior of ln stores (ug) on the diagnosis grid: nodes ``x`` (D, G), weights ``w`` (D, G).
 
     ``ind`` (1, G) holds the quadrature weights of the deficiency indicator (see
-    :func:`b12sim.diagnosis.scoring.below`; the two nodes beside the boundary carry
+    :func:`b12sim.diagnosis.tables.below`; the two nodes beside the boundary carry
     -1/24 on the wrong side), so ``p`` (D,) is the diagnosis' per-draw P(deficient).
     """
 
