@@ -81,9 +81,9 @@ def _decision(figures: Path) -> list[Path]:
 
     patient = dict(b12="200 pmol/L", age=72)
     print("Decision for an indeterminate result (B12 200 pmol/L alone, age 72):")
-    print(decide(patient, turnaround=7).report().split("\nNote:")[0])
+    print(decide(patient, turnaround=dfig.EXAMPLE_TURNAROUND).report().split("\nNote:")[0])
     print()
-    return dfig.write(figures, patient, test="mma", turnaround=7)
+    return dfig.write(figures, patient, test="mma")
 
 
 def run(figures: Path) -> int:

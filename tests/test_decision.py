@@ -200,9 +200,46 @@ def test_report_and_json(decisions):
     text = d.report()
     assert "P(true B12 deficiency)" in text and "Recommendation" in text and b12sim.DISCLAIMER in text
     js = json.loads(json.dumps(d.to_dict()))
-    assert {"recommendation", "p_deficient", "thresholds", "options", "value_of_test"} <= set(js)
+    assert {"recommendation", "p_deficient", "thresholds", "options", "value_of_test", "runner_up", "margin",
+            "margin_mcse", "too_close_to_call"} <= set(js)
     for o in js["options"].values():
-        assert {"p_permanent", "day_hb_normal", "cost", "qaly", "nmb"} <= set(o)
+        assert {"p_permanent", "day_hb_normal", "cost", "qaly", "nmb", "nmb_mcse"} <= set(o)
+
+
+def test_margin_is_the_recommendations_lead_and_the_tests_net_value(decisions):
+    """The margin is the lead of the recommendation over the runner-up in expected NMB; when testing
+    first beats treating now, that lead is the test's net value (information - waiting - price)."""
+    for d in decisions.values():
+        nmb = d.options["nmb"].sort_values(ascending=False)
+        assert (d.recommendation, d.runner_up) == tuple(nmb.index[:2])
+        assert d.margin == pytest.approx(nmb.iloc[0] - nmb.iloc[1], rel=1e-9, abs=1e-6)
+        assert d.margin_mcse >= 0 and (d.options["nmb_mcse"] >= 0).all()
+    d = decisions["short"]
+    assert d.margin_mcse > 0  # the options differ by draw here (a replete patient's differ by fixed costs only)
+    assert (d.recommendation, d.runner_up) == ("test_first:mma", "treat_now")
+    assert d.margin == pytest.approx(d.tests.loc["mma", "net_value"], rel=1e-9)
+
+
+def test_margin_monte_carlo_error_covers_the_change_with_ten_times_the_draws():
+    """The Monte Carlo error reported at 200 draws accounts for the margin's move at 2,000 draws
+    (most of it is the posterior draws, which a new seed does not change): within 3 combined
+    errors (a 0.3% chance of failing if the errors are right), and it shrinks about as
+    1/sqrt(draws) (sqrt(10) = 3.2; batch means from 14 batches are good to about 20%)."""
+    few = b12sim.decide(BORDERLINE, tests="mma", turnaround=7, draws=200)
+    many = b12sim.decide(BORDERLINE, tests="mma", turnaround=7, draws=2000)
+    assert few.runner_up == many.runner_up
+    assert abs(few.margin - many.margin) < 3 * math.hypot(few.margin_mcse, many.margin_mcse)
+    assert 2.0 < few.margin_mcse / many.margin_mcse < 5.0
+
+
+def test_too_close_to_call_is_said(decisions):
+    import dataclasses
+
+    d = decisions["short"]
+    assert not d.too_close and "Too close to call" not in d.report()
+    close = dataclasses.replace(d, margin=d.margin_mcse)
+    assert close.too_close and close.to_dict()["too_close_to_call"]
+    assert "Too close to call with 200 draws" in close.report()
 
 
 def test_same_seed_same_answer():

@@ -250,7 +250,7 @@ time.sleep(1)
 ## 7. Figures for slides
 
 `figures.write()` (or `python -m b12sim.decision.figures` from the repository root) draws the two figures for the
-borderline patient, with MMA as the test, into `figures/`:
+borderline patient, with MMA as the test and its result in 7 days (the figures in the README), into `figures/`:
 """),
     code(r"""
 for path in figures.write("../figures"):

@@ -12,6 +12,7 @@ import pandas as pd
 from b12sim import evidence
 from b12sim.decision import information, outcomes, value
 from b12sim.decision.result import Decision
+from b12sim.diagnosis.core import mcse
 from b12sim.diagnosis.draws import Draws
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
@@ -170,8 +171,15 @@ class _Analysis:
                            + (1 - p) * (mix.w_rep * w.cost_rep).sum(axis=1)).mean() + mix.price),
             "qaly": float(-(p * (mix.w_def * w.qaly_loss).sum(axis=1)).mean()),
             "nmb": float(nmb.mean()),
+            "nmb_mcse": float(mcse(nmb[None])[0]),
             "nmb_interval": [float(q) for q in np.quantile(nmb, [0.025, 0.975])],
         }
+
+    def margin(self, best: value.Mixture, other: value.Mixture) -> tuple[float, float]:
+        """Expected NMB of ``best`` minus ``other`` and its Monte Carlo standard error (currency)."""
+        diff = (value.expected_nmb(self.p, self.nmb_def, self.nmb_rep, best)
+                - value.expected_nmb(self.p, self.nmb_def, self.nmb_rep, other))
+        return float(diff.mean()), float(mcse(diff[None])[0])
 
 
 def _threshold_rows(an: _Analysis, t: str, rm: information.ResultModel, days, price: float) -> list[dict]:
@@ -286,6 +294,8 @@ def decide(patient=None, *, regimen: str | Regimen = DEFAULT_REGIMEN, tests=info
     numeric = [c for c in options.columns if c not in ("label", "day_hb_normal", "p_hb_normal")
                and not c.endswith("_interval")]
     options[numeric] = options[numeric].astype(float)
+    best, runner_up = options["nmb"].sort_values(ascending=False).index[:2]
+    margin, margin_mcse = an.margin(mixes[best][1], mixes[runner_up][1])
     notes = [
         f"an untreated deficiency is assumed found and treated with {reg.name} by day {horizon} (the horizon); "
         "a permanent deficit present then is counted for the remaining life",
@@ -297,7 +307,7 @@ def decide(patient=None, *, regimen: str | Regimen = DEFAULT_REGIMEN, tests=info
         notes.insert(0, "eGFR not given: normal kidney function assumed")
     return Decision(
         p_deficient=float(an.p.mean()), interval=tuple(float(q) for q in np.quantile(an.p, [0.025, 0.975])),
-        recommendation=str(options["nmb"].idxmax()), options=options,
+        recommendation=str(best), runner_up=str(runner_up), margin=margin, margin_mcse=margin_mcse, options=options,
         tests=pd.DataFrame(test_rows).set_index("test"), threshold_table=pd.DataFrame(table),
         waiting=pd.DataFrame(_waiting_rows(an, models, prices)),
         curves={t: value.curves(an.p, an.lines(rm, waits[t], prices[t])) for t, rm in models.items()},

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 EXAMPLE = {"b12": 200, "age": 72}  # serum B12 200 pmol/L (271 pg/mL) alone, a 72-year-old woman
+EXAMPLE_TURNAROUND = 7  # days to the test result in the example figures (the README's and the demo's)
 TICKS = (0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.999)
 ZONES = {"no_treatment": ("no treatment", "#9ecae1"), "test": ("test first", "#fdd49e"),
          "treat": ("treat now", "#fc9272")}
@@ -132,10 +133,11 @@ def waiting(axes=None, decision=None):
 
 
 def write(folder: str | Path = "figures", patient: dict | None = None, *, test: str | None = "mma",
-          **kwargs) -> list[Path]:
+          turnaround=EXAMPLE_TURNAROUND, **kwargs) -> list[Path]:
     """Write ``decision_threshold.png`` (for ``test``) and ``decision_waiting.png`` for ``patient``.
 
-    ``patient`` defaults to :data:`EXAMPLE`; ``kwargs`` go to :func:`b12sim.decide`.
+    ``patient`` defaults to :data:`EXAMPLE`; ``turnaround`` (days) and ``kwargs`` go to
+    :func:`b12sim.decide`.
     """
     import matplotlib
 
@@ -145,13 +147,14 @@ def write(folder: str | Path = "figures", patient: dict | None = None, *, test: 
     from b12sim.decision import decide
     from b12sim.io import save_figure
 
-    d = decide(dict(EXAMPLE if patient is None else patient), **kwargs)
+    d = decide(dict(EXAMPLE if patient is None else patient), turnaround=turnaround, **kwargs)
     folder = Path(folder)
     out = []
-    for name, fig in (("decision_threshold.png", threshold(None, d, test=test)),
-                      ("decision_waiting.png", waiting(None, d))):
-        out.append(save_figure(fig, folder / name))
-        plt.close(fig)
+    with plt.style.context("default"):  # the same files from a notebook, whose backend sets its own rcParams
+        for name, fig in (("decision_threshold.png", threshold(None, d, test=test)),
+                          ("decision_waiting.png", waiting(None, d))):
+            out.append(save_figure(fig, folder / name))
+            plt.close(fig)
     return out
 
 

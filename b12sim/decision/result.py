@@ -37,6 +37,10 @@ class Decision(Reported):
     p_deficient, interval : P(true B12 deficiency) and its 95% interval over draws
         (the same numbers as :func:`b12sim.diagnose` with the same draws).
     recommendation : key of the option with the highest expected net monetary benefit.
+    runner_up, margin, margin_mcse : the next best option, how far the recommendation's
+        expected net benefit is ahead of it (currency) and the Monte Carlo standard error
+        of that margin over the draws (batch means in draw order); a margin within about
+        two errors is too close to call with this many draws.
     options : one row per option (``no_treatment``, ``treat_now``, ``test_first:<test>``):
         ``p_permanent`` (expected P(permanent nerve deficit) by the horizon),
         ``p_permanent_if_deficient`` (and its 95% interval over draws), ``day_hb_normal``
@@ -44,7 +48,7 @@ class Decision(Reported):
         horizon in most draws) and ``p_hb_normal`` (share within the horizon), ``p_treated``, ``injections`` and ``tablets``
         within the horizon, ``cost`` (currency, discounted), ``qaly`` (discounted QALYs
         relative to a replete person, <= 0), ``nmb`` = wtp x qaly - cost (and its
-        95% interval over draws).
+        95% interval over draws) with ``nmb_mcse``, the Monte Carlo error of its mean.
     tests : one row per test: ``turnaround_days``, ``price``, ``value_of_information``
         (>= 0; 0 when no result changes the action), ``p_change``, ``p_positive``,
         ``cost_of_waiting``, ``net_value`` (= value - waiting - price; > 0 means testing
@@ -64,6 +68,9 @@ class Decision(Reported):
     p_deficient: float
     interval: tuple[float, float]
     recommendation: str
+    runner_up: str
+    margin: float
+    margin_mcse: float
     options: pd.DataFrame
     tests: pd.DataFrame
     threshold_table: pd.DataFrame
@@ -97,6 +104,11 @@ class Decision(Reported):
                 "treat_interval": [first["p_treat_lo"], first["p_treat_hi"]], "tests": tests}
 
     @property
+    def too_close(self) -> bool:
+        """Whether the recommendation's lead over the runner-up is within two Monte Carlo errors."""
+        return bool(self.margin < 2.0 * self.margin_mcse)
+
+    @property
     def best_test(self) -> str:
         """The test whose net value (testing first against acting now) is highest."""
         return str(self.tests["net_value"].astype(float).idxmax())
@@ -112,6 +124,8 @@ class Decision(Reported):
         return _round({
             "recommendation": self.recommendation,
             "recommendation_text": self.describe(self.recommendation),
+            "runner_up": self.runner_up, "margin": self.margin, "margin_mcse": self.margin_mcse,
+            "too_close_to_call": self.too_close,
             "p_deficient": self.p_deficient,
             "interval": list(self.interval),
             "thresholds": self.thresholds,
@@ -171,6 +185,11 @@ class Decision(Reported):
                          f"{r['price']:>5,.0f} = {r['net_value']:>+8,.0f} {cur}; changes the decision with "
                          f"probability {r['p_change']:.0%}; {cut}")
         lines.append(f"Recommendation (highest expected net benefit): {self.describe(self.recommendation)}")
+        lines.append(f"  ahead of {self.describe(self.runner_up)} by {self.margin:,.0f} {cur} (Monte Carlo error +-{self.margin_mcse:,.0f} "
+                     f"over {self.draws} draws)")
+        if self.too_close:
+            lines.append(f"  Too close to call with {self.draws} draws: the two options are within Monte Carlo error; "
+                         "run again with more draws (draws=..., --draws) to separate them.")
         lines += [f"Note: {n}" for n in self.notes]
         lines.append(DISCLAIMER)
         return "\n".join(lines)
