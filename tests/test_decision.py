@@ -168,6 +168,7 @@ def test_thresholds_are_ordered_and_consistent_with_the_options(decisions):
 def test_with_one_draw_the_headline_thresholds_are_that_draws_thresholds():
     """The pooled thresholds (odds shifted over draws) and the per-draw ones are the same analysis for one draw."""
     d = b12sim.decide(BORDERLINE, tests=("mma", "b12"), draws=1, turnaround=14)
+    assert math.isnan(d.margin_mcse) and not d.too_close and "not estimable from 1 draw" in d.report()
     for k in ("p_treat", "p_test_lo", "p_test_hi"):
         np.testing.assert_allclose(d.threshold_table[k], d.threshold_table[f"{k}_lo"], atol=1e-9)
         np.testing.assert_allclose(d.threshold_table[k], d.threshold_table[f"{k}_hi"], atol=1e-9)

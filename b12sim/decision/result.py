@@ -185,8 +185,9 @@ class Decision(Reported):
                          f"{r['price']:>5,.0f} = {r['net_value']:>+8,.0f} {cur}; changes the decision with "
                          f"probability {r['p_change']:.0%}; {cut}")
         lines.append(f"Recommendation (highest expected net benefit): {self.describe(self.recommendation)}")
-        lines.append(f"  ahead of {self.describe(self.runner_up)} by {self.margin:,.0f} {cur} (Monte Carlo error +-{self.margin_mcse:,.0f} "
-                     f"over {self.draws} draws)")
+        err = (f"Monte Carlo error +-{self.margin_mcse:,.0f} over {self.draws} draws" if math.isfinite(self.margin_mcse)
+               else f"Monte Carlo error not estimable from {self.draws} draw")
+        lines.append(f"  ahead of {self.describe(self.runner_up)} by {self.margin:,.0f} {cur} ({err})")
         if self.too_close:
             lines.append(f"  Too close to call with {self.draws} draws: the two options are within Monte Carlo error; "
                          "run again with more draws (draws=..., --draws) to separate them.")
