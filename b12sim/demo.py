@@ -81,9 +81,10 @@ def _decision(figures: Path) -> list[Path]:
 
     patient = dict(b12="200 pmol/L", age=72)
     print("Decision for an indeterminate result (B12 200 pmol/L alone, age 72):")
-    print(decide(patient, turnaround=dfig.EXAMPLE_TURNAROUND).report().split("\nNote:")[0])
+    d = decide(patient, turnaround=dfig.EXAMPLE_TURNAROUND)
+    print(d.report().split("\nNote:")[0])
     print()
-    return dfig.write(figures, patient, test="mma")
+    return dfig.write(figures, test="mma", decision=d)
 
 
 def run(figures: Path) -> int:

@@ -133,11 +133,11 @@ def waiting(axes=None, decision=None):
 
 
 def write(folder: str | Path = "figures", patient: dict | None = None, *, test: str | None = "mma",
-          turnaround=EXAMPLE_TURNAROUND, **kwargs) -> list[Path]:
+          turnaround=EXAMPLE_TURNAROUND, decision=None, **kwargs) -> list[Path]:
     """Write ``decision_threshold.png`` (for ``test``) and ``decision_waiting.png`` for ``patient``.
 
     ``patient`` defaults to :data:`EXAMPLE`; ``turnaround`` (days) and ``kwargs`` go to
-    :func:`b12sim.decide`.
+    :func:`b12sim.decide`, unless ``decision`` (its result for that patient) is given.
     """
     import matplotlib
 
@@ -147,7 +147,7 @@ def write(folder: str | Path = "figures", patient: dict | None = None, *, test: 
     from b12sim.decision import decide
     from b12sim.io import save_figure
 
-    d = decide(dict(EXAMPLE if patient is None else patient), turnaround=turnaround, **kwargs)
+    d = decision or decide(dict(EXAMPLE if patient is None else patient), turnaround=turnaround, **kwargs)
     folder = Path(folder)
     out = []
     with plt.style.context("default"):  # the same files from a notebook, whose backend sets its own rcParams
