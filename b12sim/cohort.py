@@ -22,6 +22,7 @@ import xarray as xr
 
 from b12sim.diagnosis import inputs
 from b12sim.errors import InputError
+from b12sim.physiology import backend
 from b12sim.physiology import markers as mk
 
 POSITIVE = {"sigma_x", "sigma_d", "n_hinge", "kappa_t", "a_m", "a_h", "c_f", "sigma_y",
@@ -123,15 +124,16 @@ class CohortModel:
                     p[k] = pm.Deterministic(k, z)
             x = X_NODES[None, :]
             rd = {k: risks[:, j] for j, k in enumerate(mk.RISKS)}
-            mu_m = mk.main_mean(a, rd, p, c, pt)
-            pi = mk.depleting_prob(a, rd, p, pt)
+            eq = backend.pytensor()
+            mu_m = eq.main_mean(a, rd, p, c)
+            pi = eq.depleting_prob(a, rd, p)
             lm = pt.log1p(-pi)[:, None] - 0.5 * ((x - mu_m[:, None]) / p["sigma_x"]) ** 2 - pt.log(p["sigma_x"])
             ld = pt.log(pi)[:, None] - 0.5 * ((x - p["mu_d"]) / p["sigma_d"]) ** 2 - pt.log(p["sigma_d"])
             lw = pt.logaddexp(lm, ld)
             lw = lw - pt.logsumexp(lw, axis=1, keepdims=True)  # normalised prior on the grid
-            means = mk.log_means(x, 0.0, mk.AGE_REF, mk.EGFR_REF, p, c, pt)  # covariates added below
-            sds = mk.log_sds(p, c, pt)
-            dfx = mk.deficit(x, p, pt)
+            means = eq.log_means(x, 0.0, mk.AGE_REF, mk.EGFR_REF, p, c)  # covariates added below
+            sds = eq.log_sds(p, c)
+            dfx = eq.deficit(x, p["x_k"], p["n_hinge"])
 
             def normal_ll(k, mu):
                 sd = sds[mk.MARKERS[k]]
@@ -156,7 +158,7 @@ class CohortModel:
                 m_y = (p["mu_y"] / p["sigma_y"] ** 2 + has[h, 4] * obs[h, 4] / sd_f**2) / prec
                 y = m_y[:, None, None] + math.sqrt(2.0) * pt.sqrt(1.0 / prec)[:, None, None] * GH_T[None, None, :]
                 mu_h = (p["h0"] + p["bh_age"] * a[h] + p["bh_renal"] * r[h])[:, None, None] \
-                    + p["a_h"] * dfx[:, :, None] + p["c_f"] * mk.folate_deficit(y, c, pt)
+                    + p["a_h"] * dfx[:, :, None] + p["c_f"] * eq.folate_deficit(y, c.ln_fol_hinge)
                 sd_h = sds["hcy"]
                 lh = -0.5 * ((obs[h, 3][:, None, None] - mu_h) / sd_h) ** 2 - pt.log(sd_h) \
                     - 0.5 * math.log(2 * math.pi) + GH_LOGW[None, None, :]

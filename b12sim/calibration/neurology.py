@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from b12sim import evidence
+from b12sim.physiology import backend
 from b12sim.physiology import neurology as neuro
 
 FREE = ("neuro_permanent_p_3mo", "neuro_permanent_p_12mo")
@@ -55,7 +56,7 @@ def observations() -> dict[str, dict]:
 def predict(p3, p12, gain, days, xp=np):
     """Mean DRS change of a group with symptom durations ``days`` (last axis, equally weighted);
     ``p3``, ``p12`` and ``gain`` broadcast against ``days`` without it."""
-    p_perm = neuro.p_permanent(days, {FREE[0]: p3, FREE[1]: p12}, xp)
+    p_perm = backend.of(xp).p_permanent(days, {FREE[0]: p3, FREE[1]: p12})
     return gain * (1.0 - p_perm.mean(axis=-1))
 
 

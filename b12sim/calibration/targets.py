@@ -14,6 +14,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from b12sim import evidence
+from b12sim.physiology import backend
 from b12sim.physiology import markers as mk
 
 # quadrature grids: ln stores (ug) and ln true folate (nmol/L)
@@ -39,14 +40,14 @@ def x_weights(p, c, xp, *, age, risks=None, component="mixture"):
     """
     risks = risks or {}
     a = (age - mk.AGE_REF) / 10.0
-    lm = _normal_logpdf(X_GRID, mk.main_mean(a, risks, p, c, xp), p["sigma_x"], xp)
+    lm = _normal_logpdf(X_GRID, backend.of(xp).main_mean(a, risks, p, c), p["sigma_x"], xp)
     ld = _normal_logpdf(X_GRID, p["mu_d"], p["sigma_d"], xp)
     if component == "main":
         lw = lm
     elif component == "depleting":
         lw = ld
     else:
-        pi = mk.depleting_prob(a, risks, p, xp)
+        pi = backend.of(xp).depleting_prob(a, risks, p)
         lw = xp.logaddexp(lm + xp.log1p(-pi), ld + xp.log(pi))
     w = xp.exp(lw - lw.max())
     return w / w.sum()
@@ -61,12 +62,12 @@ def y_weights(p, xp):
 
 def cdf_given_x(marker, value, p, c, xp, *, age, egfr):
     """P(marker < value | x) on ``X_GRID`` (folate integrated out for tHcy)."""
-    sd = mk.log_sds(p, c, xp)[marker]
+    sd = backend.of(xp).log_sds(p, c)[marker]
     lv = math.log(value)
     if marker == "hcy":
-        mu = mk.log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, p, c, xp)["hcy"]
+        mu = backend.of(xp).log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, p, c)["hcy"]
         return (_phi((lv - mu) / sd, xp) * y_weights(p, xp)[None, :]).sum(axis=1)
-    mu = mk.log_means(X_GRID, 0.0, age, egfr, p, c, xp)[marker]
+    mu = backend.of(xp).log_means(X_GRID, 0.0, age, egfr, p, c)[marker]
     return _phi((lv - mu) / sd, xp)
 
 
@@ -79,11 +80,11 @@ def band_prob(lo, hi, p, c, xp, *, age, egfr):
 
 def mean_given_x(marker, p, c, xp, *, age, egfr):
     """E[marker | x] on ``X_GRID`` in canonical units (lognormal mean)."""
-    sd = mk.log_sds(p, c, xp)[marker]
+    sd = backend.of(xp).log_sds(p, c)[marker]
     if marker == "hcy":
-        mu = mk.log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, p, c, xp)["hcy"]
+        mu = backend.of(xp).log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, p, c)["hcy"]
         return (xp.exp(mu + sd**2 / 2) * y_weights(p, xp)[None, :]).sum(axis=1)
-    mu = mk.log_means(X_GRID, 0.0, age, egfr, p, c, xp)[marker]
+    mu = backend.of(xp).log_means(X_GRID, 0.0, age, egfr, p, c)[marker]
     return xp.exp(mu + sd**2 / 2)
 
 
@@ -130,7 +131,7 @@ def predictions(p, c, xp=np):
     for marker in ("b12", "mma", "hcy"):
         m = (wd * mean_given_x(marker, p, c, xp, age=age_c, egfr=egfr_c)).sum()
         out[f"kuzminski_log_mean_{marker}"] = xp.log(m)
-    sd_f = mk.log_sds(p, c, xp)["folate"]
+    sd_f = backend.of(xp).log_sds(p, c)["folate"]
     out["kuzminski_folate_deficient"] = _phi(
         (c.ln_fol_def - p["mu_y"]) / xp.sqrt(p["sigma_y"] ** 2 + sd_f**2), xp)
 
@@ -148,7 +149,7 @@ def predictions(p, c, xp=np):
 
     for name, age, egfr in (("young", 25.0, mk.EGFR_REF), ("old", 77.0, ev("old_adult_egfr"))):
         wa = x_weights(p, c, xp, age=age)
-        mu = mk.log_means(X_GRID, 0.0, age, egfr, p, c, xp)["mma"]
+        mu = backend.of(xp).log_means(X_GRID, 0.0, age, egfr, p, c)["mma"]
         out[f"ganji_log_gm_{name}"] = (wa * mu).sum()
 
     mcut = ev("metformin_low_b12_cut")

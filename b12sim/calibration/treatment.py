@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from b12sim import evidence
+from b12sim.physiology import backend
 from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
 
@@ -93,12 +94,12 @@ def predict(theta: dict, xp=np) -> dict:
         pool = (w * xp.exp(-k * tau)).sum()
         stores = s0 * xp.exp(-lam * DAY) + (w * ks * (xp.exp(-lam * tau) - xp.exp(-k * tau)) / (k - lam)).sum()
         x = xp.log(stores + pool)
-        d = mk.deficit(x, p, xp)
+        d = backend.of(xp).deficit(x, p["x_k"], p["n_hinge"])
         out[f"{arm}_b12"] = xp.log(math.exp(p["b0"]) * (stores + pool) / s_med + theta["serum_per_ug_recent"] * pool) \
             + sd["b12"] ** 2 / 2
         out[f"{arm}_mma"] = p["m0"] + p["bm_age"] * a + p["bm_renal"] * r + p["a_m"] * d + sd["mma"] ** 2 / 2
         out[f"{arm}_hcy"] = (p["h0"] + p["bh_age"] * a + p["bh_renal"] * r + p["a_h"] * d
-                             + p["c_f"] * float(mk.folate_deficit(p["mu_y"], c)) + sd["hcy"] ** 2 / 2)
+                             + p["c_f"] * float(mk.folate_deficit(p["mu_y"], c.ln_fol_hinge)) + sd["hcy"] ** 2 / 2)
     return out
 
 

@@ -63,7 +63,7 @@ def folate_grid(c: mk.Constants, hy: float = H_Y):
     ``(y, weights of y < cut (:func:`below`), folate deficit)``."""
     ly = np.arange(math.floor((Y_MIN - c.ln_fol_def) / hy), math.ceil((Y_MAX - c.ln_fol_def) / hy) + 1)
     y = c.ln_fol_def + hy * ly
-    return y, below(ly), mk.folate_deficit(y, c)
+    return y, below(ly), mk.folate_deficit(y, c.ln_fol_hinge)
 
 
 

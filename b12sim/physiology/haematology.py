@@ -47,7 +47,7 @@ def totals(st):
     return hb, vol / hb, 100.0 * st["ret"] / hb
 
 
-def rates(st, dmar, p):
+def marrow_rates(st, dmar, p):
     """``(inflow, k)`` per haematology state for marrow deficit ``dmar`` (see module doc)."""
     kq = N_DELAY / p["marrow_delay_days"]
     q = st["q"]

@@ -1,8 +1,9 @@
 """The marker model: one latent cobalamin state and the laboratory values it produces.
 
-This module defines the model once; the PyMC calibration, the cohort fit and the
-fast numpy scorer all call these functions (``xp`` is ``numpy`` or
-``pytensor.tensor``).
+Each equation is defined once here, with named arguments, and run as written on numpy
+arrays, compiled by numba into the scoring and simulation kernels, or on PyTensor
+tensors in the calibrations (:mod:`b12sim.physiology.backend`). The functions taking a
+parameter mapping ``p`` compose those equations for the numpy and PyTensor callers.
 
 Latent state
 ------------
@@ -37,9 +38,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from b12sim import evidence
+from b12sim.physiology.primitives import exp, log, maximum, softplus, sqrt
 
 MARKERS = ("b12", "holotc", "mma", "hcy", "folate")
 RISKS_SHIFT = ("vegan", "metformin", "ppi")
@@ -80,76 +80,96 @@ class Constants:
         )
 
 
-def covariates(age, egfr, xp=np):
-    """Centred age in decades and the renal term ``max(0, ln(90/eGFR))``."""
+def covariates(age, egfr):
+    """Centred age in decades and the renal term ``max(0, ln(90/eGFR))`` (age years, eGFR mL/min/1.73m2)."""
     a = (age - AGE_REF) / 10.0
-    r = xp.maximum(0.0, xp.log(EGFR_REF / egfr))
+    r = maximum(0.0, log(EGFR_REF / egfr))
     return a, r
 
 
-def softplus(z, xp=np):
-    """``ln(1 + e^z)``, stable for large ``|z|``."""
-    return xp.logaddexp(0.0, z)
+def deficit(x, x_k, n_hinge):
+    """B12 metabolic deficit ``D(x) = softplus(n (x_k - x)) / n`` (dimensionless, >= 0) at ln stores ``x`` (ug)."""
+    return softplus(n_hinge * (x_k - x)) / n_hinge
 
 
-def deficit(x, p, xp=np):
-    """Metabolic deficit ``D(x)`` (dimensionless, >= 0)."""
-    n = p["n_hinge"]
-    return softplus(n * (p["x_k"] - x), xp) / n
+def folate_deficit(y, ln_fol_hinge):
+    """Folate metabolic deficit ``softplus(ln F_h - y)`` (dimensionless) at ln true folate ``y`` (nmol/L)."""
+    return softplus(ln_fol_hinge - y)
 
 
-def folate_deficit(y, c: Constants, xp=np):
-    """Folate metabolic deficit ``softplus(ln F_h - y)`` (dimensionless)."""
-    return softplus(c.ln_fol_hinge - y, xp)
+def log_b12(x, b0, ln_s_med):
+    """ln serum B12 (pmol/L) expected at ln stores ``x`` (ug)."""
+    return b0 + (x - ln_s_med)
 
 
-def log_means(x, y, age, egfr, p, c: Constants, xp=np):
+def log_holotc(x, t0, kappa_t, ln_s_med):
+    """ln holoTC (pmol/L) expected at ln stores ``x`` (ug)."""
+    return t0 + kappa_t * (x - ln_s_med)
+
+
+def log_mma(d, a, r, m0, bm_age, bm_renal, a_m):
+    """ln MMA (umol/L) expected at B12 deficit ``d``, centred age ``a`` and renal term ``r``."""
+    return m0 + bm_age * a + bm_renal * r + a_m * d
+
+
+def log_hcy(d, dfol, a, r, h0, bh_age, bh_renal, a_h, c_f):
+    """ln tHcy (umol/L) expected at B12 deficit ``d`` and folate deficit ``dfol``."""
+    return h0 + bh_age * a + bh_renal * r + a_h * d + c_f * dfol
+
+
+def total_sd(within, between):
+    """SD of a log marker from its within-person and between-person SDs."""
+    return sqrt(within**2 + between**2)
+
+
+def store_mean(a, vegan, metformin, ppi, ln_s_med, gamma_age, delta_vegan, delta_metformin, delta_ppi):
+    """Mean ln store (ug) of the non-depleting component at centred age ``a``; risk flags 0/1."""
+    return ln_s_med + gamma_age * a + delta_vegan * vegan + delta_metformin * metformin + delta_ppi * ppi
+
+
+def depleting_share(a, pernicious_anaemia, ileal_resection, bariatric, pi0, pi_age,
+                    p_pernicious_anaemia, p_ileal_resection, p_bariatric):
+    """Probability of the depleting (malabsorption) component: the age-based background
+    ``1 / (1 + exp(-(pi0 + pi_age a)))``, raised by each named cause present (flags 0/1)."""
+    base = 1.0 / (1.0 + exp(-(pi0 + pi_age * a)))
+    keep = ((1.0 - p_pernicious_anaemia * pernicious_anaemia) * (1.0 - p_ileal_resection * ileal_resection)
+            * (1.0 - p_bariatric * bariatric))
+    return 1.0 - (1.0 - base) * keep
+
+
+def log_means(x, y, age, egfr, p, c: Constants):
     """Expected log marker values (log canonical units) given the latent state.
 
     ``x``: ln stores (ug); ``y``: ln true folate (nmol/L); ``age`` years; ``egfr``
     mL/min/1.73m2; ``p``: mapping of parameter arrays/scalars. Broadcasting applies.
     """
-    a, r = covariates(age, egfr, xp)
-    dx = x - c.ln_s_med
-    d = deficit(x, p, xp)
+    a, r = covariates(age, egfr)
+    d = deficit(x, p["x_k"], p["n_hinge"])
     return {
-        "b12": p["b0"] + dx,
-        "holotc": p["t0"] + p["kappa_t"] * dx,
-        "mma": p["m0"] + p["bm_age"] * a + p["bm_renal"] * r + p["a_m"] * d,
-        "hcy": (p["h0"] + p["bh_age"] * a + p["bh_renal"] * r + p["a_h"] * d
-                + p["c_f"] * folate_deficit(y, c, xp)),
+        "b12": log_b12(x, p["b0"], c.ln_s_med),
+        "holotc": log_holotc(x, p["t0"], p["kappa_t"], c.ln_s_med),
+        "mma": log_mma(d, a, r, p["m0"], p["bm_age"], p["bm_renal"], p["a_m"]),
+        "hcy": log_hcy(d, folate_deficit(y, c.ln_fol_hinge), a, r, p["h0"], p["bh_age"], p["bh_renal"], p["a_h"],
+                       p["c_f"]),
         "folate": y,
     }
 
 
-def log_sds(p, c: Constants, xp=np):
+BETWEEN = {"b12": "s_b", "holotc": "s_t", "mma": "s_m", "hcy": "s_h", "folate": "s_f"}  # marker -> parameter
+
+
+def log_sds(p, c: Constants):
     """Total SD of each log marker: within-person and between-person parts combined."""
-    extra = {"b12": "s_b", "holotc": "s_t", "mma": "s_m", "hcy": "s_h", "folate": "s_f"}
-    return {m: xp.sqrt(c.within[m] ** 2 + p[k] ** 2) for m, k in extra.items()}
+    return {m: total_sd(c.within[m], p[k]) for m, k in BETWEEN.items()}
 
 
-def main_mean(a, risks, p, c: Constants, xp=np):
-    """Mean ln store (ug) of the non-depleting component.
-
-    ``a``: centred age (decades, see :func:`covariates`); ``risks``: risk factor name
-    -> 0/1 value or array (absent names count as 0).
-    """
-    mu = c.ln_s_med + p["gamma_age"] * a
-    for k in RISKS_SHIFT:
-        if k in risks:
-            mu = mu + p[f"delta_{k}"] * risks[k]
-    return mu
+def main_mean(a, risks, p, c: Constants):
+    """:func:`store_mean` for a mapping ``risks`` (name -> 0/1 value or array; absent names count as 0)."""
+    return store_mean(a, *(risks.get(k, 0.0) for k in RISKS_SHIFT), c.ln_s_med, p["gamma_age"],
+                      *(p[f"delta_{k}"] for k in RISKS_SHIFT))
 
 
-def depleting_prob(a, risks, p, xp=np):
-    """Probability of belonging to the depleting (malabsorption) component.
-
-    The age-based background applies unless a named malabsorptive cause in ``risks``
-    raises it to that cause's probability.
-    """
-    base = 1.0 / (1.0 + xp.exp(-(p["pi0"] + p["pi_age"] * a)))
-    keep = 1.0
-    for k in RISKS_DEPLETING:
-        if k in risks:
-            keep = keep * (1.0 - p[f"p_{k}"] * risks[k])
-    return 1.0 - (1.0 - base) * keep
+def depleting_prob(a, risks, p):
+    """:func:`depleting_share` for a mapping ``risks`` (name -> 0/1 value or array; absent names count as 0)."""
+    return depleting_share(a, *(risks.get(k, 0.0) for k in RISKS_DEPLETING), p["pi0"], p["pi_age"],
+                           *(p[f"p_{k}"] for k in RISKS_DEPLETING))

@@ -18,9 +18,10 @@ adds one exposure-day. Folic acid does not enter: it gives nerves no protection.
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
-from b12sim.physiology import markers as mk
+from b12sim.physiology.markers import deficit
+from b12sim.physiology.primitives import expm1, log, log1p, maximum, minimum
 
 MONTH_3, MONTH_12 = 365.25 / 4, 365.25  # days
 MIN_GAP = 0.05  # the 12-month probability exceeds the 3-month one by at least this
@@ -28,29 +29,27 @@ MIN_GAP = 0.05  # the 12-month probability exceeds the 3-month one by at least t
 
 def exposure_rate(d, p):
     """Exposure-days per day for B12 deficit ``d``."""
-    d_k = np.log(2.0) / p["n_hinge"]
-    d_ref = mk.deficit(p["mu_d"], p)
-    return np.maximum(0.0, d - d_k) / np.maximum(d_ref - d_k, 1e-3)
+    d_k = math.log(2.0) / p["n_hinge"]
+    d_ref = deficit(p["mu_d"], p["x_k"], p["n_hinge"])
+    return maximum(0.0, d - d_k) / maximum(d_ref - d_k, 1e-3)
 
 
-def weibull(p3, p12, xp=np):
+def weibull(p3, p12):
     """``(theta, k)`` of the permanent-deficit curve through the 3- and 12-month probabilities
-    (``theta`` in exposure-days; ``xp`` is ``numpy`` or ``pytensor.tensor``)."""
-    if xp is np:
-        p3, p12 = np.asarray(p3), np.asarray(p12)
-    h3, h12 = -xp.log1p(-p3), -xp.log1p(-p12)
-    k = xp.log(h12 / h3) / np.log(MONTH_12 / MONTH_3)
+    (``theta`` in exposure-days)."""
+    h3, h12 = -log1p(-p3), -log1p(-p12)
+    k = log(h12 / h3) / math.log(MONTH_12 / MONTH_3)
     return MONTH_3 / h3 ** (1.0 / k), k
 
 
-def p_permanent(x, p, xp=np):
+def p_permanent(x, p):
     """Probability of a permanent deficit after ``x`` exposure-days."""
-    theta, k = weibull(p["neuro_permanent_p_3mo"], p["neuro_permanent_p_12mo"], xp)
-    return -xp.expm1(-(xp.maximum(x, 0.0) / theta) ** k)
+    theta, k = weibull(p["neuro_permanent_p_3mo"], p["neuro_permanent_p_12mo"])
+    return -expm1(-(maximum(x, 0.0) / theta) ** k)
 
 
-def rates(st, e, p):
+def nerve_rates(st, e, p):
     """``(inflow, k)`` for exposure ``X`` and dysfunction ``N`` at exposure rate ``e``."""
-    off = (1.0 - np.minimum(e, 1.0)) * np.log(2.0) / p["neuro_recovery_halflife_days"]
+    off = (1.0 - minimum(e, 1.0)) * math.log(2.0) / p["neuro_recovery_halflife_days"]
     on = e / p["neuro_onset_days"]
     return {"neuro_x": (e, 0.0), "neuro_n": (on, on + off)}

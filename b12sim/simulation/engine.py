@@ -48,10 +48,10 @@ def drivers(s, r, fa, dfol, q, c: mk.Constants):
     the folate part is put in B12-deficit units by the ratio of the two effects on
     tHcy (``c_f / a_h``).
     """
-    d = mk.deficit(np.log(s + r), q)
+    d = mk.deficit(np.log(s + r), q["x_k"], q["n_hinge"])
     fa_eff = fa / (fa + q["folic_acid_threshold_mg"])
-    d_b = np.maximum(0.0, d - mk.deficit(c.ln_s_med, q))
-    d_f = np.maximum(0.0, dfol - mk.folate_deficit(q["mu_y"], c)) * q["c_f"] / q["a_h"]
+    d_b = np.maximum(0.0, d - mk.deficit(c.ln_s_med, q["x_k"], q["n_hinge"]))
+    d_f = np.maximum(0.0, dfol - mk.folate_deficit(q["mu_y"], c.ln_fol_hinge)) * q["c_f"] / q["a_h"]
     return d, fa_eff, haem.marrow_deficit(d_b, d_f, fa_eff, q["folic_acid_bypass"])
 
 
@@ -82,7 +82,7 @@ def initial_state(q, people, c: mk.Constants) -> dict:
     """Untreated steady state of each person at day 0 (see :func:`haem.steady_state`)."""
     x0 = np.asarray(people["x0"], float)
     s = np.exp(x0) * np.ones_like(q["x_k"])
-    dfol = mk.folate_deficit(np.asarray(people["y0"], float), c) * np.ones_like(s)
+    dfol = mk.folate_deficit(np.asarray(people["y0"], float), c.ln_fol_hinge) * np.ones_like(s)
     zero = np.zeros_like(s)
     d, _, dmar = drivers(s, zero, zero, dfol, q, c)
     hb0 = np.asarray(people["hb"], float) * np.ones_like(s)
@@ -121,8 +121,8 @@ def observe(st, q, people, c: mk.Constants) -> dict:
 def rates(st, q, c: mk.Constants) -> dict:
     """``(inflow, k)`` of every state except the B12 pools and folic acid."""
     d, _, dmar = drivers(st["s"], st["r"], st["fa"], st["dfol"], q, c)
-    out = haem.rates(st, dmar, q)
-    out.update(neuro.rates(st, neuro.exposure_rate(d, q), q))
+    out = haem.marrow_rates(st, dmar, q)
+    out.update(neuro.nerve_rates(st, neuro.exposure_rate(d, q), q))
     out["dl"] = (d * math.log(2) / q["marker_halflife_days"], math.log(2) / q["marker_halflife_days"])
     return out
 
@@ -154,11 +154,11 @@ def _kernel_inputs(p: dict, people: dict, q: dict, st: dict, kp, c: mk.Constants
         K.KS: kp.recent_to_stores_per_day[:, 0], K.KL: kp.recent_lost_per_day[:, 0],
         K.LOSS: p["loss_per_day"], K.BILE: p["biliary_reabsorbed"] * p["biliary_ug_per_day"] / kp.store_median_ug,
         K.KFA: math.log(2) / p["folic_acid_halflife_days"], K.FATHR: p["folic_acid_threshold_mg"],
-        K.XK: p["x_k"], K.NH: p["n_hinge"], K.DMED: mk.deficit(c.ln_s_med, p),
-        K.DFMED: mk.folate_deficit(p["mu_y"], c), K.CFAH: p["c_f"] / p["a_h"], K.BYPASS: p["folic_acid_bypass"],
+        K.XK: p["x_k"], K.NH: p["n_hinge"], K.DMED: mk.deficit(c.ln_s_med, p["x_k"], p["n_hinge"]),
+        K.DFMED: mk.folate_deficit(p["mu_y"], c.ln_fol_hinge), K.CFAH: p["c_f"] / p["a_h"], K.BYPASS: p["folic_acid_bypass"],
         K.GAMMA: p["epo_exponent"], K.LIFE: p["rbc_lifespan_days"], K.TR: p["reticulocyte_days"],
         K.TM: p["marrow_delay_days"], K.MCVN: p["mcv_normal_fl"], K.MCVD: p["mcv_per_deficit"],
-        K.MH: p["marker_halflife_days"], K.DK: np.log(2.0) / p["n_hinge"], K.DREF: mk.deficit(p["mu_d"], p),
+        K.MH: p["marker_halflife_days"], K.DK: np.log(2.0) / p["n_hinge"], K.DREF: mk.deficit(p["mu_d"], p["x_k"], p["n_hinge"]),
         K.ONSET: p["neuro_onset_days"], K.REC: p["neuro_recovery_halflife_days"], K.B0: p["b0"],
         K.W: p["serum_per_ug_recent"], K.T0: p["t0"], K.KT: p["kappa_t"], K.M0: p["m0"], K.BMA: p["bm_age"],
         K.BMR: p["bm_renal"], K.AM: p["a_m"], K.H0: p["h0"], K.BHA: p["bh_age"], K.BHR: p["bh_renal"],
