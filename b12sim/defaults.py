@@ -1,0 +1,19 @@
+"""Defaults shared across b12sim: the seed, draw counts, the length of a year, the disclaimer.
+
+One home for each, so that the API, the CLI and the reports agree.
+"""
+
+from __future__ import annotations
+
+SEED = 20261125  # default seed of every stochastic entry point
+DAYS_PER_YEAR = 365.25  # days; converts yearly rates, costs and utilities to days
+DRAWS = {  # default posterior draws per entry point
+    "diagnose": 400,  # P(deficient) within about 1 point of Monte Carlo error
+    "simulate": 200,
+    "decide": 200,
+    "compare": 100,
+}
+DISCLAIMER = (
+    "b12sim is a research and teaching tool. Its outputs are model estimates, "
+    "not medical advice; clinical decisions need a clinician and the full picture."
+)
