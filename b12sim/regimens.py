@@ -14,9 +14,9 @@ Day 0 is the first treatment day, so a trial's "day 1" is day 0 here. A phase
 starts where the previous one ends (the day its next dose would have been due), or
 at an absolute ``start_day`` that is not earlier. Presets write a month as 30 days.
 
-Adherence is per regimen: ``p_take`` is the probability that each dose day is kept
-(tablet taken, injection attended) and ``p_stop_per_year`` the hazard (1/year) of
-stopping treatment altogether.
+Adherence is per regimen (:class:`Adherence`): ``p_take`` is the probability that each dose
+day is kept (tablet taken, injection attended) and ``p_stop_per_year`` the hazard (1/year) of
+stopping treatment altogether; :mod:`b12sim.economics.adherence` adds a person's own shares.
 
 Doses come out per day on four channels: ``oral_ug`` (any oral cobalamin),
 ``im_hydroxo_ug``, ``im_cyano_ug`` and ``folic_acid_mg``.
@@ -28,7 +28,6 @@ import dataclasses
 import difflib
 import functools
 import json
-import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -37,14 +36,15 @@ from pathlib import Path
 
 import numpy as np
 
+from b12sim.defaults import DAYS_PER_YEAR
 from b12sim.errors import InputError
+from b12sim.validation import number
 
 CHANNELS = ("oral_ug", "im_hydroxo_ug", "im_cyano_ug", "folic_acid_mg")
 ROUTES = ("oral", "im")
 FORMS = ("hydroxocobalamin", "cyanocobalamin", "folic_acid")
 FLAGS = ("V", "S", "U", "D")  # as in b12sim.evidence
 MAX_DAY = 36_525  # 100 years
-DAYS_PER_YEAR = 365.25
 _MAX_DOSE = {"dose_ug": 100_000.0, "dose_mg": 100.0}
 _PHASE_KEYS = ("dose_ug", "dose_mg", "route", "form", "days", "every_days",
                "for_days", "times", "until_day", "start_day")
@@ -58,13 +58,6 @@ def _int(name: str, v: object, lo: int, hi: int = MAX_DAY) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
         raise InputError(name, v, f"a whole number from {lo} to {hi}")
     return v
-
-
-def _number(name: str, v: object, lo: float, hi: float, allowed: str, open_lo=False) -> float:
-    if (isinstance(v, bool) or not isinstance(v, (int, float))
-            or not (lo < v if open_lo else lo <= v) or not v <= hi):
-        raise InputError(name, v, allowed)
-    return float(v)
 
 
 def _text(name: str, v: object) -> str:
@@ -121,7 +114,7 @@ class Phase:
             raise InputError(other, getattr(self, other), f"{unit} for {form}",
                              "folic acid in mg, cobalamins in ug; 1 mg = 1000 ug")
         hi = _MAX_DOSE[unit]
-        put(unit, _number(unit, getattr(self, unit), 0, hi, f"> 0 and <= {hi:g} {unit[5:]}",
+        put(unit, number(unit, getattr(self, unit), 0, hi, f"> 0 and <= {hi:g} {unit[5:]}",
                           open_lo=True))
 
         if (self.days is None) == (self.every_days is None):
@@ -214,17 +207,37 @@ class Phase:
 
 @dataclass(frozen=True)
 class Adherence:
-    """Probability each dose day is kept (``p_take``) and stopping hazard (1/year)."""
+    """Which prescribed dose days are received: the one adherence model.
+
+    A dose day ``d`` days after the regimen starts is received when that day's uniform is
+    below ``p_take x share`` and the person has not stopped; stopping comes once, at an
+    exponential time with hazard ``p_stop_per_year`` (1/year) drawn from a second uniform.
+    ``share`` is the person's own share for the dose's route (1 without one; see
+    :mod:`b12sim.economics.adherence`). In expectation a dose day is received with
+    probability ``p_take x share x exp(-p_stop_per_year x d / 365.25)``.
+    """
 
     p_take: float = 1.0
     p_stop_per_year: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "p_take", _number(
-            "adherence.p_take", self.p_take, 0, 1, "a probability from 0 to 1"))
-        object.__setattr__(self, "p_stop_per_year", _number(
+        object.__setattr__(self, "p_take", number("adherence.p_take", self.p_take, 0, 1, "a probability from 0 to 1"))
+        object.__setattr__(self, "p_stop_per_year", number(
             "adherence.p_stop_per_year", self.p_stop_per_year, 0, DAYS_PER_YEAR,
             f"a hazard from 0 to {DAYS_PER_YEAR:g} per year"))
+
+    def stop_day(self, u_stop):
+        """Days after the start at which a person with stopping uniform ``u_stop`` stops (inf: never)."""
+        rate = self.p_stop_per_year / DAYS_PER_YEAR
+        return -np.log1p(-np.asarray(u_stop, float)) / rate if rate > 0 else np.full(np.shape(u_stop), np.inf)
+
+    def received(self, days, u, u_stop, share=1.0) -> np.ndarray:
+        """Whether dose days ``days`` after the start are received, given each day's uniform ``u`` (arrays broadcast)."""
+        return (u < self.p_take * share) & (days < self.stop_day(u_stop))
+
+    def expected(self, days, share=1.0) -> np.ndarray:
+        """Probability that a dose day ``days`` after the start is received."""
+        return self.p_take * share * np.exp(-self.p_stop_per_year * np.asarray(days) / DAYS_PER_YEAR)
 
 
 @dataclass(frozen=True)
@@ -334,25 +347,22 @@ class Regimen:
 
     def sample(self, horizon_days: int, n_people: int,
                seed: int | np.random.SeedSequence) -> dict[str, np.ndarray]:
-        """Doses actually received, per channel, shape (n_people, horizon_days).
+        """Doses actually received (:class:`Adherence`), per channel, shape (n_people, horizon_days).
 
-        Each dose day is kept with probability ``p_take``; a person stops for good
-        at an exponential time with rate ``p_stop_per_year``. Person ``i`` draws from
-        the ``i``-th spawned child of ``seed``, so their doses depend neither on
-        ``n_people`` nor (for days already inside it) on ``horizon_days``.
+        Person ``i`` draws from the ``i``-th spawned child of ``seed`` (first the stopping
+        uniform, then one per dose day), so their doses depend neither on ``n_people`` nor
+        (for days already inside it) on ``horizon_days``.
         """
         sched = self.schedule(horizon_days)
         n = _int("n_people", n_people, 1, 10**8)
         root = _seed_sequence(seed)
         dose_days = np.flatnonzero(np.any([a > 0 for a in sched.values()], axis=0))
-        rate = self.adherence.p_stop_per_year / DAYS_PER_YEAR
         kept = np.zeros((n, len(sched["oral_ug"])), dtype=bool)
         for i in range(n):
             child = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i),
                                            pool_size=root.pool_size)
             u = np.random.default_rng(child).random(1 + dose_days.size)
-            stop = -math.log1p(-u[0]) / rate if rate > 0 else math.inf
-            kept[i, dose_days[(u[1:] < self.adherence.p_take) & (dose_days < stop)]] = True
+            kept[i, dose_days[self.adherence.received(dose_days, u[1:], u[0])]] = True
         return {c: np.where(kept, a, 0.0) for c, a in sched.items()}
 
     def summary(self) -> str:

@@ -196,6 +196,26 @@ def test_figures_draw(decisions):
             plt.close(fig)
 
 
+def test_decision_modules_import_one_way():
+    """decide -> result -> figures, never back (not even inside a function), and nothing from policy."""
+    import ast
+    from pathlib import Path
+
+    import b12sim.decision as pkg
+
+    above = {"figures": ("result", "decide"), "result": ("decide",), "outcomes": ("decide",),
+             "information": ("decide",), "value": ("decide",)}
+    for f in Path(pkg.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            for n in names:
+                assert not n.startswith("b12sim.policy"), (f.name, n)
+                assert not any(n == f"b12sim.decision.{m}" for m in above.get(f.stem, ())), (f.name, n)
+
+
 def test_report_and_json(decisions):
     d = decisions["short"]
     text = d.report()

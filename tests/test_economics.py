@@ -9,7 +9,7 @@ import xarray as xr
 
 from b12sim import evidence
 from b12sim.errors import InputError
-from b12sim.policy import economics as ec
+from b12sim import economics as ec
 
 # Ontario unit costs, CAD 2013 (Masucci & Goeree 2013, Table 1)
 VISIT, FEE_VISIT, FEE_SOLE, DRUG = 33.70, 3.89, 6.75, 6.74
@@ -200,3 +200,66 @@ def test_bad_discounting_is_refused(kwargs, field):
     with pytest.raises(InputError) as e:
         ec.discount_factor(**kwargs)
     assert e.value.field == field
+
+
+def test_doses_become_injections_and_whole_tablets():
+    """One counting rule for decide and the microsimulation: an injection per IM dose of each form,
+    whole 1 mg tablets per oral dose (0.5 mg takes one, 1.5 mg two), folic acid not costed; priced
+    as annual_regimen_cost prices the same counts."""
+    doses = {"oral_ug": np.array([0, 500, 1000, 1500, 2000.0]), "im_hydroxo_ug": np.array([1000.0, 0, 0, 0, 1000]),
+             "im_cyano_ug": np.array([0, 0, 0, 0, 1000.0]), "folic_acid_mg": np.full(5, 5.0)}
+    res = ec.resources(doses)
+    np.testing.assert_array_equal(res["tablets"], [0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(res["injections"], [1, 0, 0, 0, 2])
+    daily = ec.dose_cost(res["injections"], res["tablets"], ec.unit_costs())
+    by_year = ec.annual_regimen_cost(injections=3, oral_tablets=6)["total"]
+    assert daily.sum() == pytest.approx(by_year, rel=1e-12)
+    # a setting without a tablet price still costs injections
+    im_only = ec.unit_costs({"physician_visit": 40, "injection_fee_with_visit": 5, "im_drug_per_injection": 2},
+                            currency="GBP", price_year=2024)
+    np.testing.assert_allclose(ec.dose_cost(res["injections"], np.zeros(5), im_only), [47, 0, 0, 0, 94])
+
+
+def test_day_utility_combines_the_published_proxies():
+    """Neuropathy utility x anaemia utility relative to its top - myelopathy x P(permanent), floored
+    at 0; per-draw anchors replace the published ones."""
+    u = ec.utilities()
+    hb, nd, pp = np.array([60.0, 100, 140, 100]), np.array([0.0, 0.3, 1.4, 0.3]), np.array([0.0, 0.2, 0.0, 1.0])
+    expected = np.maximum(ec.neuropathy_utility(np.minimum(nd, 1.0)) * ec.anaemia_utility(hb) / u.anaemia_high
+                          - u.myelopathy * pp, 0.0)
+    np.testing.assert_allclose(ec.day_utility(hb, nd, pp, u), expected, rtol=1e-14)
+    assert ec.day_utility(140.0, 0.0, 0.0, u) == pytest.approx(u.neuropathy_none)
+    low = ec.day_utility(60.0, 0.0, 0.0, u, anaemia_low=0.3, anaemia_high=0.6)
+    assert low == pytest.approx(u.neuropathy_none * 0.5)
+
+
+def test_adherence_combines_the_regimen_with_the_persons_shares():
+    """A dose day is received when its uniform is below p_take x the person's share for the route
+    and the person has not stopped: p_take 0.5, oral share 0.8 (threshold 0.4), IM share 1
+    (threshold 0.5), stopping after 2.5 days (hazard 1 per day)."""
+    from b12sim.economics import adherence
+    from b12sim.regimens import Phase, Regimen
+
+    reg = Regimen("oral", phases=(Phase("oral", "cyanocobalamin", 1000, every_days=1),)).with_adherence(0.5, 365.25)
+    im = Regimen("im", phases=(Phase("im", "cyanocobalamin", 1000, every_days=1),)).with_adherence(0.5)
+    u = np.array([[0.1, 0.45, 0.3, 0.2, 0.1], [0.1, 0.45, 0.3, 0.6, 0.1]])
+    u_stop = np.array([1 - np.exp(-2.5), 0.5])
+    got = adherence.received([((reg, 0, 5),), ((im, 1, 5),)], u, u_stop, {"oral": np.array([0.8, 0.8]),
+                                                                           "im": np.array([1.0, 1.0])}, 5)
+    np.testing.assert_array_equal(got["oral_ug"][0], [1000, 0, 1000, 0, 0])  # 0.45 > 0.4; stopped from day 3
+    np.testing.assert_array_equal(got["im_cyano_ug"][1], [0, 1000, 1000, 0, 1000])  # from day 1; 0.6 > 0.5
+    assert got["oral_ug"][1].sum() == 0 and got["im_cyano_ug"][0].sum() == 0
+    np.testing.assert_allclose(reg.adherence.expected([0, 1]), [0.5, 0.5 * np.exp(-1)])
+
+
+def test_economics_imports_nothing_above_it():
+    """The economics layer sits below decision and policy: none of its modules imports them, even lazily."""
+    import ast
+    from pathlib import Path
+
+    for f in Path(ec.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+                     if isinstance(node, ast.ImportFrom) else [])
+            assert not [n for n in names if n.startswith(("b12sim.policy", "b12sim.decision", "b12sim.cli"))], f

@@ -6,10 +6,11 @@ import pytest
 
 from b12sim import evidence
 from b12sim.errors import InputError
-from b12sim.policy import economics as econ
+from b12sim import economics as econ
 from b12sim.policy.compare import compare_strategies
 from b12sim.policy.population import CAUSES, check_cohort, synthetic_cohort
-from b12sim.policy.strategies import load_strategy, presets
+from b12sim.policy.strategies import Strategy, load_strategy, presets
+from b12sim.regimens import load_regimen
 from b12sim.simulation.simulate import simulate
 
 pytestmark = pytest.mark.filterwarnings("ignore::b12sim.errors.UnitWarning")
@@ -62,19 +63,75 @@ def test_homogeneous_cohort_equals_the_simulator_run_directly():
 def test_adherence_and_cost_match_their_expectation():
     """512 identical people taking each daily 1 mg tablet with probability 0.8: mean tablets
     0.8 x 365 = 292 and mean discounted cost 0.8 x sum(discount x survival) x tablet price (per
-    draw), within 4 Monte Carlo SEs (binomial: sd of one person's count sqrt(365 x 0.16) = 7.6
-    tablets, SE over 512 people 0.34)."""
-    from b12sim.policy.mortality import survival
+    draw; a dose on day t, 0 = today, paid at t days), within 4 Monte Carlo SEs (binomial: sd of
+    one person's count sqrt(365 x 0.16) = 7.6 tablets, SE over 512 people 0.34)."""
+    from b12sim.economics.mortality import survival
 
     strat = {"name": "oral_only", "regimen": "oral_1mg_daily"}
     res = compare_strategies(_homogeneous(512, oral_adherence=0.8), [strat], draws=4, seed=5, progress=False)
     ds = res.outcomes["outcomes"].to_dataset().sel(strategy="oral_only")
     se = np.sqrt(365 * 0.8 * 0.2 / 512)
     assert np.all(np.abs(ds["tablets"] - 292) < 4 * se)
-    weight = econ.discount_factor(np.arange(1, 366.0)) * survival([70.0], [True], np.arange(1, 366))[0]
+    weight = econ.discount_factor(np.arange(365.0)) * survival([70.0], [True], np.arange(365))[0]
     price = res.outcomes["parameters"]["oral_tablet_cost"].to_numpy()
     expected = 0.8 * weight.sum() * price
     assert np.all(np.abs(ds["cost"].to_numpy() - expected) < 4 * se * price * 1.0)
+
+
+def test_microsimulation_honours_the_regimens_adherence():
+    """Tablets taken follow the one adherence model: each daily tablet with probability p_take x the
+    person's oral share (0.8), until stopping (exponential, hazard 2 per year). 256 people over 365
+    days, within 4 Monte Carlo SEs of the expectation: 292 tablets at p_take 1, 146 at p_take 0.5,
+    and sum_d 0.4 exp(-2 d / 365.25) = 63 when stopping too."""
+    reg = load_regimen("oral_1mg_daily")
+    regs = {"full": reg, "half": reg.with_adherence(p_take=0.5), "stopping": reg.with_adherence(0.5, 2.0)}
+    res = compare_strategies(_homogeneous(256, oral_adherence=0.8), [Strategy(k, r, r) for k, r in regs.items()],
+                             draws=2, seed=3, progress=False)
+    tablets = res.outcomes["outcomes"].to_dataset()["tablets"].isel(draw=0).to_series()
+    reach = np.exp(-2.0 * np.arange(365) / 365.25)  # P(still taking on day d), stopping case
+    kept, second = reach.sum(), ((2 * np.arange(1, 366) - 1) * reach).sum()  # E[K], E[K^2]: K days before stopping
+    for name, q, k, var_k in (("full", 0.8, 365, 0.0), ("half", 0.4, 365, 0.0), ("stopping", 0.4, kept, second - kept**2)):
+        sd = np.sqrt(q * (1 - q) * k + q**2 * var_k)  # one person's count, given and across stopping times
+        assert abs(tablets[name] - q * k) < 4 * sd / np.sqrt(256), (name, tablets[name], q * k)
+    assert tablets["full"] > tablets["half"] > tablets["stopping"]
+
+
+def test_microsimulation_and_decide_agree_for_one_person(monkeypatch):
+    """One person, one regimen (3 injections, then 1.5 mg daily: two whole tablets a day), the same
+    parameter draws, and the economic inputs at the central values decide uses: the microsimulation's
+    cost, QALYs, P(permanent deficit), injections and tablets over the horizon are those of decide's
+    "treat now" world (its QALYs lost turned into QALYs lived, its cost over the horizon only)."""
+    from b12sim.decision import outcomes
+    from b12sim.policy import microsim as ms
+    from b12sim.regimens import Phase, Regimen
+    from b12sim.simulation import parameters
+    from b12sim.simulation import people as ppl
+
+    reg = Regimen("im_then_oral", phases=(Phase("im", "hydroxocobalamin", 1000, days=(0, 2, 4)),
+                                          Phase("oral", "cyanocobalamin", 1500, every_days=1)))
+    draws, seed, h, year = 6, 4, 200, 365.25
+    monkeypatch.setattr(ms, "economic_draws", lambda n, s, costs, u: {
+        "oral_tablet_cost": np.full(n, costs.cost("oral_tablet")),
+        "anaemia_low": np.full(n, u.anaemia_low), "anaemia_high": np.full(n, u.anaemia_high)})
+    cohort = _homogeneous(1, neuro_days=30.0)
+    res = compare_strategies(cohort, [Strategy("treat", reg, reg)], draws=draws, seed=seed, horizon_days=h,
+                             progress=False)
+    micro = res.outcomes["outcomes"].to_dataset().sel(strategy="treat")
+
+    row = cohort.iloc[0].drop(["cause", "oral_adherence", "im_attendance"]).to_dict()
+    person, u, costs = ppl.parse(row), econ.utilities(), econ.unit_costs()
+    params = parameters.draw(draws, np.random.SeedSequence(seed).spawn(3)[0])  # the microsimulation's parameter stream
+    w = outcomes.worlds(person, np.full(draws, np.log(row["stores_ug"])), params, reg, (0,), h,
+                        np.random.SeedSequence(0), costs, u)
+    life = outcomes.life_weights(person["age"], person["sex"])
+    permanent_after = u.myelopathy * w.p_permanent[:, 1] * life[h + 1:].sum() / year
+    lived = u.neuropathy_none * life[1:h + 1].sum() / year - (w.qaly_loss[:, 1] - permanent_after)
+    treat = outcomes.treatments(reg, (0,), h, life[:h], costs)[0]
+    np.testing.assert_allclose(micro["qaly"], lived, rtol=1e-12)
+    np.testing.assert_allclose(micro["p_permanent"], w.p_permanent[:, 1], rtol=1e-12)
+    np.testing.assert_allclose(micro["cost"], treat.cost, rtol=1e-12)
+    assert (micro["injections"] == treat.injections).all() and treat.injections == 3
+    assert (micro["tablets"] == treat.tablets).all() and treat.tablets == 2 * (h - 5)
 
 
 def test_annual_cost_matches_a_hand_computation():
@@ -197,7 +254,7 @@ def test_cli_compare_bad_input(extra, field, capsys):
 def test_background_mortality_reproduces_the_life_table():
     """Integrating the Gompertz survival from 65 gives the life-table life expectancy (to 0.01 y);
     survival falls with age and time."""
-    from b12sim.policy import mortality
+    from b12sim.economics import mortality
 
     days = np.arange(0, 60 * 365.25, 1.0)
     for female, row in ((True, "life_expectancy_65_female"), (False, "life_expectancy_65_male")):

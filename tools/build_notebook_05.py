@@ -249,11 +249,12 @@ time.sleep(1)
     md(r"""
 ## 7. Figures for slides
 
-`figures.write()` (or `python -m b12sim.decision.figures` from the repository root) draws the two figures for the
-borderline patient, with MMA as the test and its result in 7 days (the figures in the README), into `figures/`:
+`figures.write(folder, decision)` draws the two figures of a decision; here for the borderline patient, with MMA as
+the test and its result in 7 days (the figures in the README, also drawn by `make demo`), into `figures/`:
 """),
     code(r"""
-for path in figures.write("../figures"):
+example = b12sim.decide(figures.EXAMPLE, turnaround=figures.EXAMPLE_TURNAROUND)
+for path in figures.write("../figures", example):
     print("written:", path.name)
 """),
     md(r"""

@@ -9,33 +9,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from b12sim import evidence
+from b12sim import economics, evidence
 from b12sim.decision import information, outcomes, value
 from b12sim.decision.result import Decision
+from b12sim.defaults import DRAWS, SEED
 from b12sim.diagnosis.core import mcse
 from b12sim.diagnosis.draws import Draws
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
-from b12sim.policy import economics
 from b12sim.regimens import Regimen, load_regimen
 from b12sim.simulation import parameters
 from b12sim.simulation import people as ppl
+from b12sim.validation import number, whole
 
 DEFAULT_REGIMEN = "uk_im_hydroxo_no_neuro"
-DEFAULT_DRAWS = 200
-DEFAULT_SEED = 20261125
 MAX_DRAWS = 4000
 HORIZON_RANGE = (30, 3650)  # days
 WAIT_GRID = (0, 3, 7, 14, 21, 30, 45, 60, 90, 120, 150, 180, 240, 300)  # days; delays tabled for thresholds and figures
 MAX_WTP = 1e7  # currency per QALY
-
-
-def _whole(field: str, v, lo: int, hi: int) -> int:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
-        raise InputError(field, v, f"a whole number from {lo} to {hi}")
-    return int(v)
 
 
 def _person(patient, values: dict) -> dict:
@@ -66,23 +57,16 @@ def _turnarounds(turnaround, tests, horizon: int) -> dict[str, int]:
     """Days from sample to result per test: evidence defaults, one number for all, or a mapping."""
     hi = horizon - 1
     if turnaround is None:
-        return {t: _whole(f"turnaround_{t}_days", round(evidence.value(f"turnaround_{t}_days")), 0, hi) for t in tests}
+        return {t: whole(f"turnaround_{t}_days", round(evidence.value(f"turnaround_{t}_days")), 0, hi) for t in tests}
     if isinstance(turnaround, Mapping):
         unknown = [k for k in turnaround if k not in tests]
         if unknown:
             raise InputError("turnaround", dict(turnaround), f"days for tests among {', '.join(tests)}")
         out = {t: round(evidence.value(f"turnaround_{t}_days")) for t in tests}
-        out.update({k: _whole(f"turnaround[{k!r}]", v, 0, hi) for k, v in turnaround.items()})
-        return {t: _whole(f"turnaround_{t}_days", d, 0, hi) for t, d in out.items()}
-    days = _whole("turnaround", turnaround, 0, hi)
+        out.update({k: whole(f"turnaround[{k!r}]", v, 0, hi) for k, v in turnaround.items()})
+        return {t: whole(f"turnaround_{t}_days", d, 0, hi) for t, d in out.items()}
+    days = whole("turnaround", turnaround, 0, hi)
     return {t: days for t in tests}
-
-
-def _number(field: str, v, lo: float, hi: float, allowed: str) -> float:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
-            or not (math.isfinite(v) and lo <= v <= hi):
-        raise InputError(field, v, allowed)
-    return float(v)
 
 
 def _prices(tests, costs: economics.UnitCosts, test_costs) -> dict[str, float]:
@@ -96,7 +80,7 @@ def _prices(tests, costs: economics.UnitCosts, test_costs) -> dict[str, float]:
     out = {}
     for t in tests:
         if t in given:
-            out[t] = _number(f"test_costs[{t!r}]", given[t], 0.0, 1e6, "a price >= 0 (currency units)")
+            out[t] = number(f"test_costs[{t!r}]", given[t], 0.0, 1e6, "a price >= 0 (currency units)")
         else:
             lab = evidence.value("cost_holotc_test") if t == "holotc" else costs.cost(f"test_{t}")
             out[t] = lab + costs.cost("blood_collection")
@@ -226,8 +210,8 @@ def _cutoff(rm: information.ResultModel, treat: np.ndarray, p, relevant: float =
 def decide(patient=None, *, regimen: str | Regimen = DEFAULT_REGIMEN, tests=information.TESTS,
            turnaround: int | Mapping[str, int] | None = None, horizon_days: int | None = None,
            wtp: float | None = None, costs: economics.UnitCosts | None = None,
-           test_costs: Mapping[str, float] | None = None, draws: int = DEFAULT_DRAWS,
-           seed: int = DEFAULT_SEED, **values) -> Decision:
+           test_costs: Mapping[str, float] | None = None, draws: int = DRAWS["decide"],
+           seed: int = SEED, **values) -> Decision:
     """Treat now, test first, or not treat: expected outcomes for one patient.
 
     ``patient``: lab values as for :func:`b12sim.diagnose` (plus ``hb``, ``mcv``,
@@ -253,17 +237,17 @@ def decide(patient=None, *, regimen: str | Regimen = DEFAULT_REGIMEN, tests=info
         raise InputError("regimen", reg.name, "a regimen that gives vitamin B12 (the option of not treating is "
                          "always weighed)")
     names = _tests(tests)
-    horizon = _whole("horizon_days", evidence.value("decision_horizon_days") if horizon_days is None else horizon_days,
+    horizon = whole("horizon_days", evidence.value("decision_horizon_days") if horizon_days is None else horizon_days,
                      *HORIZON_RANGE)
     waits = _turnarounds(turnaround, names, horizon)
-    wtp = _number("wtp", evidence.value("wtp_per_qaly") if wtp is None else wtp, 0.0, MAX_WTP,
+    wtp = number("wtp", evidence.value("wtp_per_qaly") if wtp is None else wtp, 0.0, MAX_WTP,
                   f"a willingness to pay from 0 to {MAX_WTP:g} per QALY")
     uc = economics.unit_costs("ontario") if costs is None else costs
     if not isinstance(uc, economics.UnitCosts):
-        raise InputError("costs", type(uc).__name__, "a UnitCosts from b12sim.policy.economics.unit_costs()")
+        raise InputError("costs", type(uc).__name__, "a UnitCosts from b12sim.economics.unit_costs()")
     prices = _prices(names, uc, test_costs)
-    draws = _whole("draws", draws, 1, MAX_DRAWS)
-    seed = _whole("seed", seed, 0, 2**63 - 1)
+    draws = whole("draws", draws, 1, MAX_DRAWS)
+    seed = whole("seed", seed, 0, 2**63 - 1)
 
     s_param, s_dose = np.random.SeedSequence(seed).spawn(2)  # as b12sim.simulate: the same draws for one seed
     params = parameters.draw(draws, s_param)

@@ -1,13 +1,13 @@
 """Figures for decision support: the probability axis with its thresholds, and the cost of waiting.
 
-``python -m b12sim.decision.figures [folder]`` writes ``decision_threshold.png`` and
-``decision_waiting.png`` (default folder ``figures``) for :data:`EXAMPLE`, a borderline
-patient for whom the answer depends on how long the test takes.
+Each figure draws a :class:`~b12sim.decision.result.Decision` it is given (this module
+imports nothing else of ``b12sim.decision``). :data:`EXAMPLE` is the README's borderline
+patient, for whom the answer depends on how long the test takes:
+``write("figures", decide(EXAMPLE, turnaround=EXAMPLE_TURNAROUND))``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -132,32 +132,19 @@ def waiting(axes=None, decision=None):
     return fig
 
 
-def write(folder: str | Path = "figures", patient: dict | None = None, *, test: str | None = "mma",
-          turnaround=EXAMPLE_TURNAROUND, decision=None, **kwargs) -> list[Path]:
-    """Write ``decision_threshold.png`` (for ``test``) and ``decision_waiting.png`` for ``patient``.
-
-    ``patient`` defaults to :data:`EXAMPLE`; ``turnaround`` (days) and ``kwargs`` go to
-    :func:`b12sim.decide`, unless ``decision`` (its result for that patient) is given.
-    """
+def write(folder: str | Path, decision, *, test: str | None = "mma") -> list[Path]:
+    """Write ``decision_threshold.png`` (for ``test``) and ``decision_waiting.png`` of ``decision`` into ``folder``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from b12sim.decision import decide
     from b12sim.io import save_figure
 
-    d = decision or decide(dict(EXAMPLE if patient is None else patient), turnaround=turnaround, **kwargs)
-    folder = Path(folder)
     out = []
     with plt.style.context("default"):  # the same files from a notebook, whose backend sets its own rcParams
-        for name, fig in (("decision_threshold.png", threshold(None, d, test=test)),
-                          ("decision_waiting.png", waiting(None, d))):
-            out.append(save_figure(fig, folder / name))
+        for name, fig in (("decision_threshold.png", threshold(None, decision, test=test)),
+                          ("decision_waiting.png", waiting(None, decision))):
+            out.append(save_figure(fig, Path(folder) / name))
             plt.close(fig)
     return out
-
-
-if __name__ == "__main__":
-    for path in write(*sys.argv[1:2]):
-        print(f"written: {path}")

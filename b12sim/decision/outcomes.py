@@ -17,14 +17,11 @@ outcomes are tabled per scenario ``j``: ``j = 0`` no treatment within the horizo
   treatment once started is assumed to continue for life (empirical B12 is rarely
   stopped); no treatment costs nothing.
 
-Costs and QALYs are discounted (``economics.discount_factor``) and weighted by survival
-(``policy.mortality``: Gompertz hazards matched to Canadian life expectancy at 65).
-A day's utility combines the proxies of ``economics.utilities`` as the policy
-microsimulation does (``b12sim.policy.microsim``): neuropathy utility at the simulator's
-dysfunction ``N`` (0-1) as severity, times the anaemia utility at Hb relative to its top,
-minus the myelopathy decrement times P(permanent deficit); the multiplicative combination
-is an assumption. QALYs lost are counted against a day without neuropathy, anaemia or
-deficit.
+Costs and QALYs use the economics the policy microsimulation uses (:mod:`b12sim.economics`):
+discounted and weighted by survival (Gompertz hazards matched to Canadian life expectancy at
+65) with the same day convention, a day's utility from :func:`~b12sim.economics.day_utility`,
+doses counted as injections and whole tablets and kept as the regimen's adherence says
+(expected here). QALYs lost are counted against a day without neuropathy, anaemia or deficit.
 """
 
 from __future__ import annotations
@@ -34,21 +31,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from b12sim import evidence
+from b12sim import economics, evidence
+from b12sim.defaults import DAYS_PER_YEAR
+from b12sim.economics import mortality
 from b12sim.physiology import markers as mk
-from b12sim.policy import economics, mortality
 from b12sim.regimens import CHANNELS, Regimen
 from b12sim.simulation import engine
 from b12sim.simulation import people as ppl
 
-DAYS_PER_YEAR = economics.DAYS_PER_YEAR
-TABLET_UG = 1000.0  # one oral tablet is 1 mg (the unit of economics' "oral_tablet" cost item)
 MAX_AGE = 120.0  # years; the life table ends here
 SIMULATED = ("hb", "neuro_dysfunction", "p_permanent")
 
 
 def life_weights(age: float, sex: str) -> np.ndarray:
-    """Discount factor x survival (``policy.mortality``) for every day from today to age :data:`MAX_AGE`."""
+    """Discount factor x survival (``economics.mortality``) for every day from today to age :data:`MAX_AGE`."""
     days = np.arange(max(int(math.ceil((MAX_AGE - age) * DAYS_PER_YEAR)), 1), dtype=float)
     alive = mortality.survival([age], [sex == "female"], days)[0]
     return np.asarray(economics.discount_factor(days)) * alive
@@ -60,7 +56,7 @@ class Treatment:
 
     cost: float  # discounted, survival-weighted cost over the remaining life (currency)
     injections: float  # IM injections within the horizon
-    tablets: float  # oral tablets within the horizon
+    tablets: float  # whole oral tablets within the horizon
 
 
 def treatments(regimen: Regimen, starts, horizon: int, weights: np.ndarray,
@@ -68,22 +64,19 @@ def treatments(regimen: Regimen, starts, horizon: int, weights: np.ndarray,
     """Expected cost of ``regimen`` from each day in ``starts`` for life, and its doses within ``horizon`` days.
 
     ``weights``: discount x survival per day from today (:func:`life_weights`). Each dose
-    day is kept with the regimen's ``p_take``; stopping follows its hazard.
+    day is kept with the probability the regimen's adherence gives it.
     """
     n = len(weights)
-    sched = regimen.schedule(n)  # days from the first treatment day
-    a = regimen.adherence
-    kept = a.p_take * np.exp(-a.p_stop_per_year * np.arange(n) / DAYS_PER_YEAR)
-    inj = ((sched["im_hydroxo_ug"] > 0) + (sched["im_cyano_ug"] > 0)) * kept
-    tab = sched["oral_ug"] / TABLET_UG * kept
+    res = economics.resources(regimen.schedule(n))  # days from the first treatment day
+    kept = regimen.adherence.expected(np.arange(n))
+    inj, tab = res["injections"] * kept, res["tablets"] * kept
+    daily = economics.dose_cost(inj, tab, costs)
     out = []
     for s in starts:
         w = weights[s:]
         m = len(w)
-        cost = economics.annual_regimen_cost(injections=float(inj[:m] @ w), oral_tablets=float(tab[:m] @ w),
-                                             costs=costs)["total"] if m else 0.0
         within = max(min(horizon - s, m), 0)
-        out.append(Treatment(float(cost), float(inj[:within].sum()), float(tab[:within].sum())))
+        out.append(Treatment(float(daily[:m] @ w), float(inj[:within].sum()), float(tab[:within].sum())))
     return out
 
 
@@ -150,9 +143,7 @@ def worlds(person: dict, x0: np.ndarray, params: dict, regimen: Regimen, starts,
     per_day = weights[1: horizon + 1] / DAYS_PER_YEAR  # years of (discounted) life per simulated day
     after = weights[horizon + 1:].sum() / DAYS_PER_YEAR
     hb, nd, pp = (sim[k][..., 1:] for k in SIMULATED)
-    state = (economics.neuropathy_utility(np.clip(nd, 0.0, 1.0), u)
-             * economics.anaemia_utility(np.clip(hb, 0.0, 300.0), u) / u.anaemia_high - u.myelopathy * pp)
-    loss = u.neuropathy_none - np.maximum(state, 0.0)  # against no neuropathy, top of the Hb scale, no deficit
+    loss = u.neuropathy_none - economics.day_utility(hb, nd, pp, u)  # against no neuropathy, top of the Hb scale, no deficit
     qaly_loss = loss @ per_day + u.myelopathy * pp[..., -1] * after
     normal = evidence.value(f"hb_normal_{person['sex']}")
     tr = treatments(regimen, (horizon, *starts), horizon, weights, costs)

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from b12sim import DISCLAIMER, units
+from b12sim import units
+from b12sim.decision import figures
+from b12sim.defaults import DISCLAIMER
 from b12sim.diagnosis.result import Reported
 from b12sim.physiology.markers import RISKS
 
@@ -195,15 +197,10 @@ class Decision(Reported):
         lines.append(DISCLAIMER)
         return "\n".join(lines)
 
-
     def plot_threshold(self, ax=None, test: str | None = None):
         """The probability axis: options' expected NMB, thresholds and this patient (see :mod:`.figures`)."""
-        from b12sim.decision import figures
-
         return figures.threshold(ax, self, test=test)
 
     def plot_waiting(self, axes=None):
         """Harm against waiting time and each test's net value against its turnaround (see :mod:`.figures`)."""
-        from b12sim.decision import figures
-
         return figures.waiting(axes, self)

@@ -1,2 +1,2 @@
-"""Policy modelling: unit costs, utilities and discounting (``economics``) and
+"""Policy modelling: cohorts, strategies, the microsimulation (on :mod:`b12sim.economics`) and
 cost-effectiveness analysis of outcomes indexed by (strategy, draw) (``analysis``)."""

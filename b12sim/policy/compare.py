@@ -20,7 +20,7 @@ import xarray as xr
 from b12sim import evidence
 from b12sim.errors import InputError
 from b12sim.policy import analysis
-from b12sim.policy import economics as econ
+from b12sim import economics as econ
 from b12sim.policy import microsim as ms
 from b12sim.policy.population import check_cohort, synthetic_cohort
 from b12sim.policy.strategies import load_strategy

@@ -6,15 +6,15 @@ from their own seed, shared by every strategy (common random numbers), and every
 parameter draw is the same in every block, so a block's sums do not depend on how
 blocks are grouped into chunks or spread over workers.
 
-Per person and draw, over days 1..horizon:
+Per person and draw, over days 0..horizon-1, with the economics ``decide`` uses
+(:mod:`b12sim.economics`: the same day weights, utilities, dose counting and adherence):
 
 * cost: each injection received (drug, fee and the visit it is given at), each
-  oral tablet, the MMA test of a confirming strategy, the switching check (serum
+  whole oral tablet, the MMA test of a confirming strategy, the switching check (serum
   B12, blood collection, visit) and yearly monitoring while treated, discounted;
-* QALYs: the utility of the day's state, neuropathy proxy (Currie 2006) x the
-  anaemia proxy relative to its top (Lloyd 2008) minus the myelopathy decrement
-  (Matza 2014) weighted by P(permanent deficit), discounted; the multiplicative
-  combination of proxies is an assumption;
+* QALYs: the utility of the day's state (:func:`b12sim.economics.day_utility`), discounted;
+* doses received: the regimen's adherence times the person's ``oral_adherence`` or
+  ``im_attendance`` (:mod:`b12sim.economics.adherence`);
 * events: P(permanent deficit) at the horizon, Hb normal on day 56, injections,
   tablets, treated, switched.
 """
@@ -28,13 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from b12sim import economics as econ
 from b12sim import evidence
+from b12sim.defaults import DAYS_PER_YEAR
 from b12sim.diagnosis import inputs
+from b12sim.economics import adherence, mortality
 from b12sim.errors import InputError, UnitWarning
-from b12sim.policy import economics as econ
-from b12sim.policy import mortality
 from b12sim.policy.strategies import Strategy
-from b12sim.regimens import CHANNELS
 from b12sim.simulation import engine, parameters
 from b12sim.simulation import people as ppl
 
@@ -48,7 +48,6 @@ OUTCOMES = {
     "treated": "share treated", "switched": "share switched to IM",
 }
 _SIM_OUT = ("hb", "neuro_dysfunction", "p_permanent", "b12")
-_IM = ("im_hydroxo_ug", "im_cyano_ug")
 
 
 @dataclass(frozen=True)
@@ -103,14 +102,15 @@ def _people(rows: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _uniforms(setup: Setup, ids: np.ndarray) -> np.ndarray:
-    """Per person and day, the uniform deciding whether that day's dose is taken (CRN)."""
+def _uniforms(setup: Setup, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per person (CRN): the uniform deciding whether each day's dose is taken (people, days),
+    then the one deciding when they stop (people,)."""
     root = setup.streams()[2]
-    out = np.empty((len(ids), setup.horizon_days))
+    out = np.empty((len(ids), setup.horizon_days + 1))
     for j, pid in enumerate(ids):
         ss = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, int(pid)))
-        out[j] = np.random.default_rng(ss).random(setup.horizon_days)
-    return out
+        out[j] = np.random.default_rng(ss).random(setup.horizon_days + 1)
+    return out[:, :-1], out[:, -1]
 
 
 def p_deficient_with_mma(rows: pd.DataFrame) -> np.ndarray:
@@ -142,31 +142,19 @@ def _plan(strategy: Strategy, rows: pd.DataFrame, p_mma) -> tuple[list, np.ndarr
 
 
 def _doses(regs, start, treated, shares, u, horizon, switch=None):
-    """Received doses (people, days) per channel; ``switch``: (regimen, day per person) replaces from that day."""
-    out = {c: np.zeros((len(regs), horizon)) for c in CHANNELS}
-    cache = {}
-
-    def sched(reg, days):
-        key = (id(reg), int(days))
-        if key not in cache:
-            cache[key] = reg.schedule(int(days))
-        return cache[key]
-
+    """Received doses (people, days) per channel; ``u``: (daily, stopping) uniforms; ``switch``:
+    (regimen, day per person) replaces from that day."""
+    plans = []
     for j, (reg, s0, on) in enumerate(zip(regs, start, treated)):
+        s0 = int(s0)
         if not on or s0 >= horizon:
-            continue
-        first = sched(reg, horizon - s0)
-        for c in CHANNELS:
-            out[c][j, s0:] = first[c]
-        if switch is not None and switch[1][j] < horizon:
-            day = switch[1][j]
-            after = sched(switch[0], horizon - day)
-            for c in CHANNELS:
-                out[c][j, day:] = after[c]
-    for c in CHANNELS:
-        share = shares["im"] if c in _IM else shares["oral"]
-        out[c] *= u < share[:, None]
-    return out
+            plans.append(())
+        elif switch is not None and switch[1][j] < horizon:
+            day = int(switch[1][j])
+            plans.append(((reg, s0, day), (switch[0], day, horizon)))
+        else:
+            plans.append(((reg, s0, horizon),))
+    return adherence.received(plans, *u, shares, horizon)
 
 
 def _on_oral(reg) -> bool:
@@ -178,21 +166,13 @@ def _run_engine(setup, p, arr, doses):
     return engine.run(p, arr, doses, setup.horizon_days, substeps=setup.substeps, outputs=_SIM_OUT, kernel=True)
 
 
-def _utility(sim, ed: dict, u0: econ.Utilities) -> np.ndarray:
-    hb_frac = np.clip((sim["hb"] - u0.hb_low_g_l) / (u0.hb_high_g_l - u0.hb_low_g_l), 0.0, 1.0)
-    lo, hi = ed["anaemia_low"][:, None, None], ed["anaemia_high"][:, None, None]
-    anaemia = (lo + (hi - lo) * hb_frac) / hi
-    neuro = u0.neuropathy_none + (u0.neuropathy_severe - u0.neuropathy_none) * np.clip(sim["neuro_dysfunction"], 0, 1)
-    return np.maximum(neuro * anaemia - u0.myelopathy * sim["p_permanent"], 0.0)
-
-
 def _unit(costs, **counts) -> float:
     return float(econ.annual_regimen_cost(costs=costs, **counts)["total"])
 
 
 def year_starts(horizon_days: int) -> np.ndarray:
-    """0-based index of the first day of each year of the horizon (days 1..horizon)."""
-    return np.unique(np.ceil(np.arange(0, horizon_days, econ.DAYS_PER_YEAR)).astype(int))
+    """Index of the first day of each year of the horizon (days 0..horizon-1)."""
+    return np.unique(np.ceil(np.arange(0, horizon_days, DAYS_PER_YEAR)).astype(int))
 
 
 @dataclass(frozen=True)
@@ -201,15 +181,16 @@ class _Common:
 
     p: dict
     ed: dict
-    disc: np.ndarray  # (days,)
-    c_inj: float
+    disc: np.ndarray  # (days + 1,): days 0..horizon
     c_mma: float
     c_check: float
     cutoff: float
 
 
 def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv, p_mma):
-    """Per person outcomes (draws, people, outcomes) and undiscounted yearly costs (draws, people, years)."""
+    """Per person outcomes (draws, people, outcomes) and undiscounted yearly costs (draws, people, years).
+
+    ``surv``: P(alive) per person on days 0..horizon."""
     h, n_draw, n = setup.horizon_days, len(cm.p["x_k"]), len(rows)
     regs, start, treated = _plan(s, rows, p_mma)
     doses = _doses(regs, start, treated, shares, u, h)
@@ -230,27 +211,27 @@ def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv
                 for k in _SIM_OUT:
                     sim[k] = np.where(fail[:, :, None], alt[k], sim[k])
                 switched = fail
-    inj = sum(doses[ch] > 0 for ch in _IM).astype(float)[None]
-    tabs = np.ceil(doses["oral_ug"] / 1000.0)[None]
+    res = econ.resources(doses)
+    inj, tabs = res["injections"][None], res["tablets"][None]
     if switched.any():
-        pick = switched[:, :, None]
-        inj = np.where(pick, sum(alt_doses[ch] > 0 for ch in _IM).astype(float)[None], inj)
-        tabs = np.where(pick, np.ceil(alt_doses["oral_ug"] / 1000.0)[None], tabs)
-    daily = inj * cm.c_inj + tabs * cm.ed["oral_tablet_cost"][:, None, None]  # (draws, people, days)
-    daily = np.broadcast_to(daily, (n_draw, n, h)).copy()
+        pick, alt = switched[:, :, None], econ.resources(alt_doses)
+        inj = np.where(pick, alt["injections"][None], inj)
+        tabs = np.where(pick, alt["tablets"][None], tabs)
+    daily = econ.dose_cost(inj, tabs, setup.costs, cm.ed["oral_tablet_cost"][:, None, None])  # (draws, people, days)
     if s.confirm_test == "mma":
         daily[:, :, 0] += np.where(rows["neuro_days"].to_numpy(float) > 0, 0.0, cm.c_mma)
     checked = np.flatnonzero(check_day < h)
-    daily[:, checked, check_day[checked] - 1] += cm.c_check
+    daily[:, checked, check_day[checked]] += cm.c_check  # the check, on day check_day
     if s.monitoring:
         tests = {k: v for k, v in s.monitoring.items() if k != "physician_visits"}
         yearly = _unit(setup.costs, tests=tests, physician_visits=s.monitoring.get("physician_visits", 0.0))
         on = (np.arange(h)[None, :] >= start[:, None]) & treated[:, None]
-        daily += on * (yearly / econ.DAYS_PER_YEAR)
-    weight = cm.disc[None, :] * surv  # (people, days)
-    cost = np.einsum("dph,ph->dp", daily, weight)
-    qaly = np.einsum("dph,ph->dp", _utility(sim, cm.ed, setup.utilities), weight) / econ.DAYS_PER_YEAR
-    by_year = np.add.reduceat(daily * surv[None], year_starts(h), axis=2)
+        daily += on * (yearly / DAYS_PER_YEAR)
+    cost = np.einsum("dph,ph->dp", daily, cm.disc[None, :h] * surv[:, :h])  # paid on the day
+    lo, hi = (cm.ed[k][:, None, None] for k in ("anaemia_low", "anaemia_high"))
+    utility = econ.day_utility(sim["hb"], sim["neuro_dysfunction"], sim["p_permanent"], setup.utilities, lo, hi)
+    qaly = np.einsum("dph,ph->dp", utility, cm.disc[None, 1:] * surv[:, 1:]) / DAYS_PER_YEAR  # lived to the day's end
+    by_year = np.add.reduceat(daily * surv[None, :, :h], year_starts(h), axis=2)
     day56 = min(56, h) - 1
     hb_normal = np.where(arr["female"], evidence.value("hb_normal_female"), evidence.value("hb_normal_male"))
     out = np.stack([
@@ -276,14 +257,14 @@ def run_blocks(setup: Setup, rows: pd.DataFrame, draws: slice = slice(None)) -> 
     n_draw = len(p["x_k"])
     ids = rows["person"].to_numpy(int)
     arr = ppl.arrays(_people(rows), p)
-    u = _uniforms(setup, ids)
-    shares = {"oral": rows["oral_adherence"].to_numpy(float), "im": rows["im_attendance"].to_numpy(float)}
+    u, u_stop = _uniforms(setup, ids)
+    shares = {route: rows[col].to_numpy(float) for route, col in adherence.TRAITS.items()}
     h = setup.horizon_days
-    surv = (mortality.survival(rows["age"].to_numpy(float), arr["female"], np.arange(1, h + 1))
-            if setup.mortality else np.ones((len(rows), h)))
+    surv = (mortality.survival(rows["age"].to_numpy(float), arr["female"], np.arange(h + 1))
+            if setup.mortality else np.ones((len(rows), h + 1)))
     c = setup.costs
-    cm = _Common(p, ed, np.asarray(econ.discount_factor(np.arange(1, h + 1.0), setup.discount_rate)),
-                 _unit(c, injections=1), _unit(c, tests={"mma": 1}), _unit(c, tests={"b12": 1}, physician_visits=1),
+    cm = _Common(p, ed, np.asarray(econ.discount_factor(np.arange(h + 1.0), setup.discount_rate)),
+                 _unit(c, tests={"mma": 1}), _unit(c, tests={"b12": 1}, physician_visits=1),
                  evidence.value("cohort_b12_cutoff"))
     p_mma = p_deficient_with_mma(rows) if any(s.confirm_test == "mma" for s in setup.strategies) else None
     n_s, n = len(setup.strategies), len(rows)
@@ -296,7 +277,8 @@ def run_blocks(setup: Setup, rows: pd.DataFrame, draws: slice = slice(None)) -> 
         sh = {k: v[sl] for k, v in shares.items()}
         pm = None if p_mma is None else p_mma[sl]
         for si, s in enumerate(setup.strategies):
-            per[si, :, sl], yearly[si, :, sl] = _strategy(setup, s, cm, rows.iloc[sl], sub, u[sl], sh, surv[sl], pm)
+            per[si, :, sl], yearly[si, :, sl] = _strategy(setup, s, cm, rows.iloc[sl], sub, (u[sl], u_stop[sl]), sh,
+                                                          surv[sl], pm)
     blocks = ids // BLOCK
     uniq = np.unique(blocks)
     sums = np.stack([per[:, :, blocks == b].sum(axis=2) for b in uniq])

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from b12sim import evidence
+from b12sim.economics.adherence import TRAITS
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
 from b12sim.physiology.population import sample_people
@@ -26,7 +27,6 @@ CAUSES = ("pernicious_anaemia", "ileal_resection", "bariatric", "dietary", "drug
 CAUSE_FLAGS = {"pernicious_anaemia": ("pernicious_anaemia",), "ileal_resection": ("ileal_resection",),
                "bariatric": ("bariatric",), "dietary": ("vegan",), "drug": ("metformin", "ppi"),
                "unexplained": ()}
-TRAITS = ("oral_adherence", "im_attendance")
 MAX_PEOPLE = 10_000_000
 _BLOCK = 4096
 
@@ -94,15 +94,15 @@ def synthetic_cohort(n: int, *, seed: int = 20261125, age: tuple[float, float] |
     p_neuro, (nd_med, nd_sd) = ev("neuro_involvement_p"), (ev("neuro_days_at_diagnosis"),
                                                            float(evidence.row("neuro_days_at_diagnosis")["uncertainty"]))
     conc = ev("adherence_concentration")
-    extra = {"sex": [], "neuro_days": [], "oral_adherence": [], "im_attendance": []}
+    extra = {"sex": [], "neuro_days": [], **{k: [] for k in TRAITS.values()}}
     for i, deficient in zip(df.index, df["deficient"]):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(i), 1)))
         u = rng.random(3)
         extra["sex"].append("female" if u[0] < ev("cohort_female_share") else "male")
         neuro = bool(deficient) and u[1] < p_neuro
         extra["neuro_days"].append(round(nd_med * math.exp(nd_sd * rng.standard_normal()), 1) if neuro else 0.0)
-        extra["oral_adherence"].append(_beta(rng, ev("oral_adherence_mean"), conc))
-        extra["im_attendance"].append(_beta(rng, ev("im_attendance_mean"), conc))
+        for k in TRAITS.values():
+            extra[k].append(_beta(rng, ev(f"{k}_mean"), conc))
     for k, v in extra.items():
         df[k] = v
     df = df.rename(columns={"true_stores_ug": "stores_ug"}).drop(columns=["true_folate", "folate_deficient"])
@@ -115,7 +115,7 @@ def check_cohort(df) -> pd.DataFrame:
 
     Optional columns: labs (as for ``diagnose``), ``sex``, ``neuro_days``,
     ``stores_ug`` (known stores; otherwise inferred from the labs), ``hb``, ``mcv``,
-    and the adherence shares of :data:`TRAITS` (default: the evidence means).
+    and the adherence shares of :data:`~b12sim.economics.adherence.TRAITS` (default: the evidence means).
     Errors name the row and the column.
     """
     if not isinstance(df, pd.DataFrame):
@@ -130,9 +130,9 @@ def check_cohort(df) -> pd.DataFrame:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"row {i} (cause)", out["cause"].iloc[i], "one of " + ", ".join(CAUSES))
-    for k, default in (("oral_adherence", "oral_adherence_mean"), ("im_attendance", "im_attendance_mean")):
+    for k in TRAITS.values():
         if k not in out.columns:
-            out[k] = evidence.value(default)
+            out[k] = evidence.value(f"{k}_mean")
         v = pd.to_numeric(out[k], errors="coerce")
         bad = ~v.between(0, 1)
         if bad.any():

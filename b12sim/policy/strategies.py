@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from b12sim.errors import InputError
-from b12sim.policy.economics import TESTS
+from b12sim.economics import TESTS
 from b12sim.policy.population import CAUSES
 from b12sim.regimens import Regimen, load_regimen
 

@@ -1,24 +1,17 @@
-"""Unit costs, health-state utilities and discounting for policy analyses.
+"""Unit costs of a setting, the cost of a regimen-year, and the resources received doses use.
 
-Numbers come from ``data/evidence/economics.csv`` (read through :mod:`b12sim.evidence`):
-
-* **unit costs** (:func:`unit_costs`): the ``"ontario"`` setting is built from the Ontario
-  fee schedule and drug prices of Masucci & Goeree 2013 (CAD, price year 2013) plus
-  laboratory prices of Health Quality Ontario 2013; users may pass their own costs as a
-  mapping or a CSV file, or override single items;
-* **utilities** (:func:`utilities`): anaemia by haemoglobin (Lloyd 2008, linear between two
-  Hb anchors, constant outside), peripheral neuropathy by severity (Currie 2006, linear
-  between "no symptoms" and "severe"), and the decrement of a permanent myelopathic deficit
-  (Matza 2014). None is specific to B12 deficiency: they are proxies, on their sources'
-  scales (see each function);
-* **discounting** (:func:`discount_factor`) of costs and QALYs over days;
-* **annual cost of a regimen** from yearly counts of injections, tablets, tests, visits and
-  nurse time (:func:`annual_regimen_cost`).
+Numbers come from ``data/evidence/economics.csv`` (read through :mod:`b12sim.evidence`). The
+``"ontario"`` setting (:func:`unit_costs`) is built from the Ontario fee schedule and drug
+prices of Masucci & Goeree 2013 (CAD, price year 2013) plus laboratory prices of Health
+Quality Ontario 2013; users may pass their own costs as a mapping or a CSV file, or override
+single items. :func:`annual_regimen_cost` prices yearly counts of injections, tablets, tests,
+visits and nurse time; :func:`resources` turns received doses into injections and whole
+tablets (the one counting rule) and :func:`dose_cost` prices them, for ``decide`` and the
+policy microsimulation alike.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import math
 from collections.abc import Mapping
@@ -31,9 +24,10 @@ import pandas as pd
 
 from b12sim import evidence
 from b12sim.errors import InputError
+from b12sim.validation import number
 
-DAYS_PER_YEAR = 365.25
-MAX_DISCOUNT_RATE = 0.2  # per year; guidelines use 0-5%
+TABLET_UG = 1000.0  # one oral tablet is 1 mg (the unit of the "oral_tablet" cost item)
+IM_CHANNELS = ("im_hydroxo_ug", "im_cyano_ug")  # dose channels given by injection (b12sim.regimens.CHANNELS)
 
 #: Cost items of a setting and what one unit is.
 COST_ITEMS: Mapping[str, str] = MappingProxyType({
@@ -80,17 +74,8 @@ _SETTINGS = {
 }
 
 
-def _check_number(field: str, v: object, lo: float, hi: float, allowed: str) -> float:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise InputError(field, v, allowed)
-    x = float(v)
-    if not (math.isfinite(x) and lo <= x <= hi):
-        raise InputError(field, v, allowed)
-    return x
-
-
 def _check_cost(item: str, v: object) -> float:
-    return _check_number(f"costs.{item}", v, 0.0, math.inf, "a finite number >= 0 (currency units)")
+    return number(f"costs.{item}", v, 0.0, math.inf, "a finite number >= 0 (currency units)")
 
 
 def _check_item(item: object) -> str:
@@ -188,7 +173,7 @@ def unit_costs(setting: str | Path | Mapping[str, float] = "ontario", *,
 
 
 def _check_count(field: str, v: object) -> float:
-    return _check_number(field, v, 0.0, math.inf, "a finite number >= 0 per year")
+    return number(field, v, 0.0, math.inf, "a finite number >= 0 per year")
 
 
 def annual_regimen_cost(*, injections: float = 0.0, injection_at: str = "visit",
@@ -269,141 +254,27 @@ def annual_regimen_cost(*, injections: float = 0.0, injection_at: str = "visit",
     return out
 
 
-# ---------------------------------------------------------------------------------------
-# Utilities
+def resources(doses: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Resources used by doses given per day on the channels of :data:`b12sim.regimens.CHANNELS`.
 
-
-@dataclass(frozen=True)
-class Utilities:
-    """Health-state utility inputs (0 = dead, 1 = full health; decrements as positive numbers).
-
-    ``anaemia_low`` / ``anaemia_high``: utility at Hb ``hb_low_g_l`` / ``hb_high_g_l``
-    (Lloyd 2008 societal standard gamble, cancer-related anaemia); ``neuropathy_none`` /
-    ``neuropathy_severe``: EQ-5D index without / with severe neuropathic symptoms (Currie
-    2006, diabetes); ``myelopathy`` / ``myelopathy_paralysis``: utility decrement of spinal
-    cord compression without / with paralysis (Matza 2014).
+    ``injections``: one per day with an IM dose of each form; ``tablets``: whole 1 mg tablets
+    per oral dose, ``ceil(oral_ug / TABLET_UG)``, as dispensed (a 1.5 mg dose takes two).
+    Folic acid is not costed.
     """
-
-    anaemia_low: float
-    anaemia_high: float
-    hb_low_g_l: float
-    hb_high_g_l: float
-    neuropathy_none: float
-    neuropathy_severe: float
-    myelopathy: float
-    myelopathy_paralysis: float
-
-    def __post_init__(self):
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if f.name.startswith("hb_"):
-                x = _check_number(f"utilities.{f.name}", v, 30.0, 200.0, "a haemoglobin from 30 to 200 g/L")
-            else:
-                x = _check_number(f"utilities.{f.name}", v, 0.0, 1.0, "a number from 0 to 1")
-            object.__setattr__(self, f.name, x)
-        if not self.hb_low_g_l < self.hb_high_g_l:
-            raise InputError("utilities.hb_high_g_l", self.hb_high_g_l,
-                             f"above hb_low_g_l ({self.hb_low_g_l:g} g/L)")
+    return {"injections": sum(doses[c] > 0 for c in IM_CHANNELS).astype(float),
+            "tablets": np.ceil(doses["oral_ug"] / TABLET_UG)}
 
 
-_UTILITY_EVIDENCE = {
-    "anaemia_low": "utility_anaemia_hb_7_8",
-    "anaemia_high": "utility_anaemia_hb_12plus",
-    "hb_low_g_l": "utility_anaemia_hb_low_g_l",
-    "hb_high_g_l": "utility_anaemia_hb_high_g_l",
-    "neuropathy_none": "utility_neuropathy_none",
-    "neuropathy_severe": "utility_neuropathy_severe",
-    "myelopathy": "disutility_myelopathy",
-    "myelopathy_paralysis": "disutility_myelopathy_paralysis",
-}
+def dose_cost(injections, tablets, costs: UnitCosts, tablet_cost=None):
+    """Cost of ``injections`` (drug, fee and the physician visit each is given at) and ``tablets``.
 
-
-def utilities(**overrides: float) -> Utilities:
-    """The published utility inputs of ``economics.csv``, with any field replaced by keyword.
-
-    Utilities and decrements must lie in [0, 1]; Hb anchors in 30-200 g/L, low below high.
+    Counts per day (arrays broadcast, as does the result); ``tablet_cost`` replaces the
+    setting's tablet price (e.g. one per draw). An item is priced only when used, so a
+    setting without it can still cost the other.
     """
-    for k, v in overrides.items():
-        if k not in _UTILITY_EVIDENCE:
-            close = difflib.get_close_matches(k, list(_UTILITY_EVIDENCE), n=1)
-            raise InputError(f"utilities.{k}", v, "fields " + ", ".join(_UTILITY_EVIDENCE),
-                             f"did you mean {close[0]!r}?" if close else "")
-    values = {k: evidence.value(q) for k, q in _UTILITY_EVIDENCE.items()} | overrides
-    return Utilities(**values)
-
-
-def _check_array(field: str, x, lo: float, hi: float, allowed: str):
-    """``x`` if all its values are finite and in [lo, hi] (lists become arrays; xarray stays xarray)."""
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(field, x, allowed) from None
-    if a.size == 0 or not np.all(np.isfinite(a)) or a.min() < lo or a.max() > hi:
-        shown = x if a.size <= 5 else f"array with min {np.nanmin(a):g}, max {np.nanmax(a):g}"
-        raise InputError(field, shown, allowed)
-    return x if isinstance(x, (int, float, np.ndarray)) or hasattr(x, "dims") else a
-
-
-def anaemia_utility(hb_g_l, u: Utilities | None = None):
-    """Utility at haemoglobin ``hb_g_l`` (g/L; scalar, numpy or xarray).
-
-    Linear in Hb from ``u.anaemia_low`` at ``u.hb_low_g_l`` (75 g/L, middle of Lloyd's
-    7-8 g/dL state) to ``u.anaemia_high`` at ``u.hb_high_g_l`` (120 g/L, start of the
-    12+ g/dL state), constant outside. On Lloyd's scale even Hb >= 120 g/L is 0.708 (cancer
-    patients); ``anaemia_utility(hb) - u.anaemia_high`` is the anaemia decrement (<= 0).
-    """
-    u = utilities() if u is None else u
-    hb_g_l = _check_array("hb", hb_g_l, 0.0, 300.0, "haemoglobin from 0 to 300 g/L")
-    frac = np.clip((hb_g_l - u.hb_low_g_l) / (u.hb_high_g_l - u.hb_low_g_l), 0.0, 1.0)
-    return u.anaemia_low + (u.anaemia_high - u.anaemia_low) * frac
-
-
-def neuropathy_utility(severity, u: Utilities | None = None):
-    """EQ-5D utility at neuropathy ``severity`` (0 none to 1 severe; scalar, numpy or xarray).
-
-    Linear between Currie 2006's "no symptoms" (0.81) and "severe" (0.25) groups; the linear
-    shape is an assumption (the mild and moderate group values were not retrieved).
-    ``neuropathy_utility(s) - u.neuropathy_none`` is the neuropathy decrement.
-    """
-    u = utilities() if u is None else u
-    severity = _check_array("severity", severity, 0.0, 1.0, "a severity from 0 (none) to 1 (severe)")
-    return u.neuropathy_none + (u.neuropathy_severe - u.neuropathy_none) * severity
-
-
-def permanent_deficit_utility(baseline, paralysis: bool = False, u: Utilities | None = None):
-    """Utility with a permanent myelopathic deficit: ``baseline`` minus Matza 2014's decrement
-    for spinal cord compression (0.22, or 0.32 with paralysis), floored at 0.
-
-    ``baseline`` is the utility without the deficit (0-1; scalar, numpy or xarray).
-    """
-    u = utilities() if u is None else u
-    baseline = _check_array("baseline", baseline, 0.0, 1.0, "a utility from 0 to 1")
-    if not isinstance(paralysis, (bool, np.bool_)):
-        raise InputError("paralysis", paralysis, "True or False")
-    return np.maximum(baseline - (u.myelopathy_paralysis if paralysis else u.myelopathy), 0.0)
-
-
-# ---------------------------------------------------------------------------------------
-# Discounting
-
-
-def discount_factor(days, rate: float | None = None, *, method: str = "continuous"):
-    """Present-value factor of a cost or QALY ``days`` after time zero (scalar, numpy or xarray).
-
-    ``rate`` is the annual discount rate (default ``discount_rate`` of economics.csv: 1.5%,
-    the CADTH reference case; use the same or separate rates for costs and QALYs).
-
-    * ``"continuous"``: ``(1 + rate) ** (-days / 365.25)``, i.e. continuous discounting at
-      the instantaneous rate ``ln(1 + rate)``, which compounds to ``rate`` over a year;
-    * ``"annual"``: ``(1 + rate) ** (-floor(days / 365.25))``: everything in year k
-      (k = 0, 1, ...) is discounted by k whole years, as in annual-cycle models.
-    """
-    r = evidence.value("discount_rate") if rate is None else rate
-    r = _check_number("rate", r, 0.0, MAX_DISCOUNT_RATE, f"an annual rate from 0 to {MAX_DISCOUNT_RATE:g}")
-    if method not in ("continuous", "annual"):
-        raise InputError("method", method, "'continuous' or 'annual'")
-    days = _check_array("days", days, 0.0, np.inf, "days >= 0")
-    years = days / DAYS_PER_YEAR
-    if method == "annual":
-        years = np.floor(years)
-    return (1.0 + r) ** (-years)
+    out = np.zeros(np.broadcast_shapes(np.shape(injections), np.shape(tablets), np.shape(tablet_cost)))
+    if np.any(injections):
+        out += injections * float(annual_regimen_cost(injections=1, costs=costs)["total"])
+    if np.any(tablets):
+        out += tablets * (costs.cost("oral_tablet") if tablet_cost is None else tablet_cost)
+    return out

@@ -1,4 +1,4 @@
-"""Background mortality for policy horizons: Gompertz hazards matched to life tables.
+"""Background mortality: Gompertz hazards matched to life tables.
 
 The hazard at age ``x`` (years) is ``h65 * exp(b * (x - 65))`` with slope
 ``b = ln 2 / mortality_doubling_years`` (Gompertz law); ``h65`` is solved per sex so that
@@ -15,6 +15,7 @@ import numpy as np
 from scipy import integrate, optimize
 
 from b12sim import evidence
+from b12sim.defaults import DAYS_PER_YEAR
 
 
 def _life_expectancy(h65: float, b: float) -> float:
@@ -39,5 +40,5 @@ def survival(age, female, days) -> np.ndarray:
     b = slope()
     age = np.asarray(age, float)[:, None]
     h65 = np.where(np.asarray(female, bool), hazard_at_65(True), hazard_at_65(False))[:, None]
-    t = np.asarray(days, float)[None, :] / 365.25
+    t = np.asarray(days, float)[None, :] / DAYS_PER_YEAR
     return np.exp(-h65 * np.exp(b * (age - 65.0)) * np.expm1(b * t) / b)
