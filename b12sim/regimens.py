@@ -226,14 +226,12 @@ class Adherence:
             "adherence.p_stop_per_year", self.p_stop_per_year, 0, DAYS_PER_YEAR,
             f"a hazard from 0 to {DAYS_PER_YEAR:g} per year"))
 
-    def stop_day(self, u_stop):
-        """Days after the start at which a person with stopping uniform ``u_stop`` stops (inf: never)."""
-        rate = self.p_stop_per_year / DAYS_PER_YEAR
-        return -np.log1p(-np.asarray(u_stop, float)) / rate if rate > 0 else np.full(np.shape(u_stop), np.inf)
-
     def received(self, days, u, u_stop, share=1.0) -> np.ndarray:
-        """Whether dose days ``days`` after the start are received, given each day's uniform ``u`` (arrays broadcast)."""
-        return (u < self.p_take * share) & (days < self.stop_day(u_stop))
+        """Whether dose days ``days`` after the start are received, given each day's uniform ``u`` and the
+        stopping uniform ``u_stop`` (arrays broadcast)."""
+        rate = self.p_stop_per_year / DAYS_PER_YEAR
+        stop = -np.log1p(-np.asarray(u_stop, float)) / rate if rate > 0 else np.inf
+        return (u < self.p_take * share) & (days < stop)
 
     def expected(self, days, share=1.0) -> np.ndarray:
         """Probability that a dose day ``days`` after the start is received."""

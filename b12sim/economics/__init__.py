@@ -1,16 +1,10 @@
-"""Economics shared by ``decide`` and the policy microsimulation, so that they agree by construction.
+"""Economics shared by ``decide`` and the policy microsimulation, so that they agree by construction:
+unit costs and the resources doses use (:mod:`.costs`), utilities (:mod:`.utilities`), discounting
+(:mod:`.discounting`), background mortality (:mod:`.mortality`) and adherence (:mod:`.adherence`).
 
-* :mod:`.costs`: unit costs of a setting, the cost of a regimen-year, and the injections and
-  whole tablets that received doses use (:func:`resources`, priced by :func:`dose_cost`);
-* :mod:`.utilities`: the published utility proxies and the utility of a simulated day;
-* :mod:`.discounting`: present-value factors over days;
-* :mod:`.mortality`: background survival (Gompertz, matched to life tables);
-* :mod:`.adherence`: which prescribed doses a person receives.
-
-Days are counted from time zero (today, day 0). Both users weight what happens on day ``t``
-(0-based, the simulator's step ``t``) by discount factor x survival: its costs (doses, tests,
-visits) at ``t`` days, when they are paid, and its utility at ``t + 1`` days, the end of the day
-the simulated state describes.
+Both weight what happens on day ``t`` (0 = today; the simulator's step ``t``) by discount factor x
+survival: its costs at ``t`` days, when they are paid, its utility at ``t + 1`` days, the end of the
+day the simulated state describes.
 """
 
 from b12sim.economics.costs import (COST_ITEMS, TESTS, UnitCosts, annual_regimen_cost, dose_cost, resources,

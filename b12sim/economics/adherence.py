@@ -1,14 +1,9 @@
-"""Adherence: the regimen's adherence combined with a person's own shares.
+"""Adherence: a regimen's (:class:`b12sim.regimens.Adherence`, the one model) with a person's own shares.
 
-The model is :class:`b12sim.regimens.Adherence`'s, the same for ``simulate``, ``decide`` and
-the policy microsimulation: a dose day ``d`` days after a regimen starts is received when
-that day's uniform is below ``p_take x share`` and the person has not stopped (an
-exponential stopping time with the regimen's ``p_stop_per_year``, from its start). Here
-``share`` is the person's trait for the dose's route (:data:`TRAITS`: ``oral_adherence``
-for oral doses, ``im_attendance`` for injections; the policy cohorts carry them, a single
-patient has 1). A regimen switched to (the microsimulation's oral non-responders) is a new
-prescription: its stopping clock starts on the switch day, with the person's same
-stopping uniform.
+A person's share for a dose's route (:data:`TRAITS`; the policy cohorts carry them, a single
+patient has 1) multiplies the regimen's ``p_take``. A regimen switched to (the microsimulation's
+oral non-responders) is a new prescription: its stopping clock starts on the switch day, with
+the person's same stopping uniform.
 """
 
 from __future__ import annotations
