@@ -58,14 +58,15 @@ def _flag(args, dest: str) -> str:
     return args.renamed.get(dest, "--" + dest.replace("_", "-"))
 
 
-def _patient_options(p: argparse.ArgumentParser, *, sex_help: str) -> None:
-    """Lab values, blood count, symptom duration, sex and risk flags of one patient."""
+def _patient_options(p: argparse.ArgumentParser, *, sex_help: str | None = None) -> None:
+    """Lab values and risk flags of one patient; with ``sex_help``, also blood count, symptom duration and sex."""
     for k, h in MARKER_HELP.items():
         p.add_argument(f"--{k}", help=h)
-    p.add_argument("--hb", help="haemoglobin (g/L; e.g. '9.5 g/dL'); model steady state if omitted")
-    p.add_argument("--mcv", help="mean cell volume (fL); model steady state if omitted")
-    p.add_argument("--neuro", help="days of neurological symptoms so far (default 0)")
-    p.add_argument("--sex", help=sex_help)
+    if sex_help:
+        p.add_argument("--hb", help="haemoglobin (g/L; e.g. '9.5 g/dL'); model steady state if omitted")
+        p.add_argument("--mcv", help="mean cell volume (fL); model steady state if omitted")
+        p.add_argument("--neuro", help="days of neurological symptoms so far (default 0)")
+        p.add_argument("--sex", help=sex_help)
     for k in RISK_FLAGS:
         p.add_argument(f"--{k.replace('_', '-')}", dest=k, action="store_true", help=f"risk factor: {k.replace('_', ' ')}")
 
@@ -75,7 +76,7 @@ def _patient(args) -> dict:
     patient = {k: getattr(args, k) for k in MARKER_HELP if getattr(args, k) is not None}
     patient |= {k: True for k in RISK_FLAGS if getattr(args, k)}
     for opt, key in (("hb", "hb"), ("mcv", "mcv"), ("neuro", "neuro_days"), ("sex", "sex")):
-        if getattr(args, opt) is not None:
+        if getattr(args, opt, None) is not None:
             patient[key] = getattr(args, opt)
     return patient
 
@@ -86,10 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("diagnose", help="probability of true B12 deficiency from lab results")
-    for k, h in MARKER_HELP.items():
-        d.add_argument(f"--{k}", help=h)
-    for k in RISK_FLAGS:
-        d.add_argument(f"--{k.replace('_', '-')}", dest=k, action="store_true", help=f"risk factor: {k.replace('_', ' ')}")
+    _patient_options(d)
     d.add_argument("--csv", type=Path, help="score a CSV file of patients (one row each)")
     d.add_argument("--out", type=Path, help="output CSV for --csv (default: print to stdout)")
     d.add_argument("--force", action="store_true", help="overwrite --out if it exists")
@@ -203,12 +201,11 @@ def _warnings_to_stderr(limit: int = 20):
 def _diagnose(args) -> int:
     from b12sim.errors import InputError
 
-    labs = {k: getattr(args, k) for k in MARKER_HELP if getattr(args, k) is not None}
-    flags = {k: True for k in RISK_FLAGS if getattr(args, k)}
+    patient = _patient(args)
     if args.draws is not None and args.draws < 1:
         raise InputError("--draws", args.draws, "a positive integer")
     if args.csv is not None:
-        if labs or flags:
+        if patient:
             raise InputError("--csv", str(args.csv), "a file alone, without per-patient options such as --b12")
         return _diagnose_csv(args)
     if args.out is not None:
@@ -216,7 +213,7 @@ def _diagnose(args) -> int:
     from b12sim.diagnosis import diagnose
 
     with _warnings_to_stderr():
-        res = diagnose(draws=args.draws, **labs, **flags)
+        res = diagnose(draws=args.draws, **patient)
     print(json.dumps(res.to_dict(), indent=2) if args.json else res.report())
     return 0
 

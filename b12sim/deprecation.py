@@ -9,11 +9,9 @@ from b12sim.errors import InputError
 
 
 def renamed(**old_to_new: str):
-    """Decorator: a keyword given by its old name (``old="new"``) is passed on as the new one.
-
-    Warns at the caller; refuses both names together. An :class:`InputError` about the
-    value names the keyword as the caller wrote it.
-    """
+    """Decorator: a keyword given by its old name (``old="new"``) is passed on as the new one,
+    with a warning at the caller; both together are refused. A refusal of its value names
+    the keyword as the caller wrote it."""
     def wrap(fn):
         @functools.wraps(fn)
         def call(*args, **kwargs):
@@ -22,10 +20,8 @@ def renamed(**old_to_new: str):
                 if old in kwargs:
                     if new in kwargs:
                         raise TypeError(f"{fn.__name__}() got {new}= and its deprecated name {old}=")
-                    warnings.warn(f"{fn.__name__}({old}=...) is deprecated; use {new}=...", DeprecationWarning,
-                                  stacklevel=2)
-                    kwargs[new] = kwargs.pop(old)
-                    used[new] = old
+                    warnings.warn(f"{fn.__name__}({old}=...) is deprecated; use {new}=...", DeprecationWarning, 2)
+                    kwargs[new], used[new] = kwargs.pop(old), old
             try:
                 return fn(*args, **kwargs)
             except InputError as e:

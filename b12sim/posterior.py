@@ -35,12 +35,9 @@ def load_posterior(name: str = "markers") -> xr.DataTree:
 
 
 def thin(post: xr.Dataset | xr.DataTree, names, n: int | None = None) -> dict[str, np.ndarray]:
-    """``n`` evenly spaced draws of the scalar variables ``names`` (all draws if None).
-
-    ``post``: a posterior Dataset over (chain, draw), or a DataTree with a ``posterior``
-    group; chains are joined in order. With ``n`` above the number of draws they are
-    cycled. Returns float arrays of shape (n,) keyed by name.
-    """
+    """``n`` evenly spaced draws (all if None; cycled if more than there are) of the scalar
+    variables ``names`` of a posterior Dataset over (chain, draw), or of a DataTree's
+    ``posterior`` group, chains joined in order: float arrays of shape (n,) by name."""
     if isinstance(post, xr.DataTree):
         post = post["posterior"].to_dataset()
     flat = post[list(names)].stack(sample=("chain", "draw"))

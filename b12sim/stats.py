@@ -1,11 +1,9 @@
-"""Monte Carlo standard error of a mean over draws: the one rule b12sim uses.
+"""The Monte Carlo standard error of a mean over draws, by batch means (one rule for b12sim).
 
-Batch means: the draws, in the order they came (chain after chain), are cut into
-contiguous batches, so that autocorrelation left in MCMC chains widens the error as it
-should; for independent draws it agrees with ``sd / sqrt(n)``. ArviZ's ESS-based MCSE
-needs the chains themselves, which the thinned and combined draws used here no longer
-have, and importing it would add about a second to a one-patient diagnosis; the
-calibration reports use ArviZ on the chains.
+The draws, in their order (chain after chain), are cut into contiguous batches, so that
+autocorrelation left in MCMC chains widens the error; for independent draws it agrees
+with ``sd / sqrt(n)``. ArviZ's ESS-based MCSE needs the chains, which thinned and joined
+draws no longer have, and would add about a second of import to a one-patient diagnosis.
 """
 
 from __future__ import annotations
@@ -19,11 +17,10 @@ from b12sim.validation import whole
 
 
 def batching(n: int, batches: int | None = None) -> tuple[int, int] | None:
-    """Number and size of the contiguous batches of ``n`` draws, or None with fewer than 4.
+    """(number, size) of the batches of ``n`` draws; None with fewer than 4 draws.
 
-    By default batches of ``floor(sqrt(n))`` draws, as many as fit (the usual rule, e.g.
-    Flegal & Jones 2010); with ``batches`` given, ``n // batches`` draws each. The
-    ``n mod size`` draws after the last whole batch are left out.
+    Default: batches of ``floor(sqrt(n))`` draws, as many as fit (Flegal & Jones 2010);
+    else ``n // batches`` draws each. Draws after the last whole batch are left out.
     """
     if n < 4:
         return None
@@ -32,11 +29,8 @@ def batching(n: int, batches: int | None = None) -> tuple[int, int] | None:
 
 
 def mcse(values, batches: int | None = None):
-    """Monte Carlo standard error of the mean of ``values`` over their last axis (draws).
-
-    The SD of the batch means (:func:`batching`) over ``sqrt(number of batches)``; a float
-    for 1-D ``values``, else an array over the leading axes. NaN with fewer than 4 draws.
-    """
+    """MCSE of the mean of ``values`` over their last axis (draws): SD of the batch means
+    over sqrt(number of batches). A float for 1-D ``values``; NaN with fewer than 4 draws."""
     allowed = "numbers with a last (draw) axis of length >= 1"
     try:
         x = np.asarray(values, dtype=float)
