@@ -61,10 +61,10 @@ def test_old_and_new_name_together_is_refused():
 
 
 def test_compare_strategies_costs_and_old_setting():
-    from b12sim.policy.economics import unit_costs
+    from b12sim.policy import compare
 
     kw = dict(draws=2, horizon_days=30, seed=4, progress=False)
-    gbp = unit_costs("ontario", currency="GBP", price_year=2024)
+    gbp = compare.econ.unit_costs("ontario", currency="GBP", price_year=2024)  # econ: wherever compare finds it
     new = _quiet(b12sim.compare_strategies, 16, ["oral_1mg"], costs=gbp, **kw)
     with pytest.warns(DeprecationWarning, match=r"compare_strategies\(setting=\.\.\.\) is deprecated; use costs="):
         old = b12sim.compare_strategies(16, ["oral_1mg"], setting=gbp, **kw)
