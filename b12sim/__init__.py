@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from b12sim.defaults import DISCLAIMER
 
-DISCLAIMER = (
-    "b12sim is a research and teaching tool. Its outputs are model estimates, "
-    "not medical advice; clinical decisions need a clinician and the full picture."
-)
+__version__ = "0.1.0"
 
 _LAZY = {
     "diagnose": "b12sim.diagnosis",

@@ -2,6 +2,8 @@
 
 Bad input ends with one ``error:`` line naming the field and what is allowed, and
 exit status 2; no traceback. Heavy libraries are imported inside each command.
+Options named as in the Python API (``--horizon-days``, ``--delay-days``); the old
+spellings still work and, after a successful run, print a deprecation warning.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import warnings
 from pathlib import Path
 
 from b12sim import DISCLAIMER, __version__
+from b12sim.defaults import DRAWS, SEED
 
 RISK_FLAGS = ("vegan", "metformin", "ppi", "pernicious_anaemia", "ileal_resection", "bariatric")
 MARKER_HELP = {
@@ -35,14 +38,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
-def _patient_options(p: argparse.ArgumentParser, *, sex_help: str) -> None:
-    """Lab values, blood count, symptom duration, sex and risk flags of one patient."""
+class _Renamed(argparse.Action):
+    """The old spelling of a renamed option: sets the new option's value, remembered in ``renamed``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.renamed = {**getattr(namespace, "renamed", {}), self.dest: option_string}
+
+
+def _option(p: argparse.ArgumentParser, name: str, *old: str, **kw) -> None:
+    """Option ``name``, also accepted (hidden from --help) under its deprecated spellings ``old``."""
+    p.add_argument(name, **kw)
+    for o in old:
+        p.add_argument(o, dest=name[2:].replace("-", "_"), action=_Renamed, help=argparse.SUPPRESS)
+
+
+def _flag(args, dest: str) -> str:
+    """The option for ``dest`` as the user typed it (an old spelling if they used one)."""
+    return args.renamed.get(dest, "--" + dest.replace("_", "-"))
+
+
+def _patient_options(p: argparse.ArgumentParser, *, sex_help: str | None = None) -> None:
+    """Lab values and risk flags of one patient; with ``sex_help``, also blood count, symptom duration and sex."""
     for k, h in MARKER_HELP.items():
         p.add_argument(f"--{k}", help=h)
-    p.add_argument("--hb", help="haemoglobin (g/L; e.g. '9.5 g/dL'); model steady state if omitted")
-    p.add_argument("--mcv", help="mean cell volume (fL); model steady state if omitted")
-    p.add_argument("--neuro", help="days of neurological symptoms so far (default 0)")
-    p.add_argument("--sex", help=sex_help)
+    if sex_help:
+        p.add_argument("--hb", help="haemoglobin (g/L; e.g. '9.5 g/dL'); model steady state if omitted")
+        p.add_argument("--mcv", help="mean cell volume (fL); model steady state if omitted")
+        p.add_argument("--neuro", help="days of neurological symptoms so far (default 0)")
+        p.add_argument("--sex", help=sex_help)
     for k in RISK_FLAGS:
         p.add_argument(f"--{k.replace('_', '-')}", dest=k, action="store_true", help=f"risk factor: {k.replace('_', ' ')}")
 
@@ -52,7 +76,7 @@ def _patient(args) -> dict:
     patient = {k: getattr(args, k) for k in MARKER_HELP if getattr(args, k) is not None}
     patient |= {k: True for k in RISK_FLAGS if getattr(args, k)}
     for opt, key in (("hb", "hb"), ("mcv", "mcv"), ("neuro", "neuro_days"), ("sex", "sex")):
-        if getattr(args, opt) is not None:
+        if getattr(args, opt, None) is not None:
             patient[key] = getattr(args, opt)
     return patient
 
@@ -63,24 +87,21 @@ def _parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("diagnose", help="probability of true B12 deficiency from lab results")
-    for k, h in MARKER_HELP.items():
-        d.add_argument(f"--{k}", help=h)
-    for k in RISK_FLAGS:
-        d.add_argument(f"--{k.replace('_', '-')}", dest=k, action="store_true", help=f"risk factor: {k.replace('_', ' ')}")
+    _patient_options(d)
     d.add_argument("--csv", type=Path, help="score a CSV file of patients (one row each)")
     d.add_argument("--out", type=Path, help="output CSV for --csv (default: print to stdout)")
     d.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     d.add_argument("--no-explain", action="store_true", help="skip per-marker contributions (faster for big files)")
-    d.add_argument("--draws", type=int, help="posterior draws to integrate over (default 400)")
+    d.add_argument("--draws", type=int, help=f"posterior draws to integrate over (default {DRAWS['diagnose']})")
     d.add_argument("--json", action="store_true", help="print one JSON object")
 
     s = sub.add_parser("simulate", help="project stores, markers, blood count and nerve outcomes under a regimen")
     s.add_argument("--regimen", required=True, help="a preset name (see 'b12sim regimens') or a TOML/JSON regimen file")
-    s.add_argument("--delay", default="0", help="days from today until treatment starts (default 0)")
-    s.add_argument("--days", default="180", help="horizon in days (default 180)")
+    _option(s, "--delay-days", "--delay", default="0", help="days from today until treatment starts (default 0)")
+    _option(s, "--horizon-days", "--days", default="180", help="days simulated (default 180)")
     _patient_options(s, sex_help="female or male: sets the Hb normal range (default female)")
-    s.add_argument("--draws", default="200", help="parameter draws (default 200)")
-    s.add_argument("--seed", default="20261125", help="random seed (default 20261125)")
+    s.add_argument("--draws", default=str(DRAWS["simulate"]), help=f"parameter draws (default {DRAWS['simulate']})")
+    s.add_argument("--seed", default=str(SEED), help=f"random seed (default {SEED})")
     s.add_argument("--json", action="store_true", help="print per-day medians and 95%% intervals and a summary as JSON")
     s.add_argument("--plot", type=Path, help="write a trajectory figure (PNG) here")
     s.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
@@ -94,10 +115,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="a further test to weigh: mma, holotc or b12 (repeat the option for several; default all three)")
     dc.add_argument("--turnaround", help="days from sample to result, for every test (default: per test, "
                                          "data/evidence/decision.csv)")
-    dc.add_argument("--horizon", help="days by which an untreated deficiency is assumed found and treated (default 365)")
+    _option(dc, "--horizon-days", "--horizon",
+            help="days by which an untreated deficiency is assumed found and treated (default 365)")
     dc.add_argument("--wtp", help="willingness to pay per QALY (default 50000, CAD)")
-    dc.add_argument("--draws", default="200", help="parameter draws (default 200)")
-    dc.add_argument("--seed", default="20261125", help="random seed (default 20261125)")
+    dc.add_argument("--draws", default=str(DRAWS["decide"]), help=f"parameter draws (default {DRAWS['decide']})")
+    dc.add_argument("--seed", default=str(SEED), help=f"random seed (default {SEED})")
     dc.add_argument("--json", action="store_true", help="print one JSON object")
     dc.add_argument("--plot", type=Path, help="write the threshold figure (PNG) here")
     dc.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
@@ -118,9 +140,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated strategy presets or TOML/JSON files (see 'b12sim strategies')")
     p.add_argument("--people", default="1000", help="synthetic people found by a low serum B12 (default 1000)")
     p.add_argument("--cohort", type=Path, help="your own cohort CSV (age, cause, labs...) instead of --people")
-    p.add_argument("--draws", default="100", help="posterior draws (default 100)")
-    p.add_argument("--days", default="365", help="horizon in days (default 365)")
-    p.add_argument("--seed", default="20261125", help="random seed (default 20261125)")
+    p.add_argument("--draws", default=str(DRAWS["compare"]), help=f"posterior draws (default {DRAWS['compare']})")
+    _option(p, "--horizon-days", "--days", default="365", help="days simulated (default 365)")
+    p.add_argument("--seed", default=str(SEED), help=f"random seed (default {SEED})")
     p.add_argument("--reference", help="comparator of the ICER table (default: the least costly)")
     p.add_argument("--wtp", default="20000,50000", help="willingness to pay per QALY for the report (default 20000,50000)")
     p.add_argument("--scheduler", help="Dask: local, local:N (N workers on this machine) or a scheduler address")
@@ -138,11 +160,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.renamed = getattr(args, "renamed", {})
     from b12sim.errors import InputError
 
     try:
-        return {"diagnose": _diagnose, "simulate": _simulate, "decide": _decide, "calibrate": _calibrate, "compare": _compare,
-                "strategies": _strategies, "regimens": _regimens, "demo": _demo}[args.command](args)
+        rc = {"diagnose": _diagnose, "simulate": _simulate, "decide": _decide, "calibrate": _calibrate, "compare": _compare,
+              "strategies": _strategies, "regimens": _regimens, "demo": _demo}[args.command](args)
+        for dest, old in args.renamed.items():  # after the run, so that a refusal stays one error line
+            print(f"warning: {old} is deprecated; use --{dest.replace('_', '-')}", file=sys.stderr)
+        return rc
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -175,12 +201,11 @@ def _warnings_to_stderr(limit: int = 20):
 def _diagnose(args) -> int:
     from b12sim.errors import InputError
 
-    labs = {k: getattr(args, k) for k in MARKER_HELP if getattr(args, k) is not None}
-    flags = {k: True for k in RISK_FLAGS if getattr(args, k)}
+    patient = _patient(args)
     if args.draws is not None and args.draws < 1:
         raise InputError("--draws", args.draws, "a positive integer")
     if args.csv is not None:
-        if labs or flags:
+        if patient:
             raise InputError("--csv", str(args.csv), "a file alone, without per-patient options such as --b12")
         return _diagnose_csv(args)
     if args.out is not None:
@@ -188,7 +213,7 @@ def _diagnose(args) -> int:
     from b12sim.diagnosis import diagnose
 
     with _warnings_to_stderr():
-        res = diagnose(draws=args.draws, **labs, **flags)
+        res = diagnose(draws=args.draws, **patient)
     print(json.dumps(res.to_dict(), indent=2) if args.json else res.report())
     return 0
 
@@ -248,15 +273,17 @@ def _diagnose_csv(args) -> int:
 
 
 def _whole_option(name: str, raw: str, lo: int, hi: int) -> int:
-    from b12sim.errors import InputError
+    """Option text read as a number (``"30"``, ``"1e3"``; ints exactly), then :func:`b12sim.validation.whole`."""
+    from b12sim.validation import whole
 
     try:
-        v = float(raw)
+        v = int(raw)
     except ValueError:
-        raise InputError(name, raw, f"a whole number from {lo} to {hi}") from None
-    if not (v.is_integer() and lo <= v <= hi):
-        raise InputError(name, raw, f"a whole number from {lo} to {hi}")
-    return int(v)
+        try:
+            v = float(raw)
+        except ValueError:
+            v = raw  # not a number: refused by whole() with the usual message
+    return whole(name, v, lo, hi)
 
 
 def _simulate(args) -> int:
@@ -265,17 +292,18 @@ def _simulate(args) -> int:
     from b12sim.simulation import simulate
     from b12sim.simulation.simulate import MAX_DRAWS, per_day, summarise
 
-    days = _whole_option("--days", args.days, 1, MAX_DAY)
-    delay = _whole_option("--delay", args.delay, 0, MAX_DAY)
+    days = _whole_option(_flag(args, "horizon_days"), args.horizon_days, 1, MAX_DAY)
+    delay = _whole_option(_flag(args, "delay_days"), args.delay_days, 0, MAX_DAY)
     draws = _whole_option("--draws", args.draws, 1, MAX_DRAWS)
     seed = _whole_option("--seed", args.seed, 0, 2**63 - 1)
     if delay >= days:
-        raise InputError("--delay", args.delay, f"fewer days than the horizon --days {days}")
+        raise InputError(_flag(args, "delay_days"), args.delay_days,
+                         f"fewer days than the horizon {_flag(args, 'horizon_days')} {days}")
     if args.plot is not None and args.plot.exists() and not args.force:
         raise FileExistsError(f"{args.plot} exists; pass --force to replace it")
     patient = _patient(args)
     with _warnings_to_stderr():
-        ds = simulate(patient, args.regimen, start_day=delay, days=days, draws=draws, seed=seed)
+        ds = simulate(patient, args.regimen, delay_days=delay, horizon_days=days, draws=draws, seed=seed)
     summ = summarise(ds)
     if args.plot is not None:
         import matplotlib
@@ -330,8 +358,8 @@ def _decide(args) -> int:
           "seed": _whole_option("--seed", args.seed, 0, 2**63 - 1)}
     if args.turnaround is not None:
         kw["turnaround"] = _whole_option("--turnaround", args.turnaround, 0, MAX_DAY)
-    if args.horizon is not None:
-        kw["horizon_days"] = _whole_option("--horizon", args.horizon, *HORIZON_RANGE)
+    if args.horizon_days is not None:
+        kw["horizon_days"] = _whole_option(_flag(args, "horizon_days"), args.horizon_days, *HORIZON_RANGE)
     if args.wtp is not None:
         try:
             kw["wtp"] = float(args.wtp)
@@ -396,7 +424,7 @@ def _compare(args) -> int:
     if not names:
         raise InputError("--strategies", args.strategies, "one or more comma-separated strategy names or files")
     draws = _whole_option("--draws", args.draws, 1, MAX_DRAWS)
-    days = _whole_option("--days", args.days, 1, 36_525)
+    days = _whole_option(_flag(args, "horizon_days"), args.horizon_days, 1, 36_525)
     seed = _whole_option("--seed", args.seed, 0, 2**63 - 1)
     try:
         wtp = [float(w) for w in args.wtp.split(",")]

@@ -12,6 +12,7 @@ DRAWS = {  # default posterior draws per entry point
     "simulate": 200,
     "decide": 200,
     "compare": 100,
+    "delay_curve": 100,  # per regimen and delay
 }
 DISCLAIMER = (
     "b12sim is a research and teaching tool. Its outputs are model estimates, "

@@ -31,7 +31,7 @@ def _simulation(figures: Path) -> list[Path]:
 
     print("Treatment simulation: pernicious anaemia, B12 95 pg/mL, MMA 3.6 umol/L, Hb 90 g/L, "
           "30 days of neurological symptoms")
-    runs = [simulate(SIM_PATIENT, r, days=120) for r in SIM_REGIMENS]
+    runs = [simulate(SIM_PATIENT, r, horizon_days=120) for r in SIM_REGIMENS]
     for ds in runs:
         s = summarise(ds)
         day = ("not reached" if s["day_hb_normal"] is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from b12sim.defaults import DAYS_PER_YEAR
+
 
 def _axes(ax):
     if ax is None:
@@ -196,8 +198,8 @@ def delay_risk(ax=None, table=None):
     for name, g in table.groupby("regimen", sort=False):
         line, = ax.plot(g["delay_days"], g["p_permanent"], marker="o", ms=3, label=name)
         ax.fill_between(g["delay_days"], g["lo"], g["hi"], color=line.get_color(), alpha=0.15, lw=0)
-    ax.axvline(365.25 / 4, color="grey", ls=":", lw=1)
-    ax.text(365.25 / 4, 0.98, " 3 months", va="top", fontsize=8, color="grey", transform=ax.get_xaxis_transform())
+    ax.axvline(DAYS_PER_YEAR / 4, color="grey", ls=":", lw=1)
+    ax.text(DAYS_PER_YEAR / 4, 0.98, " 3 months", va="top", fontsize=8, color="grey", transform=ax.get_xaxis_transform())
     ax.set_xlabel("delay before treatment (days)")
     ax.set_ylabel("P(permanent nerve deficit)")
     ax.set_ylim(0, 1)

@@ -1,4 +1,4 @@
-"""Shipped posteriors: where they live, loading them, writing them atomically.
+"""Shipped posteriors: where they live, loading, thinning and writing them (atomically).
 
 No PyMC here: loading a posterior needs only xarray.
 """
@@ -10,6 +10,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 
 NAMES = ("markers", "treatment", "haematology", "neurology")
@@ -31,6 +32,19 @@ def load_posterior(name: str = "markers") -> xr.DataTree:
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing; rebuild it with `b12sim calibrate`")
     return read(path)
+
+
+def thin(post: xr.Dataset | xr.DataTree, names, n: int | None = None) -> dict[str, np.ndarray]:
+    """``n`` evenly spaced draws (all if None; cycled if more than there are) of the scalar
+    variables ``names`` of a posterior Dataset over (chain, draw), or of a DataTree's
+    ``posterior`` group, chains joined in order: float arrays of shape (n,) by name."""
+    if isinstance(post, xr.DataTree):
+        post = post["posterior"].to_dataset()
+    flat = post[list(names)].stack(sample=("chain", "draw"))
+    total = flat.sizes["sample"]
+    n = total if n is None else n
+    idx = np.linspace(0, total - 1, min(n, total)).round().astype(int)
+    return {k: np.resize(flat[k].to_numpy()[idx], n).astype(float) for k in names}
 
 
 def read(path: str | os.PathLike) -> xr.DataTree:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from b12sim.defaults import DRAWS
 from b12sim.diagnosis import core, inputs, scoring
 from b12sim.diagnosis.draws import from_posterior
 from b12sim.physiology import markers as mk
@@ -64,8 +65,8 @@ def route(args) -> str:
 
 
 def draws():
-    """The shipped posterior thinned to ``core.DEFAULT_DRAWS`` draws, as ``diagnose`` uses it."""
-    return from_posterior(load_posterior("markers"), core.DEFAULT_DRAWS)
+    """The shipped posterior thinned to the default draws of ``diagnose``, as it uses it."""
+    return from_posterior(load_posterior("markers"), DRAWS["diagnose"])
 
 
 def max_rss() -> int:

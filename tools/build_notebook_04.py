@@ -150,7 +150,7 @@ for five years.
 * Spread it over cores or machines: `compare_strategies(..., scheduler="local:2")` or
   `scheduler="tcp://scheduler:8786"`; the CLI is `b12sim compare --strategies a,b,c --people N --draws M`.
 * Use your own population (`compare_strategies(df, ...)` with `age` and `cause` columns and any labs), your own unit
-  costs (`setting=` a dict or CSV, with currency and price year) and your own strategies (TOML or JSON files with
+  costs (`costs=` a dict or CSV, with currency and price year) and your own strategies (TOML or JSON files with
   the keys of `b12sim/presets/strategies.toml`).
 * `res.save("results/")` writes the tables (CSV), the figures (PNG) and the outcomes DataTree (netCDF).
 

@@ -114,7 +114,7 @@ the regimen alone; the bands (95% intervals over draws) show parameter uncertain
 """),
     code(r"""
 t0 = time.perf_counter()
-runs = {name: b12sim.simulate(patient, name, days=HORIZON, draws=DRAWS, seed=SEED) for name in REGIMENS}
+runs = {name: b12sim.simulate(patient, name, horizon_days=HORIZON, draws=DRAWS, seed=SEED) for name in REGIMENS}
 print(f"{len(runs)} regimens x {DRAWS} draws x {HORIZON} days in {time.perf_counter() - t0:.1f} s")
 print("calibration status:", runs["oral_2mg_daily"].attrs["calibration"], end="\n\n")
 print(runs["oral_2mg_daily"])
@@ -296,7 +296,7 @@ trial = {  # day-120 arm means, Kuzminski 1998, converted to b12sim's units
 for arm, (reg, labs) in arms.items():
     print(f"{arm:4s} arm: {reg:15s} baseline {labs}")
 
-day120 = {arm: b12sim.simulate(labs, reg, days=120, draws=DRAWS, seed=SEED).isel(person=0, day=119)
+day120 = {arm: b12sim.simulate(labs, reg, horizon_days=120, draws=DRAWS, seed=SEED).isel(person=0, day=119)
           for arm, (reg, labs) in arms.items()}
 rows = []
 for m, unit in (("b12", "pmol/L"), ("mma", "umol/L"), ("hcy", "umol/L")):
@@ -360,7 +360,7 @@ labs = dict(b12="95 pg/mL", mma=3.6, hcy=40, folate=15, age=70, egfr=80, pernici
 d = b12sim.diagnose(**labs, draws=DRAWS)
 print(d.report())
 
-from_dx = b12sim.simulate(d, "uk_im_hydroxo_neuro", days=180, draws=DRAWS, seed=SEED)
+from_dx = b12sim.simulate(d, "uk_im_hydroxo_neuro", horizon_days=180, draws=DRAWS, seed=SEED)
 print(f"\nbody stores: diagnosis estimate {d.stores_ug:,.0f} ug; "
       f"simulation day-0 median {float(from_dx['stores_ug'].isel(day=0).median()):,.0f} ug")
 """),
@@ -371,7 +371,7 @@ inferred deficit (very uncertain: the marrow's sensitivity to the deficit is onl
 neurological symptoms so far. Add what you know as keywords: `simulate(d, regimen, hb=90, mcv=112, neuro_days=30)`.
 """),
     code(r"""
-full = b12sim.simulate(d, "uk_im_hydroxo_neuro", days=180, draws=DRAWS, seed=SEED,
+full = b12sim.simulate(d, "uk_im_hydroxo_neuro", horizon_days=180, draws=DRAWS, seed=SEED,
                        hb=90, mcv=112, neuro_days=30, sex="female")
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
@@ -497,7 +497,7 @@ REGIMEN = "uk_im_hydroxo_neuro"
 DELAYS = (0, 30, 60, 90, 120, 180, 270, 365)
 
 t0 = time.perf_counter()
-by_delay = {d: b12sim.simulate(patient, REGIMEN, start_day=d, days=HORIZON, draws=DRAWS, seed=SEED) for d in DELAYS}
+by_delay = {d: b12sim.simulate(patient, REGIMEN, delay_days=d, horizon_days=HORIZON, draws=DRAWS, seed=SEED) for d in DELAYS}
 print(f"{len(DELAYS)} delays x {DRAWS} draws x {HORIZON} days in {time.perf_counter() - t0:.1f} s")
 print("calibration:", by_delay[0].attrs["calibration"])
 """),
@@ -543,7 +543,7 @@ with its 95% interval over draws, one line per regimen. The dotted vertical line
     code(r"""
 t0 = time.perf_counter()
 curve = delay_curve(patient, regimens=("uk_im_hydroxo_neuro", "oral_2mg_daily", "kuzminski_im", "no_treatment"),
-                    delays=(0, 14, 30, 60, 90, 120, 180, 270, 365), horizon=HORIZON, draws=100, seed=SEED)
+                    delays=(0, 14, 30, 60, 90, 120, 180, 270, 365), horizon_days=HORIZON, draws=100, seed=SEED)
 print(f"delay curve in {time.perf_counter() - t0:.1f} s")
 uk = curve[curve["regimen"] == "uk_im_hydroxo_neuro"].set_index("delay_days")["p_permanent"]
 print(f"uk_im_hydroxo_neuro: {uk[0]:.0%} treated at once, {uk[60]:.0%} after 2 months, {uk[180]:.0%} after 6 months "
@@ -572,7 +572,7 @@ nerve tissue gets no such bypass. Here the same patient receives folic acid 5 mg
 no treatment and with the UK IM regimen, all started today.
 """),
     code(r"""
-folic = {name: b12sim.simulate(patient, name, days=365, draws=DRAWS, seed=SEED)
+folic = {name: b12sim.simulate(patient, name, horizon_days=365, draws=DRAWS, seed=SEED)
          for name in ("no_treatment", "folic_acid_alone", "uk_im_hydroxo_neuro")}
 fig = plots.trajectories(list(folic.values()),
                          variables=("hb", "mcv", "reticulocytes", "mma", "neuro_dysfunction", "p_permanent"),

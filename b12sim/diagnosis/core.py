@@ -11,17 +11,18 @@ import pandas as pd
 import xarray as xr
 
 from b12sim import posterior as shipped
+from b12sim.defaults import DRAWS
 from b12sim.diagnosis import inputs, quantiles, scoring
 from b12sim.diagnosis.draws import Draws, from_posterior
 from b12sim.diagnosis.result import Diagnosis
 from b12sim.errors import InputError
+from b12sim.stats import mcse
 
 N_MARKERS = len(inputs.MARKERS)
 # every subset of the five markers; row 0 is the full set, the last row the empty set
 MASKS = np.array([[(s >> k) & 1 == 0 for k in range(N_MARKERS)] for s in range(2**N_MARKERS)], bool)
 SMALL_BATCH = 64  # up to this many patients the numpy grid is used (no kernel compilation; see score_arrays)
 CHUNK = 10_000  # patients per kernel call: memory is about CHUNK x draws x 3 floats (~100 MB)
-DEFAULT_DRAWS = 400
 INTERVAL = (0.025, 0.975)  # quantiles over draws of the reported interval of P(deficient)
 CB12_MARKERS = ("b12", "holotc", "mma", "hcy")  # cB12 argument order (b12sim.fedosov, imported lazily)
 
@@ -68,7 +69,7 @@ def _draws(posterior, draws) -> Draws:
         return from_posterior(post, None)
     if draws is not None and (isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1):
         raise InputError("draws", draws, f"a whole number from 1 to {total}, or 'all'")
-    return from_posterior(post, min(int(draws or DEFAULT_DRAWS), total))
+    return from_posterior(post, min(int(draws or DRAWS["diagnose"]), total))
 
 
 def score_arrays(obs, a, r, risks, dr: Draws, *, explain: bool):
@@ -90,26 +91,10 @@ def score_arrays(obs, a, r, risks, dr: Draws, *, explain: bool):
     return scoring.score_batch(obs, a, r, risks, dr, masks)
 
 
-def mcse(p_def: np.ndarray) -> np.ndarray:
-    """Monte Carlo standard error of the draw mean of each row of ``p_def`` (N, draws).
-
-    Batch means: the draws (in chain order) are cut into about sqrt(draws) consecutive
-    batches, so that autocorrelation left in the chains widens the error as it should.
-    NaN with a single draw.
-    """
-    n = p_def.shape[1]
-    size = max(1, math.isqrt(n))
-    nb = n // size
-    if nb < 2:
-        return np.full(p_def.shape[0], np.nan)
-    means = p_def[:, :nb * size].reshape(-1, nb, size).mean(axis=2)
-    return means.std(axis=1, ddof=1) / math.sqrt(nb)
-
-
 def summarise(obs, a, r, risks, dr: Draws, *, explain: bool, progress: bool = False) -> dict[str, np.ndarray]:
     """Per-patient summaries, scored in chunks so memory follows the chunk, not the table.
 
-    Keys: ``p_deficient`` (mean over draws), ``mcse`` (its Monte Carlo error, :func:`mcse`),
+    Keys: ``p_deficient`` (mean over draws), ``mcse`` (its Monte Carlo error, :func:`b12sim.stats.mcse`),
     ``lo``/``hi`` (2.5/97.5% over draws), ``p_folate``, ``stores_ug`` (median), ``p_sub``
     (N, sub-models; draw means).
     """

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
+from b12sim.posterior import thin
+from b12sim.validation import whole
 
 
 @dataclass(frozen=True)
@@ -32,15 +33,9 @@ class Draws:
 
 
 def from_posterior(post: xr.Dataset | xr.DataTree, n_draws: int | None = None) -> Draws:
-    """Flatten ``chain`` x ``draw`` and keep ``n_draws`` evenly spaced draws (all if None)."""
+    """``n_draws`` evenly spaced draws of the marker model (all if None; :func:`posterior.thin`)."""
     if isinstance(post, xr.DataTree):
         post = post["posterior"].to_dataset()
-    flat = post[list(mk.PARAMS)].stack(sample=("chain", "draw"))
-    total = flat.sizes["sample"]
     if n_draws is not None:
-        if not 1 <= int(n_draws) <= total:
-            raise InputError("draws", n_draws, f"an integer from 1 to {total}")
-        idx = np.linspace(0, total - 1, int(n_draws)).round().astype(int)
-        flat = flat.isel(sample=idx)
-    return Draws({k: np.ascontiguousarray(flat[k].to_numpy(), dtype=float) for k in mk.PARAMS},
-                 mk.Constants.load())
+        n_draws = whole("draws", n_draws, 1, post.sizes["chain"] * post.sizes["draw"])
+    return Draws(thin(post, mk.PARAMS, n_draws), mk.Constants.load())

@@ -34,7 +34,7 @@ class Diagnosis(Reported):
         tissue-supply threshold), averaged over the calibration posterior.
     interval : 95% credible interval of that probability over parameter draws.
     mcse : Monte Carlo standard error of ``p_deficient`` from averaging over a finite
-        number of draws (``draws``); more draws (``draws="all"``) shrink it.
+        number of draws (``draws``; NaN with fewer than 4); more draws (``draws="all"``) shrink it.
     p_prior : pre-test probability from age and risk factors alone.
     p_folate_deficient : probability that true serum folate is below 7 nmol/L.
     contributions : natural-log likelihood ratio attributed to each given marker

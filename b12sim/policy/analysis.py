@@ -20,8 +20,9 @@ Everything here is a view of that table:
 * :func:`evpi`, :func:`evppi`: expected value of perfect (partial) information per person.
 
 Monte Carlo standard errors use batch means over contiguous blocks of draws
-(:func:`mcse_mean`), so they stay honest when the draws come from autocorrelated MCMC
-chains; the EVPI's uses a bootstrap of the same blocks with a ``seed``.
+(:func:`mcse_mean`, which is :func:`b12sim.stats.mcse`), so they stay honest when the draws
+come from autocorrelated MCMC chains; the EVPI's uses a bootstrap of the same blocks with a
+``seed``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ import xarray as xr
 from scipy import special, stats
 
 from b12sim.errors import InputError
+from b12sim.stats import batching
+from b12sim.stats import mcse as mcse_mean
+from b12sim.validation import whole
 
 _RTOL = 1e-9  # relative tolerance under which two mean costs (or QALYs, or ICERs) are a tie
 _OUTCOMES = ("an xarray Dataset with variables cost and qaly over dims (strategy, draw), or a "
@@ -134,48 +138,6 @@ def _strategy(o: _Outcomes, name, field: str) -> int:
     if str(name) not in o.strategies:
         raise InputError(field, name, "one of " + ", ".join(o.strategies))
     return o.strategies.index(str(name))
-
-
-def _whole(field: str, v, lo: int, hi: int) -> int:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
-        raise InputError(field, v, f"a whole number from {lo} to {hi}")
-    return int(v)
-
-
-# ---------------------------------------------------------------------------------------
-# Monte Carlo standard errors
-
-
-def _batch_starts(n: int, batches: int | None) -> np.ndarray | None:
-    """Start index of each contiguous batch of draws (None: too few draws for two batches)."""
-    if n < 4:
-        return None
-    b = int(np.sqrt(n)) if batches is None else _whole("batches", batches, 2, n // 2)
-    return np.array([part[0] for part in np.array_split(np.arange(n), b)])
-
-
-def mcse_mean(values, batches: int | None = None):
-    """Monte Carlo standard error of the mean of ``values`` over their last axis (draws).
-
-    Batch means: the draws are cut into ``batches`` contiguous blocks (default
-    ``floor(sqrt(n))``, i.e. blocks of about ``sqrt(n)`` draws, the usual choice) and the
-    standard error is the SD of the block means over ``sqrt(batches)``. Unlike
-    ``sd / sqrt(n)`` it accounts for autocorrelation between successive draws (MCMC
-    chains); for independent draws the two agree. NaN with fewer than 4 draws.
-    """
-    allowed = "numbers with a last (draw) axis of length >= 1"
-    try:
-        x = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError("values", values, allowed) from None
-    if x.ndim == 0 or x.shape[-1] == 0:
-        raise InputError("values", values, allowed)
-    starts = _batch_starts(x.shape[-1], batches)
-    if starts is None:
-        return np.full(x.shape[:-1], np.nan)[()]
-    sizes = np.diff(np.append(starts, x.shape[-1]))
-    means = np.add.reduceat(x, starts, axis=-1) / sizes
-    return (means.std(axis=-1, ddof=1) / np.sqrt(len(starts)))[()]
 
 
 # ---------------------------------------------------------------------------------------
@@ -399,27 +361,25 @@ def evpi(outcomes, wtp, *, batches: int | None = None, n_boot: int = 200, seed: 
     Multiply by the discounted number of people affected for a population value.
 
     ``mcse``: Monte Carlo standard error from ``n_boot`` bootstrap resamples of contiguous
-    blocks of draws (the batches of :func:`mcse_mean`), seeded by ``seed``; NaN with fewer
-    than 4 draws.
+    blocks of draws (the batches of :func:`mcse_mean`, :func:`b12sim.stats.batching`),
+    seeded by ``seed``; NaN with fewer than 4 draws.
     """
     o = _outcomes(outcomes)
     w, _ = _wtp(wtp)
-    n_boot = _whole("n_boot", n_boot, 2, 100_000)
+    n_boot = whole("n_boot", n_boot, 2, 100_000)
     n = len(o.draws)
-    starts = _batch_starts(n, batches)
+    shape = batching(n, batches)
     value, se = np.empty(len(w)), np.full(len(w), np.nan)
-    if starts is not None:
-        sizes = np.diff(np.append(starts, n))
-        b = len(starts)
+    if shape is not None:
+        b, size = shape
         counts = np.random.default_rng(np.random.SeedSequence(seed)).multinomial(b, np.full(b, 1.0 / b), size=n_boot)
-        total = counts @ sizes
     for k, wk in enumerate(w):
         nmb = wk * o.qaly - o.cost
         value[k] = _value_of_information(nmb)
-        if starts is not None:
-            regret_sums = np.add.reduceat(nmb.max(axis=0) - nmb, starts, axis=1)  # (strategy, batch)
-            boot = (counts @ regret_sums.T).min(axis=1) / total
-            se[k] = boot.std(ddof=1)
+        if shape is not None:
+            regret = (nmb.max(axis=0) - nmb)[:, :b * size]
+            regret_sums = regret.reshape(len(nmb), b, size).sum(axis=2)  # (strategy, batch)
+            se[k] = ((counts @ regret_sums.T).min(axis=1) / (b * size)).std(ddof=1)
     return pd.DataFrame({"evpi": value, "mcse": se}, index=pd.Index(w, name="wtp"))
 
 
@@ -577,9 +537,9 @@ def evppi(outcomes, inputs, parameters: str | Sequence[str], wtp, *, max_degree:
         raise InputError("parameters", parameters, "a parameter name or a list of distinct names")
     x = _inputs(inputs, names, o.draws)
     n = len(o.draws)
-    folds = _whole("folds", folds, 2, max(n, 2))
+    folds = whole("folds", folds, 2, max(n, 2))
     max_degree = ({1: 6, 2: 4}.get(len(names), 3) if max_degree is None
-                  else _whole("max_degree", max_degree, 1, 10))
+                  else whole("max_degree", max_degree, 1, 10))
     evpi_w = np.array([_value_of_information(wk * o.qaly - o.cost) for wk in w])
     s = len(o.strategies)
     if s == 1:

@@ -18,6 +18,8 @@ import pandas as pd
 import xarray as xr
 
 from b12sim import evidence
+from b12sim.defaults import DISCLAIMER, DRAWS, SEED
+from b12sim.deprecation import renamed
 from b12sim.errors import InputError
 from b12sim.policy import analysis
 from b12sim import economics as econ
@@ -25,9 +27,8 @@ from b12sim.policy import microsim as ms
 from b12sim.policy.population import check_cohort, synthetic_cohort
 from b12sim.policy.strategies import load_strategy
 from b12sim.simulation import parameters
+from b12sim.validation import whole
 
-DEFAULT_DRAWS = 100
-DEFAULT_SEED = 20261125
 MAX_DRAWS = 4000
 DEFAULT_CHUNK_PAIRS = 200_000  # people x draws per chunk (memory per chunk is about 1 GB at a 1-year horizon)
 OUTPUT_FILES = ("summary.csv", "icers.csv", "ceac.csv", "evpi.csv", "outcomes.nc", "ce_plane.png", "ceac.png")
@@ -42,14 +43,6 @@ GROUPS = {  # parameter groups for EVPPI (names of microsim draw inputs)
     "utilities": ("anaemia_low", "anaemia_high"),
     "costs": ("oral_tablet_cost",),
 }
-
-
-def _whole(name, v, lo, hi) -> int:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
-        raise InputError(name, v, f"a whole number from {lo:,} to {hi:,}")
-    return int(v)
 
 
 def _cohort(cohort, seed) -> pd.DataFrame:
@@ -91,8 +84,9 @@ def _chunks(n: int, chunk_people: int) -> list[slice]:
     return [slice(a, min(n, a + size)) for a in range(0, n, size)]
 
 
-def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizon_days: int = 365,
-                       seed: int = DEFAULT_SEED, setting="ontario", discount_rate: float | None = None,
+@renamed(setting="costs")
+def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], horizon_days: int = 365,
+                       seed: int = SEED, costs="ontario", discount_rate: float | None = None,
                        cost_overrides: dict | None = None, utilities: dict | None = None, mortality: bool = True,
                        chunk_people: int | None = None, chunk_draws: int | None = None, scheduler=None,
                        progress: bool = True,
@@ -104,9 +98,9 @@ def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizo
     :class:`~b12sim.policy.strategies.Strategy` objects (at least one). ``draws``:
     posterior draws (the outer, parameter loop; common to all strategies).
     ``horizon_days``: days simulated (costs and QALYs discounted at
-    ``discount_rate``, default the evidence row, 1.5%). ``setting``: unit costs
-    (see :func:`economics.unit_costs`), with ``cost_overrides`` (item -> cost)
-    replacing single items; ``utilities``: overrides of the utility
+    ``discount_rate``, default the evidence row, 1.5%). ``costs``: unit costs, a setting
+    name or file (see :func:`economics.unit_costs`; formerly ``setting``) or a ``UnitCosts``,
+    with ``cost_overrides`` (item -> cost) replacing single items; ``utilities``: overrides of the utility
     inputs (see :func:`economics.utilities`). ``mortality``: weight costs and QALYs by
     background survival (:mod:`b12sim.policy.mortality`; off for hand checks). ``scheduler``: None (this process),
     ``"local"``/``"local:N"`` (a LocalCluster of N workers) or a Dask scheduler
@@ -122,18 +116,18 @@ def compare_strategies(cohort, strategies, *, draws: int = DEFAULT_DRAWS, horizo
     names = [s.name for s in strats]
     if len(set(names)) != len(names):
         raise InputError("strategies", names, "distinct strategy names")
-    draws = _whole("draws", draws, 1, MAX_DRAWS)
-    horizon_days = _whole("horizon_days", horizon_days, 1, 36_525)
-    seed = _whole("seed", seed, 0, 2**63 - 1)
-    substeps = _whole("substeps", substeps, 1, 96)
+    draws = whole("draws", draws, 1, MAX_DRAWS)
+    horizon_days = whole("horizon_days", horizon_days, 1, 36_525)
+    seed = whole("seed", seed, 0, 2**63 - 1)
+    substeps = whole("substeps", substeps, 1, 96)
     rate = evidence.value("discount_rate") if discount_rate is None else discount_rate
     econ.discount_factor(0.0, rate)  # validates the rate
-    costs = setting if isinstance(setting, econ.UnitCosts) else econ.unit_costs(setting, overrides=cost_overrides)
+    costs = costs if isinstance(costs, econ.UnitCosts) else econ.unit_costs(costs, overrides=cost_overrides)
     df = _cohort(cohort, seed)
     n = len(df)
     chunk = chunk_people if chunk_people is not None else max(ms.BLOCK, DEFAULT_CHUNK_PAIRS // draws)
-    chunk = _whole("chunk_people", chunk, 1, 10**8)
-    per_task = _whole("chunk_draws", draws if chunk_draws is None else chunk_draws, 1, MAX_DRAWS)
+    chunk = whole("chunk_people", chunk, 1, 10**8)
+    per_task = whole("chunk_draws", draws if chunk_draws is None else chunk_draws, 1, MAX_DRAWS)
     if utilities is not None and not isinstance(utilities, dict):
         raise InputError("utilities", utilities, "a dict of utility overrides (see economics.utilities)")
     u = econ.utilities(**(utilities or {}))
@@ -214,7 +208,7 @@ def _tree(setup: ms.Setup, total: np.ndarray, yearly: np.ndarray, n: int, df: pd
         discount_rate=setup.discount_rate, background_mortality=int(setup.mortality), currency=setup.costs.currency, price_year=setup.costs.price_year,
         setting=setup.costs.setting, deficient_share=float(df["deficient"].mean()) if "deficient" in df else math.nan,
         strategies="; ".join(f"{s.name}: {s.summary()}" for s in setup.strategies),
-        calibration=parameters.STATUS, disclaimer="b12sim is a research and teaching tool; not medical advice.")
+        calibration=parameters.STATUS, disclaimer=DISCLAIMER)
     return tree
 
 
@@ -276,7 +270,7 @@ class PolicyResult:
     def budget_impact(self, population: int) -> pd.DataFrame:
         """Undiscounted cost of each strategy by year of the horizon for ``population`` people
         starting treatment together (expected over survival and draws; currency of the setting)."""
-        population = _whole("population", population, 1, 10**9)
+        population = whole("population", population, 1, 10**9)
         by_year = self._ds["cost_by_year"].mean("draw") * population
         return pd.DataFrame(by_year.to_numpy(), index=pd.Index(by_year.strategy.values, name="strategy"),
                             columns=[f"year_{y}" for y in by_year.year.values])

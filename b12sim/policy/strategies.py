@@ -18,25 +18,16 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
-
 from b12sim.errors import InputError
 from b12sim.economics import TESTS
 from b12sim.policy.population import CAUSES
 from b12sim.regimens import Regimen, load_regimen
+from b12sim.validation import number, whole
 
 KEYS = ("description", "source", "flag", "note", "regimen", "neuro_regimen", "by_cause", "confirm_test",
         "treat_threshold", "test_turnaround_days", "delay_days", "switch_to", "switch_check_day", "monitoring")
 CONFIRM_TESTS = ("none", "mma")
 MAX_DAYS = 3650
-
-
-def _days(name: str, v, lo: int = 0) -> int:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= MAX_DAYS:
-        raise InputError(name, v, f"a whole number of days from {lo} to {MAX_DAYS}")
-    return int(v)
 
 
 @dataclass(frozen=True)
@@ -88,27 +79,25 @@ class Strategy:
         confirm = d.get("confirm_test", "none")
         if confirm not in CONFIRM_TESTS:
             raise InputError(f"strategy {name}: confirm_test", confirm, ", ".join(CONFIRM_TESTS))
-        thr = d.get("treat_threshold", 0.5)
-        if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0 < thr < 1:
-            raise InputError(f"strategy {name}: treat_threshold", thr, "a probability above 0 and below 1")
+        thr = number(f"strategy {name}: treat_threshold", d.get("treat_threshold", 0.5), 0.0,
+                     math.nextafter(1.0, 0.0), "a probability above 0 and below 1", open_lo=True)
         mon = d.get("monitoring", {})
         if not isinstance(mon, dict):
             raise InputError(f"strategy {name}: monitoring", mon, "a table test or physician_visits -> count per year")
         for k, v in mon.items():
             if k not in (*TESTS, "physician_visits"):
                 raise InputError(f"strategy {name}: monitoring.{k}", v, "tests " + ", ".join(TESTS) + " or physician_visits")
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and 0 <= v <= 365):
-                raise InputError(f"strategy {name}: monitoring.{k}", v, "a count per year from 0 to 365")
+            number(f"strategy {name}: monitoring.{k}", v, 0.0, 365.0, "a count per year from 0 to 365")
         switch = d.get("switch_to")
         try:
-            days = {k: _days(k, d.get(k, dflt), lo) for k, dflt, lo in
+            days = {k: whole(k, d.get(k, dflt), lo, MAX_DAYS) for k, dflt, lo in
                     (("test_turnaround_days", 0, 0), ("delay_days", 0, 0), ("switch_check_day", 90, 1))}
         except InputError as e:
             raise InputError(f"strategy {name}: {e.field}", e.value, e.allowed) from None
         return cls(name=name, regimen=base, neuro_regimen=reg("neuro_regimen", d["neuro_regimen"])
                    if "neuro_regimen" in d else base,
                    by_cause={c: reg(f"by_cause.{c}", v) for c, v in by_cause.items()},
-                   confirm_test=confirm, treat_threshold=float(thr),
+                   confirm_test=confirm, treat_threshold=thr,
                    switch_to=reg("switch_to", switch) if switch else None,
                    monitoring={k: float(v) for k, v in mon.items()}, description=str(d.get("description", "")),
                    source=str(d.get("source", "")), flag=str(d.get("flag", "U")), note=str(d.get("note", "")),

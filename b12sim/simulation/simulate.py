@@ -6,23 +6,16 @@ import numpy as np
 import xarray as xr
 
 from b12sim import evidence
+from b12sim.defaults import DISCLAIMER, DRAWS, SEED
+from b12sim.deprecation import renamed
 from b12sim.errors import InputError
 from b12sim.regimens import CHANNELS, MAX_DAY, Regimen, load_regimen
 from b12sim.simulation import engine, parameters
 from b12sim.simulation import people as ppl
+from b12sim.validation import whole
 
-DEFAULT_DRAWS = 200
-DEFAULT_SEED = 20261125
 MAX_DRAWS = 4000
 MAX_RESULT_BYTES = 4 * 2**30
-
-
-def _whole(name: str, v, lo: int, hi: int) -> int:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
-        raise InputError(name, v, f"a whole number from {lo} to {hi}")
-    return int(v)
 
 
 def _doses(regimen: Regimen, n: int, start_day: int, days: int, seed) -> dict[str, np.ndarray]:
@@ -58,8 +51,9 @@ def _run(people, regimens, starts, days, draws, seed, substeps, progress, output
     return s_dose, day0, out, arr
 
 
-def simulate(patient=None, regimen="no_treatment", *, start_day: int = 0, days: int = 180,
-             draws: int = DEFAULT_DRAWS, seed=DEFAULT_SEED, substeps: int = engine.SUBSTEPS,
+@renamed(start_day="delay_days", days="horizon_days")
+def simulate(patient=None, regimen="no_treatment", *, delay_days: int = 0, horizon_days: int = 180,
+             draws: int = DRAWS["simulate"], seed=SEED, substeps: int = engine.SUBSTEPS,
              outputs=tuple(engine.OUTPUTS), progress: bool = False, **values) -> xr.Dataset:
     """Project B12 stores, markers, blood count and nerve outcomes under a regimen.
 
@@ -67,8 +61,8 @@ def simulate(patient=None, regimen="no_treatment", *, start_day: int = 0, days: 
     ``mcv``, ``neuro_days`` = days of neurological symptoms so far, ``sex``), a
     :class:`~b12sim.Diagnosis`, or a DataFrame with one person per row; or give the
     values as keywords (added to a dict or Diagnosis, e.g. ``simulate(dx, hb=90)``). ``regimen``: a preset name, a file path or a
-    :class:`~b12sim.regimens.Regimen`. Treatment starts on ``start_day`` (the delay,
-    days); the horizon is ``days``.
+    :class:`~b12sim.regimens.Regimen`. Treatment starts after ``delay_days``; the
+    simulation runs to ``horizon_days`` (the names ``start_day`` and ``days`` are deprecated).
 
     Returns an ``xarray.Dataset`` with dims (draw, person, day), day 0 = today, one
     variable per output with its unit in ``attrs``; ``summarise`` reads it. For large
@@ -77,10 +71,10 @@ def simulate(patient=None, regimen="no_treatment", *, start_day: int = 0, days: 
     """
     patient = ppl.merge(patient, values)
     reg = regimen if isinstance(regimen, Regimen) else load_regimen(regimen)
-    days = _whole("days", days, 1, MAX_DAY)
-    start_day = _whole("start_day", start_day, 0, MAX_DAY)
-    draws = _whole("draws", draws, 1, MAX_DRAWS)
-    substeps = _whole("substeps", substeps, 1, 96)
+    days = whole("horizon_days", horizon_days, 1, MAX_DAY)
+    start_day = whole("delay_days", delay_days, 0, MAX_DAY)
+    draws = whole("draws", draws, 1, MAX_DRAWS)
+    substeps = whole("substeps", substeps, 1, 96)
     outputs = tuple(outputs)
     unknown = [o for o in outputs if o not in engine.OUTPUTS]
     if unknown or not outputs:
@@ -101,8 +95,7 @@ def simulate(patient=None, regimen="no_treatment", *, start_day: int = 0, days: 
     ds["hb_normal"] = ("person", np.where(arr["female"], evidence.value("hb_normal_female"),
                                           evidence.value("hb_normal_male")), {"units": "g/L"})
     ds.attrs.update(regimen=reg.name, regimen_schedule=reg.summary(), start_day=start_day, days=days,
-                    seed=str(seed), calibration=parameters.STATUS,
-                    disclaimer="b12sim is a research and teaching tool; not medical advice.")
+                    seed=str(seed), calibration=parameters.STATUS, disclaimer=DISCLAIMER)
     return ds
 
 
@@ -156,10 +149,11 @@ def per_day(ds: xr.Dataset, person: int = 0) -> dict:
     return out
 
 
+@renamed(horizon="horizon_days")
 def delay_curve(patient, regimens=("uk_im_hydroxo_neuro", "oral_2mg_daily", "folic_acid_alone", "no_treatment"),
-                delays=(0, 14, 30, 60, 90, 120, 180, 270, 365), *, horizon: int = 730,
-                draws: int = 100, seed=DEFAULT_SEED):
-    """Probability of a permanent nerve deficit by ``horizon`` days against treatment delay.
+                delays=(0, 14, 30, 60, 90, 120, 180, 270, 365), *, horizon_days: int = 730,
+                draws: int = DRAWS["delay_curve"], seed=SEED):
+    """Probability of a permanent nerve deficit by ``horizon_days`` against treatment delay.
 
     One patient (as for :func:`simulate`); every delay of a regimen runs in one
     vectorized pass with the same parameter draws. Returns a DataFrame with
@@ -171,9 +165,9 @@ def delay_curve(patient, regimens=("uk_im_hydroxo_neuro", "oral_2mg_daily", "fol
     person = ppl.from_patient(patient)
     if len(person) != 1:
         raise InputError("patient", f"{len(person)} people", "one patient")
-    horizon = _whole("horizon", horizon, 1, MAX_DAY)
-    draws = _whole("draws", draws, 1, MAX_DRAWS)
-    delays = [_whole("delays", d, 0, horizon) for d in delays]
+    horizon = whole("horizon_days", horizon_days, 1, MAX_DAY)
+    draws = whole("draws", draws, 1, MAX_DRAWS)
+    delays = [whole("delays", d, 0, horizon) for d in delays]
     regs = [r if isinstance(r, Regimen) else load_regimen(r) for r in regimens]
     rows = []
     for reg in regs:
