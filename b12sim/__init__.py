@@ -12,8 +12,6 @@ import importlib
 
 from b12sim.defaults import DISCLAIMER
 
-__version__ = "0.1.0"
-
 _LAZY = {
     "diagnose": "b12sim.diagnosis",
     "Diagnosis": "b12sim.diagnosis",
@@ -34,6 +32,10 @@ __all__ = ["DISCLAIMER", "__version__", *_LAZY]
 
 
 def __getattr__(name: str):
+    if name == "__version__":
+        from b12sim.defaults import version
+
+        return version()
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'b12sim' has no attribute {name!r}")

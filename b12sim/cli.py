@@ -16,8 +16,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from b12sim import DISCLAIMER, __version__
-from b12sim.defaults import DRAWS, SEED
+from b12sim.defaults import DISCLAIMER, DRAWS, SEED, version
 
 RISK_FLAGS = ("vegan", "metformin", "ppi", "pernicious_anaemia", "ileal_resection", "bariatric")
 MARKER_HELP = {
@@ -82,8 +81,8 @@ def _patient(args) -> dict:
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="b12sim", description=f"b12sim {__version__}. {DISCLAIMER}")
-    ap.add_argument("--version", action="version", version=f"b12sim {__version__}")
+    ap = _Parser(prog="b12sim", description=f"b12sim {version()}. {DISCLAIMER}")
+    ap.add_argument("--version", action="version", version=f"b12sim {version()}")
     sub = ap.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("diagnose", help="probability of true B12 deficiency from lab results")

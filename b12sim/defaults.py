@@ -14,6 +14,13 @@ DRAWS = {  # default posterior draws per entry point
     "compare": 100,
     "delay_curve": 100,  # per regimen and delay
 }
+def version() -> str:
+    """The installed package's version (pyproject.toml is its one home)."""
+    from importlib.metadata import version as installed
+
+    return installed("b12sim")
+
+
 DISCLAIMER = (
     "b12sim is a research and teaching tool. Its outputs are model estimates, "
     "not medical advice; clinical decisions need a clinician and the full picture."

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from b12sim import DISCLAIMER
+from b12sim.defaults import DISCLAIMER
 
 
 def example_patients() -> pd.DataFrame:

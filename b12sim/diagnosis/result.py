@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from b12sim import DISCLAIMER, units
+from b12sim import units
+from b12sim.defaults import DISCLAIMER
 
 LABELS = {"b12": "serum B12", "holotc": "holoTC", "mma": "MMA", "hcy": "tHcy", "folate": "folate"}
 
