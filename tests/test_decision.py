@@ -130,7 +130,7 @@ def test_deficient_world_agrees_with_the_simulator_run_directly(decisions):
     """
     d = decisions["deficient"]
     for option, regimen in (("treat_now", d.regimen), ("no_treatment", "no_treatment")):
-        ds = b12sim.simulate(DEFICIENT, regimen, days=d.horizon_days, draws=d.draws, seed=SEED)
+        ds = b12sim.simulate(DEFICIENT, regimen, horizon_days=d.horizon_days, draws=d.draws, seed=SEED)
         s = b12sim.summarise(ds)
         o = d.options.loc[option]
         assert o["p_permanent_if_deficient"] == pytest.approx(s["p_permanent_damage"], abs=1e-3)

@@ -13,7 +13,7 @@ from b12sim import economics, evidence
 from b12sim.decision import information, outcomes, value
 from b12sim.decision.result import Decision
 from b12sim.defaults import DRAWS, SEED
-from b12sim.diagnosis.core import mcse
+from b12sim.stats import mcse
 from b12sim.diagnosis.draws import Draws
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
@@ -155,7 +155,7 @@ class _Analysis:
                            + (1 - p) * (mix.w_rep * w.cost_rep).sum(axis=1)).mean() + mix.price),
             "qaly": float(-(p * (mix.w_def * w.qaly_loss).sum(axis=1)).mean()),
             "nmb": float(nmb.mean()),
-            "nmb_mcse": float(mcse(nmb[None])[0]),
+            "nmb_mcse": float(mcse(nmb)),
             "nmb_interval": [float(q) for q in np.quantile(nmb, [0.025, 0.975])],
         }
 
@@ -163,7 +163,7 @@ class _Analysis:
         """Expected NMB of ``best`` minus ``other`` and its Monte Carlo standard error (currency)."""
         diff = (value.expected_nmb(self.p, self.nmb_def, self.nmb_rep, best)
                 - value.expected_nmb(self.p, self.nmb_def, self.nmb_rep, other))
-        return float(diff.mean()), float(mcse(diff[None])[0])
+        return float(diff.mean()), float(mcse(diff))
 
 
 def _threshold_rows(an: _Analysis, t: str, rm: information.ResultModel, days, price: float) -> list[dict]:

@@ -188,7 +188,7 @@ class Decision(Reported):
                          f"probability {r['p_change']:.0%}; {cut}")
         lines.append(f"Recommendation (highest expected net benefit): {self.describe(self.recommendation)}")
         err = (f"Monte Carlo error +-{self.margin_mcse:,.0f} over {self.draws} draws" if math.isfinite(self.margin_mcse)
-               else f"Monte Carlo error not estimable from {self.draws} draw")
+               else f"Monte Carlo error not estimable from {self.draws} draw{'s' if self.draws != 1 else ''}")
         lines.append(f"  ahead of {self.describe(self.runner_up)} by {self.margin:,.0f} {cur} ({err})")
         if self.too_close:
             lines.append(f"  Too close to call with {self.draws} draws: the two options are within Monte Carlo error; "

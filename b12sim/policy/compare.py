@@ -102,7 +102,7 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     name or file (see :func:`economics.unit_costs`; formerly ``setting``) or a ``UnitCosts``,
     with ``cost_overrides`` (item -> cost) replacing single items; ``utilities``: overrides of the utility
     inputs (see :func:`economics.utilities`). ``mortality``: weight costs and QALYs by
-    background survival (:mod:`b12sim.policy.mortality`; off for hand checks). ``scheduler``: None (this process),
+    background survival (:mod:`b12sim.economics.mortality`; off for hand checks). ``scheduler``: None (this process),
     ``"local"``/``"local:N"`` (a LocalCluster of N workers) or a Dask scheduler
     address. ``chunk_people``: people per chunk (rounded to whole blocks; default
     keeps people x draws near 200,000); ``chunk_draws``: draws per chunk (default all),

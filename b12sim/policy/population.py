@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from b12sim import evidence
+from b12sim.defaults import SEED
 from b12sim.economics.adherence import TRAITS
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
@@ -53,7 +54,7 @@ def _beta(rng, mean: float, conc: float) -> float:
     return float(rng.beta(m * conc, (1 - m) * conc))
 
 
-def synthetic_cohort(n: int, *, seed: int = 20261125, age: tuple[float, float] | None = None,
+def synthetic_cohort(n: int, *, seed: int = SEED, age: tuple[float, float] | None = None,
                      prevalence: dict[str, float] | None = None, b12_cutoff: float | None = None) -> pd.DataFrame:
     """``n`` people found by a serum B12 below ``b12_cutoff`` (pmol/L), with their truth.
 
