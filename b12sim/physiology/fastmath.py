@@ -46,11 +46,12 @@ def _exp_parts(x):
     y = x * _LOG2E + _SHIFT
     n = y - _SHIFT
     r = x - n * _LN2_HI - n * _LN2_LO
-    # Taylor series of expm1(r) / r to r^12, in Estrin's scheme (short dependency chains)
+    # Taylor series of expm1(r) / r to r^12: the leading terms in Horner's order (accuracy), the tail
+    # in Estrin's scheme (a short dependency chain)
     r2 = r * r
     r4 = r2 * r2
-    p = ((_E1 + _E2 * r) + (_E3 + _E4 * r) * r2 + ((_E5 + _E6 * r) + (_E7 + _E8 * r) * r2) * r4
-         + (((_E9 + _E10 * r) + (_E11 + _E12 * r) * r2) + _E13 * r4) * (r4 * r4))
+    tail = (_E5 + _E6 * r) + (_E7 + _E8 * r) * r2 + ((_E9 + _E10 * r) + (_E11 + _E12 * r) * r2 + _E13 * r4) * r4
+    p = _E1 + r * (_E2 + r * (_E3 + r * (_E4 + r * tail)))
     return _from_bits((_bits(y) + 1023) << 52), p * r
 
 
