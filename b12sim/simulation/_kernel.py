@@ -122,7 +122,7 @@ def _block(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps,
     w = work[0]
     for l in range(LANES):
         _lane(work, l, prm[idx[l] // n], cells[idx[l] // n, idx[l] % n], h)
-    doses = np.zeros((4, DAY_CHUNK, LANES))  # channels never given stay zero
+    doses = np.empty((4, DAY_CHUNK, LANES))  # channels never given are not read
     res = np.empty((codes.size, DAY_CHUNK, LANES))
     for d0 in range(0, days, DAY_CHUNK):
         nday = min(DAY_CHUNK, days - d0)
@@ -135,12 +135,20 @@ def _block(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps,
         if given[3]:
             _copy_in(folic_mg, doses[3], idx, n, d0, nday)
         for k in range(nday):
-            for l in range(LANES):  # the day's absorbed cobalamin enters the recent pool
-                w.r[l] += (EQ.oral_absorbed(doses[0, k, l], w.if_intact[l], w.if_fraction[l], w.if_max_ug[l],
-                                            w.passive_fraction[l])
-                           + EQ.im_retained(doses[1, k, l], w.im_hydroxo_max_ug[l], w.im_hydroxo_half_ug[l])
-                           + EQ.im_retained(doses[2, k, l], w.im_cyano_max_ug[l], w.im_cyano_half_ug[l]))
-                w.fa[l] += doses[3, k, l]
+            # the day's absorbed cobalamin enters the recent pool, folic acid the body
+            if given[0]:
+                for l in range(LANES):
+                    w.r[l] += EQ.oral_absorbed(doses[0, k, l], w.if_intact[l], w.if_fraction[l], w.if_max_ug[l],
+                                               w.passive_fraction[l])
+            if given[1]:
+                for l in range(LANES):
+                    w.r[l] += EQ.im_retained(doses[1, k, l], w.im_hydroxo_max_ug[l], w.im_hydroxo_half_ug[l])
+            if given[2]:
+                for l in range(LANES):
+                    w.r[l] += EQ.im_retained(doses[2, k, l], w.im_cyano_max_ug[l], w.im_cyano_half_ug[l])
+            if given[3]:
+                for l in range(LANES):
+                    w.fa[l] += doses[3, k, l]
             for _ in range(substeps):
                 _substep(work, h, given[3], volumes, nerves)
             for o in range(codes.size):
