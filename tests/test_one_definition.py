@@ -82,7 +82,7 @@ def test_kernel_has_no_index_tables_or_math_of_its_own(kernel):
             func = node.value.func
             assert not (isinstance(func, ast.Name) and func.id == "range"), \
                 f"line {node.lineno}: index constants from range()"
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple) and isinstance(node.value, ast.Tuple):
+        if isinstance(node, ast.Assign) and all(isinstance(v, ast.Tuple) for v in (node.targets[0], node.value)):
             assert not all(isinstance(v, ast.Constant) and isinstance(v.value, int) for v in node.value.elts), \
                 f"line {node.lineno}: a tuple of index constants"
     defined = {node.name.lstrip("_") for node in tree.body if isinstance(node, ast.FunctionDef)}

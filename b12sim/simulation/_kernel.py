@@ -118,7 +118,7 @@ def _block(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps,
     idx = np.minimum(np.arange(first, first + LANES), nd * n - 1)
     m = min(LANES, nd * n - first)
     h = 1.0 / substeps
-    work = np.empty(1, WORK)  # its record (a pointer into it) is taken in each function it is passed to
+    work = np.empty(1, WORK)  # passed as the array: a record taken from it does not keep it alive
     w = work[0]
     for l in range(LANES):
         _lane(work, l, prm[idx[l] // n], cells[idx[l] // n, idx[l] % n], h)
@@ -292,7 +292,7 @@ def _substep(work, h, folic, volumes, nerves):
 
 @numba.njit(inline="always", **fastmath.JIT)
 def _ageing(w, z, src, trial, total):
-    """Step of the ageing chain ``z`` (compartments, lanes) fed by ``src`` (predicted: ``trial``); sum into ``total``."""
+    """Step of the ageing chain ``z`` (compartments, lanes) fed by ``src`` (predicted ``trial``); sum into ``total``."""
     for l in range(LANES):
         da, c1, c2 = w.decay_age[l], w.c1[l], w.c2[l]
         z2, z1 = z[0, l], z[1, l]  # the old values of the two compartments before the next
