@@ -32,7 +32,7 @@ def test_group_prediction_matches_an_integral_over_durations():
     p3, p12, gain = 0.2, 0.7, 30.0
     for g, o in N.observations().items():
         lo, hi = o["days"][0] - (o["days"][1] - o["days"][0]) / 2, o["days"][-1] + (o["days"][1] - o["days"][0]) / 2
-        f = lambda d: float(neuro.p_permanent(d, {N.FREE[0]: p3, N.FREE[1]: p12}))  # noqa: E731
+        f = lambda d: float(neuro.p_permanent(d, *neuro.weibull(p3, p12)))  # noqa: E731
         exact = gain * (1 - integrate.quad(f, lo, hi)[0] / (hi - lo))
         assert float(N.predict(p3, p12, gain, o["days"])) == pytest.approx(exact, abs=0.01), g
 

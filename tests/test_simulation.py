@@ -170,15 +170,19 @@ def test_target1_kuzminski_day120_inside_prior_range():
     calibrated: this is coverage, plus the qualitative finding that oral 2 mg daily
     gives higher serum B12 than IM at day 120.
     """
+    from b12sim.calibration.treatment import observations
     from b12sim.physiology import markers as mk
 
     pt = dict(b12="94 pg/mL", mma=3.74, hcy=38.6, age=70, pernicious_anaemia=True)
     draws = 200
     sd = mk.log_sds(parameters.draw(draws, np.random.SeedSequence(SEED).spawn(2)[0]), mk.Constants.load())
-    for arm, n, obs in (("oral", 18, {"b12": 1005 * 0.7378, "mma": 0.169, "hcy": 10.6}),
-                        ("im", 15, {"b12": 325 * 0.7378, "mma": 0.265, "hcy": 12.2})):
+    obs = {(o["arm"], o["marker"]): o["observed"] for o in observations()}  # the evidence rows, B12 in pmol/L
+    assert obs["oral", "b12"] == pytest.approx(1005 * 0.7378, rel=1e-4) and obs["im", "hcy"] == 12.2
+    for arm in ("oral", "im"):
         ds = b12sim.simulate(pt, f"kuzminski_{arm}", days=120, draws=draws, seed=SEED).isel(person=0, day=119)
-        for k, v in obs.items():
+        n = evidence.row(f"kuzminski_b12_{arm}_day120")["n"]
+        for k in ("b12", "mma", "hcy"):
+            v = obs[arm, k]
             mean = ds[k].values * np.exp(sd[k] ** 2 / 2)
             cv = evidence.value("clinical_cohort_cv_b12" if k == "b12" else "clinical_cohort_cv")
             se = np.sqrt(np.log1p(cv**2) / n)
@@ -194,8 +198,10 @@ def test_target6_permanent_damage_grows_with_untreated_duration():
     p = parameters.draw(200, SEED)
     from b12sim.physiology import neurology as neuro
 
-    np.testing.assert_allclose(neuro.p_permanent(np.full(200, neuro.MONTH_3), p), p["neuro_permanent_p_3mo"])
-    np.testing.assert_allclose(neuro.p_permanent(np.full(200, neuro.MONTH_12), p), p["neuro_permanent_p_12mo"])
+    curve = neuro.weibull(p["neuro_permanent_p_3mo"], p["neuro_permanent_p_12mo"])
+    np.testing.assert_allclose(neuro.p_permanent(np.full(200, neuro.MONTH_3), *curve), p["neuro_permanent_p_3mo"])
+    np.testing.assert_allclose(neuro.p_permanent(np.full(200, neuro.MONTH_12), *curve), p["neuro_permanent_p_12mo"])
+    assert np.all(neuro.p_permanent(0.0, *curve) == 0)
     assert np.all(p["neuro_permanent_p_12mo"] > p["neuro_permanent_p_3mo"])
 
 

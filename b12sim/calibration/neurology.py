@@ -56,8 +56,8 @@ def observations() -> dict[str, dict]:
 def predict(p3, p12, gain, days, xp=np):
     """Mean DRS change of a group with symptom durations ``days`` (last axis, equally weighted);
     ``p3``, ``p12`` and ``gain`` broadcast against ``days`` without it."""
-    p_perm = backend.of(xp).p_permanent(days, {FREE[0]: p3, FREE[1]: p12})
-    return gain * (1.0 - p_perm.mean(axis=-1))
+    eq = backend.of(xp)
+    return gain * (1.0 - eq.p_permanent(days, *eq.weibull(p3, p12)).mean(axis=-1))
 
 
 def build_model():
@@ -66,15 +66,14 @@ def build_model():
     import pytensor.tensor as pt
 
     from b12sim.calibration.priors import evidence_priors
-    from b12sim.simulation.parameters import PRIORS
+    from b12sim.simulation.parameters import prior_of
 
     obs = observations()
-    r12 = evidence.row(PRIORS["neuro_permanent_p_12mo"][0])
+    v12, sd12, _, _, hi12 = prior_of("neuro_permanent_p_12mo")
     gain = evidence.row("target6_drs_full_recovery_gain")
     with pm.Model() as model:
         p3 = evidence_priors(FREE[:1])["neuro_permanent_p_3mo"]
-        p12 = pm.TruncatedNormal("neuro_permanent_p_12mo", mu=float(r12["value"]), sigma=float(r12["uncertainty"]),
-                                 lower=p3 + neuro.MIN_GAP, upper=PRIORS["neuro_permanent_p_12mo"][2])
+        p12 = pm.TruncatedNormal("neuro_permanent_p_12mo", mu=v12, sigma=sd12, lower=p3 + neuro.MIN_GAP, upper=hi12)
         g = pm.Normal("drs_full_gain", mu=float(gain["value"]), sigma=float(gain["uncertainty"]))
         for name, o in obs.items():
             mu = pm.Deterministic(f"pred_{name}", predict(p3, p12, g, o["days"], xp=pt))
@@ -131,7 +130,7 @@ def curve(post, prior):
     out = {}
     for key, ds in (("prior", prior), ("post", post)):
         p3, p12 = (ds[k].to_numpy().ravel() for k in FREE)
-        pp = neuro.p_permanent(days[None, :], {FREE[0]: p3[:, None], FREE[1]: p12[:, None]})
+        pp = neuro.p_permanent(days[None, :], *neuro.weibull(p3[:, None], p12[:, None]))
         q = np.quantile(pp, [0.025, 0.5, 0.975], axis=0)
         out |= {f"{key}_lo": ("months", q[0]), f"{key}_median": ("months", q[1]), f"{key}_hi": ("months", q[2])}
     return xr.Dataset(out, coords={"months": list(CURVE_MONTHS)},

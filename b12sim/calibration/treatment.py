@@ -10,7 +10,8 @@ error of an arm mean (between-patient CV ``clinical_cohort_cv*`` over n) plus th
 aggregate discrepancy SD.
 
 Because the kinetics are linear, day-120 pools are closed-form sums of each
-dose's impulse response, so no ODE solver is needed inside the model. The marker
+dose's impulse response (the exact pool solution of the simulator), so no ODE
+solver is needed inside the model. The marker
 model is held at its posterior medians, and each arm starts at the stores that
 give its mean baseline serum B12 (an approximation: the simulator itself uses
 every marker draw). IM retention stays at its exact Glass 1961 fit (target 2).
@@ -30,11 +31,8 @@ from b12sim.physiology import markers as mk
 
 FREE = ("recent_halflife_days", "recent_lost_fraction", "serum_per_ug_recent", "loss_per_day", "passive_fraction")
 DAY = 120  # Kuzminski follow-up: end of day 120 (day 1 = our day 0)
-ARMS = {"oral": ("kuzminski_oral", 18), "im": ("kuzminski_im", 15)}
-OBSERVED = {  # arm -> marker -> day-120 mean (B12 pg/mL, MMA and tHcy umol/L); Kuzminski 1998, evidence.md B3
-    "oral": {"b12": 1005, "mma": 0.169, "hcy": 10.6},
-    "im": {"b12": 325, "mma": 0.265, "hcy": 12.2},
-}
+ARMS = {"oral": "kuzminski_oral", "im": "kuzminski_im"}  # arm -> regimen
+MARKERS = ("b12", "mma", "hcy")  # day-120 arm means: evidence rows kuzminski_<marker>_<arm>_day120
 
 
 def _fixed():
@@ -50,8 +48,10 @@ def observations() -> list[dict]:
     pg = 1000.0 / ev("cobalamin_molar_mass")  # pg/mL -> pmol/L
     tau = ev("aggregate_discrepancy_sd")
     out = []
-    for arm, (_, n) in ARMS.items():
-        for m, v in OBSERVED[arm].items():
+    for arm in ARMS:
+        for m in MARKERS:
+            row = evidence.row(f"kuzminski_{m}_{arm}_day120")
+            v, n = float(row["value"]), float(row["n"])
             cv = ev("clinical_cohort_cv_b12" if m == "b12" else "clinical_cohort_cv")
             se = math.sqrt(math.log1p(cv**2) / n + tau**2)
             out.append({"name": f"{arm}_{m}", "arm": arm, "marker": m,
@@ -60,25 +60,31 @@ def observations() -> list[dict]:
 
 
 def _doses(arm: str):
-    """(days, absorbed-or-retained amount per dose in ug as a function of passive fraction)."""
+    """(days, amounts in ug) of the arm's oral doses and of its retained IM doses."""
     from b12sim.regimens import load_regimen
 
-    sched = load_regimen(ARMS[arm][0]).schedule(DAY)
+    sched = load_regimen(ARMS[arm]).schedule(DAY)
     oral = np.flatnonzero(sched["oral_ug"])
     im = np.flatnonzero(sched["im_cyano_ug"])
-    retained = kin.im_retained(sched["im_cyano_ug"][im], "cyanocobalamin", kin.KineticParams.from_evidence())
+    retained = kin.im_retained(sched["im_cyano_ug"][im], *kin.im_retention("cyanocobalamin"))
     return oral, sched["oral_ug"][oral], im, retained
 
 
 def predict(theta: dict, xp=np) -> dict:
-    """Predicted day-120 arm means (log canonical units) for parameter values ``theta``."""
+    """Predicted day-120 arm means (log canonical units) for parameter values ``theta``.
+
+    Each dose's amount (passive absorption of oral doses: no intrinsic factor; retained
+    IM doses) enters the recent pool; the day-120 pools are the sums of their impulse
+    responses (:func:`b12sim.physiology.kinetics.pool_update` over the days since the dose).
+    """
+    eq = backend.of(xp)
     ev = evidence.value
     p = _fixed()
     c = mk.Constants.load()
     s_med = math.exp(c.ln_s_med)
-    k = math.log(2) / theta["recent_halflife_days"]
-    ks = k * (1 - theta["recent_lost_fraction"])
-    lam = theta["loss_per_day"] + ev("biliary_reabsorbed_fraction") * ev("biliary_secretion_ug_per_day") / s_med
+    ks, kl = eq.recent_rates(theta["recent_halflife_days"], theta["recent_lost_fraction"])
+    lam = eq.loss_rate(0.0, theta["loss_per_day"], ev("biliary_reabsorbed_fraction"),
+                       ev("biliary_secretion_ug_per_day"), s_med)
     a, r = mk.covariates(ev("clinical_cohort_age"), ev("clinical_cohort_egfr"))
     sd = mk.log_sds(p, c)
     pg = 1000.0 / ev("cobalamin_molar_mass")
@@ -87,19 +93,20 @@ def predict(theta: dict, xp=np) -> dict:
         base = ev(f"kuzminski_b12_{arm}_baseline") * pg
         s0 = s_med * base / math.exp(p["b0"] + sd["b12"] ** 2 / 2)  # median person of the arm mean
         oral_days, oral_dose, im_days, im_amt = _doses(arm)
-        days = np.concatenate([oral_days, im_days]).astype(float)
-        amt = [theta["passive_fraction"] * float(d) for d in oral_dose] + [float(v) for v in im_amt]
-        tau = DAY - days
+        amt = [eq.oral_absorbed(float(d), 0.0, ev("if_fraction_small_dose"), ev("if_saturation_ug"),
+                                theta["passive_fraction"]) for d in oral_dose] + [float(v) for v in im_amt]
         w = xp.stack(amt) if xp is not np else np.asarray(amt)
-        pool = (w * xp.exp(-k * tau)).sum()
-        stores = s0 * xp.exp(-lam * DAY) + (w * ks * (xp.exp(-lam * tau) - xp.exp(-k * tau)) / (k - lam)).sum()
+        tau = DAY - np.concatenate([oral_days, im_days]).astype(float)
+        e_s, e_r, g = eq.pool_update(lam, ks, kl, tau)
+        pool = (w * e_r).sum()
+        stores = s0 * eq.pool_update(lam, ks, kl, float(DAY))[0] + (w * g).sum()
         x = xp.log(stores + pool)
-        d = backend.of(xp).deficit(x, p["x_k"], p["n_hinge"])
-        out[f"{arm}_b12"] = xp.log(math.exp(p["b0"]) * (stores + pool) / s_med + theta["serum_per_ug_recent"] * pool) \
+        d = eq.deficit(x, p["x_k"], p["n_hinge"])
+        out[f"{arm}_b12"] = xp.log(eq.b12_with_recent(x, pool, p["b0"], theta["serum_per_ug_recent"], c.ln_s_med)) \
             + sd["b12"] ** 2 / 2
-        out[f"{arm}_mma"] = p["m0"] + p["bm_age"] * a + p["bm_renal"] * r + p["a_m"] * d + sd["mma"] ** 2 / 2
-        out[f"{arm}_hcy"] = (p["h0"] + p["bh_age"] * a + p["bh_renal"] * r + p["a_h"] * d
-                             + p["c_f"] * float(mk.folate_deficit(p["mu_y"], c.ln_fol_hinge)) + sd["hcy"] ** 2 / 2)
+        out[f"{arm}_mma"] = eq.log_mma(d, a, r, p["m0"], p["bm_age"], p["bm_renal"], p["a_m"]) + sd["mma"] ** 2 / 2
+        out[f"{arm}_hcy"] = eq.log_hcy(d, float(mk.folate_deficit(p["mu_y"], c.ln_fol_hinge)), a, r, p["h0"],
+                                       p["bh_age"], p["bh_renal"], p["a_h"], p["c_f"]) + sd["hcy"] ** 2 / 2
     return out
 
 

@@ -19,7 +19,7 @@ JIT = dict(cache=True, fastmath={"nnan", "ninf", "nsz", "arcp", "contract", "afn
 _SHIFT = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer, kept in the low mantissa bits
 _LOG2E = 1.4426950408889634
 _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
-_EXPM1_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(13, 0, -1))  # 1/13!, ..., 1/1!
+_E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13 = (1.0 / math.factorial(k) for k in range(1, 14))
 # fdlibm's log: ln(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)), s = f / (2 + f)
 _LG1, _LG2, _LG3, _LG4 = 6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, \
     2.222219843214978396e-01
@@ -46,9 +46,12 @@ def _exp_parts(x):
     y = x * _LOG2E + _SHIFT
     n = y - _SHIFT
     r = x - n * _LN2_HI - n * _LN2_LO
-    p = 0.0
-    for c in _EXPM1_TAYLOR:
-        p = p * r + c
+    # Taylor series of expm1(r) / r to r^12: the leading terms in Horner's order (accuracy), the tail
+    # in Estrin's scheme (a short dependency chain)
+    r2 = r * r
+    r4 = r2 * r2
+    tail = (_E5 + _E6 * r) + (_E7 + _E8 * r) * r2 + ((_E9 + _E10 * r) + (_E11 + _E12 * r) * r2 + _E13 * r4) * r4
+    p = _E1 + r * (_E2 + r * (_E3 + r * (_E4 + r * tail)))
     return _from_bits((_bits(y) + 1023) << 52), p * r
 
 
@@ -77,7 +80,8 @@ def _log_poly(k, f):
     hfsq = 0.5 * f * f
     s = f / (2.0 + f)
     z = s * s
-    r = z * (_LG1 + z * (_LG2 + z * (_LG3 + z * (_LG4 + z * (_LG5 + z * (_LG6 + z * _LG7))))))
+    z2 = z * z
+    r = z * ((_LG1 + _LG2 * z) + (_LG3 + _LG4 * z) * z2 + ((_LG5 + _LG6 * z) + _LG7 * z2) * (z2 * z2))
     return s * (hfsq + r) + k * _LN2_LO - hfsq + f + k * _LN2_HI
 
 

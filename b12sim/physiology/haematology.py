@@ -19,25 +19,62 @@ from __future__ import annotations
 
 import numpy as np
 
+from b12sim.physiology.kinetics import halflife_rate
+from b12sim.physiology.primitives import exp, log, maximum
+
 N_AGE = 12  # red-cell ageing compartments (lifespan CV about 0.29)
 N_DELAY = 3  # marrow precursor stages
 
 
-def marrow_deficit(d_b12, d_folate, fa_effect, bypass):
-    """Deficit seen by the marrow: folic acid relieves ``bypass`` of the B12 part and all of the folate part."""
-    return d_b12 * (1.0 - bypass * fa_effect) + d_folate * (1.0 - fa_effect)
+def folic_acid_effect(folic_acid_mg, folic_acid_threshold_mg):
+    """Effect (0-1) of the pharmacological folic acid in the body (mg), half at the threshold (mg)."""
+    return folic_acid_mg / (folic_acid_mg + folic_acid_threshold_mg)
 
 
-def production(q_last, hb, p):
-    """New red cells, g/L of Hb per day, from the delayed deficit and current Hb (g/L)."""
-    eff = np.exp(-p["marrow_sensitivity"] * q_last)
-    norm = p["hb_replete"] / (p["rbc_lifespan_days"] + p["reticulocyte_days"])
-    return eff * norm * (p["hb_replete"] / hb) ** p["epo_exponent"]
+def folic_acid_left(folic_acid_halflife_days, dt):
+    """Share of the body's pharmacological folic acid left after ``dt`` days."""
+    return exp(-halflife_rate(folic_acid_halflife_days) * dt)
 
 
-def new_cell_mcv(q_last, p):
-    """MCV (fL) of cells made under marrow deficit ``q_last``."""
-    return p["mcv_normal_fl"] * np.exp(p["mcv_per_deficit"] * q_last)
+def folate_marrow_deficit(d_folate, d_folate_replete, a_h, c_f):
+    """The folate part of the marrow deficit in B12-deficit units: the folate deficit beyond that
+    of a person at the population median folate (``d_folate_replete``), weighted by the ratio of
+    the two deficits' effects on tHcy (``c_f / a_h``)."""
+    return maximum(0.0, d_folate - d_folate_replete) * c_f / a_h
+
+
+def marrow_deficit(d_b12, d_b12_replete, d_folate_marrow, fa_effect, bypass):
+    """Deficit seen by the marrow (B12-deficit units): the B12 deficit beyond that of a person at the
+    population median stores (``d_b12_replete``; their marrow is replete by definition) and the folate
+    part (:func:`folate_marrow_deficit`). Folic acid (effect ``fa_effect``, 0-1) relieves ``bypass`` of
+    the B12 part and all of the folate part."""
+    return maximum(0.0, d_b12 - d_b12_replete) * (1.0 - bypass * fa_effect) + d_folate_marrow * (1.0 - fa_effect)
+
+
+def stage_rates(marrow_delay_days, reticulocyte_days, rbc_lifespan_days):
+    """Exit rates (1/day) of each marrow precursor stage, of reticulocytes and of each ageing compartment."""
+    return N_DELAY / marrow_delay_days, 1.0 / reticulocyte_days, N_AGE / rbc_lifespan_days
+
+
+def production_scale(hb_replete, rbc_lifespan_days, reticulocyte_days, epo_exponent):
+    """ln of the constant factor ``Hb_rep^(1 + gamma) / (L + t_r)`` of :func:`production` (g/L, days)."""
+    return (1.0 + epo_exponent) * log(hb_replete) - log(rbc_lifespan_days + reticulocyte_days)
+
+
+def production(q_last, ln_hb, ln_scale, marrow_sensitivity, epo_exponent):
+    """New red cells (g/L of Hb per day) at delayed marrow deficit ``q_last`` and ln Hb ``ln_hb``
+    (g/L): ``E Hb_rep / (L + t_r) (Hb_rep / Hb)^gamma`` with ``ln_scale`` from :func:`production_scale`."""
+    return exp(ln_scale - marrow_sensitivity * q_last - epo_exponent * ln_hb)
+
+
+def new_cell_mcv(q_last, mcv_normal_fl, mcv_per_deficit):
+    """MCV (fL) of cells made under delayed marrow deficit ``q_last``."""
+    return mcv_normal_fl * exp(mcv_per_deficit * q_last)
+
+
+def steady_hb(dmar, marrow_sensitivity, hb_replete, epo_exponent):
+    """Hb (g/L) at which production balances removal for a constant marrow deficit ``dmar``."""
+    return hb_replete * exp(-marrow_sensitivity * dmar / (1.0 + epo_exponent))
 
 
 def totals(st):
@@ -48,19 +85,18 @@ def totals(st):
 
 
 def marrow_rates(st, dmar, p):
-    """``(inflow, k)`` per haematology state for marrow deficit ``dmar`` (see module doc)."""
-    kq = N_DELAY / p["marrow_delay_days"]
+    """``(inflow, k)`` per haematology state (numpy arrays) for marrow deficit ``dmar`` (see module doc)."""
+    kq, kr, ka = stage_rates(p["marrow_delay_days"], p["reticulocyte_days"], p["rbc_lifespan_days"])
     q = st["q"]
     q_in = np.concatenate([dmar[None], q[:-1]]) * kq
     hb, _, _ = totals(st)
-    prod = production(q[-1], hb, p)
-    kr = 1.0 / p["reticulocyte_days"]
-    ka = N_AGE / p["rbc_lifespan_days"]
+    scale = production_scale(p["hb_replete"], p["rbc_lifespan_days"], p["reticulocyte_days"], p["epo_exponent"])
+    prod = production(q[-1], np.log(hb), scale, p["marrow_sensitivity"], p["epo_exponent"])
     age, vol = st["age"], st["age_vol"]
     return {
         "q": (q_in, kq),
         "ret": (prod, kr),
-        "ret_vol": (prod * new_cell_mcv(q[-1], p), kr),
+        "ret_vol": (prod * new_cell_mcv(q[-1], p["mcv_normal_fl"], p["mcv_per_deficit"]), kr),
         "age": (np.concatenate([(st["ret"] * kr)[None], age[:-1] * ka]), ka),
         "age_vol": (np.concatenate([(st["ret_vol"] * kr)[None], vol[:-1] * ka]), ka),
     }
@@ -79,9 +115,3 @@ def steady_state(dmar, hb, mcv, p):
     age = np.broadcast_to(each, (N_AGE, *hb.shape)).copy()
     return {"q": np.broadcast_to(dmar, (N_DELAY, *hb.shape)).copy(), "ret": ret,
             "ret_vol": ret * mcv, "age": age, "age_vol": age * mcv}
-
-
-def steady_hb(dmar, p):
-    """Hb (g/L) at which production balances removal for a constant marrow deficit."""
-    eff = np.exp(-p["marrow_sensitivity"] * dmar)
-    return p["hb_replete"] * eff ** (1.0 / (1.0 + p["epo_exponent"]))

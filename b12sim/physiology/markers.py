@@ -107,6 +107,18 @@ def log_holotc(x, t0, kappa_t, ln_s_med):
     return t0 + kappa_t * (x - ln_s_med)
 
 
+def b12_with_recent(x, recent_ug, b0, serum_per_ug_recent, ln_s_med):
+    """Serum B12 (pmol/L) with a recent pool: the value at ln body total ``x`` (stores and recent pool,
+    ug) plus ``serum_per_ug_recent`` (pmol/L per ug) for each ug in the recent pool ``recent_ug``."""
+    return exp(log_b12(x, b0, ln_s_med)) + serum_per_ug_recent * recent_ug
+
+
+def holotc_with_recent(x, recent_ug, t0, kappa_t, b0, serum_per_ug_recent, ln_s_med):
+    """holoTC (pmol/L) with a recent pool: the value at ln body total ``x`` (ug) plus the recent pool's
+    serum B12 share in the ratio of holoTC to serum B12 at the median store."""
+    return exp(log_holotc(x, t0, kappa_t, ln_s_med)) + serum_per_ug_recent * exp(t0 - b0) * recent_ug
+
+
 def log_mma(d, a, r, m0, bm_age, bm_renal, a_m):
     """ln MMA (umol/L) expected at B12 deficit ``d``, centred age ``a`` and renal term ``r``."""
     return m0 + bm_age * a + bm_renal * r + a_m * d

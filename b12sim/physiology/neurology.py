@@ -20,18 +20,25 @@ from __future__ import annotations
 
 import math
 
+from b12sim.physiology.kinetics import halflife_rate
 from b12sim.physiology.markers import deficit
-from b12sim.physiology.primitives import expm1, log, log1p, maximum, minimum
+from b12sim.physiology.primitives import exp, expm1, log, log1p, maximum, minimum, where
 
 MONTH_3, MONTH_12 = 365.25 / 4, 365.25  # days
 MIN_GAP = 0.05  # the 12-month probability exceeds the 3-month one by at least this
 
 
-def exposure_rate(d, p):
-    """Exposure-days per day for B12 deficit ``d``."""
-    d_k = math.log(2.0) / p["n_hinge"]
-    d_ref = deficit(p["mu_d"], p["x_k"], p["n_hinge"])
-    return maximum(0.0, d - d_k) / maximum(d_ref - d_k, 1e-3)
+def exposure_anchors(x_k, n_hinge, mu_d):
+    """``(D_k, u)``: the B12 deficit at the deficiency threshold ``x_k`` (``ln 2 / n``) and the
+    exposure-days per day per unit of deficit above it, ``1 / (D_ref - D_k)`` with ``D_ref`` the deficit
+    at the centre ``mu_d`` of the depleting component (ln ug)."""
+    d_k = math.log(2.0) / n_hinge
+    return d_k, 1.0 / maximum(deficit(mu_d, x_k, n_hinge) - d_k, 1e-3)
+
+
+def exposure_rate(d, d_k, per_deficit):
+    """Exposure-days per day at B12 deficit ``d`` (``d_k``, ``per_deficit`` from :func:`exposure_anchors`)."""
+    return maximum(0.0, d - d_k) * per_deficit
 
 
 def weibull(p3, p12):
@@ -42,14 +49,19 @@ def weibull(p3, p12):
     return MONTH_3 / h3 ** (1.0 / k), k
 
 
-def p_permanent(x, p):
-    """Probability of a permanent deficit after ``x`` exposure-days."""
-    theta, k = weibull(p["neuro_permanent_p_3mo"], p["neuro_permanent_p_12mo"])
-    return -expm1(-(maximum(x, 0.0) / theta) ** k)
+def p_permanent(x, theta, k):
+    """Probability of a permanent deficit after ``x`` exposure-days on the curve ``(theta, k)`` of :func:`weibull`."""
+    z = maximum(x, 0.0) / theta
+    return where(z > 0.0, -expm1(-exp(k * log(where(z > 0.0, z, 1.0)))), 0.0)
 
 
-def nerve_rates(st, e, p):
-    """``(inflow, k)`` for exposure ``X`` and dysfunction ``N`` at exposure rate ``e``."""
-    off = (1.0 - minimum(e, 1.0)) * math.log(2.0) / p["neuro_recovery_halflife_days"]
-    on = e / p["neuro_onset_days"]
-    return {"neuro_x": (e, 0.0), "neuro_n": (on, on + off)}
+def dysfunction_constants(neuro_onset_days, neuro_recovery_halflife_days):
+    """Onset and recovery rates (1/day) of the reversible dysfunction: ``1 / onset`` and ``ln 2 / half-life``."""
+    return 1.0 / neuro_onset_days, halflife_rate(neuro_recovery_halflife_days)
+
+
+def dysfunction_rates(e, onset_rate, recovery_rate):
+    """``(inflow, k)`` of the reversible dysfunction ``N`` at exposure rate ``e``: it builds as
+    ``e (1 - N) onset_rate`` and resolves at ``recovery_rate`` as exposure stops (:func:`dysfunction_constants`)."""
+    on = e * onset_rate
+    return on, on + (1.0 - minimum(e, 1.0)) * recovery_rate

@@ -3,17 +3,22 @@
 The same equations and the same step as the numpy engine (exact pools; the other
 states' exponential predictor-corrector with the rates at the pools' substep
 midpoint and at the predicted end), arranged for speed; the results differ from
-the engine's by rounding only (the tests hold them to 1e-9):
+the engine's by rounding only (the tests hold them to 1e-9). Every physiological
+equation is the one of :mod:`b12sim.physiology`, compiled inline (``EQ``), and
+every value is read by name: the draws' parameters from a record per draw
+(:data:`PARAMS`, built with :func:`b12sim.physiology.backend.record`), each
+(draw, person) cell's day-0 state and person from a record per cell (:data:`CELL`).
 
-* the flattened (draw, person) cells advance in blocks of :data:`LANES`, one
-  block per parallel task, each lane's values (states and constants) in a column
-  of one work array, so that the loops over a block compile to SIMD instructions;
-  ``exp`` and ``log`` are written out below (about 1 ulp, no library calls, no
-  branches) so that they vectorise too, and each loop evaluates a few independent
-  ones so that the processor overlaps lanes; a block copies its doses in and its
-  outputs out a chunk of days at a time;
-* decays and gains are computed once: every rate constant is fixed per draw or
-  person, except the nerve-dysfunction one;
+* the flattened cells advance in blocks of :data:`LANES`, one block per parallel
+  task, each lane's states, constants and intermediate values in a column of a
+  named field of one work record (:data:`WORK`), so that the loops over a block
+  compile to SIMD instructions with the branch-free ``exp`` and ``log`` of
+  :mod:`b12sim.physiology.fastmath`; each loop evaluates a few independent ones so
+  that the processor overlaps lanes; a block copies its doses in and its outputs
+  out a chunk of days at a time;
+* whatever is fixed per lane (the pools' exact half-substep, the other states'
+  decays and gains, the deficits of the replete person, the scale of red-cell
+  production, the Weibull curve) is computed once, by the shared equations;
 * the states whose rates depend on the pools only (marker delay, nerve exposure
   and dysfunction) need no predictor; the red-cell ageing chain's step is linear
   with constant coefficients, so each compartment's new value is a fixed
@@ -21,134 +26,69 @@ the engine's by rounding only (the tests hold them to 1e-9):
   the chain's sum;
 * states that feed no requested output are not advanced (cell volumes without
   ``mcv``, nerve dysfunction without ``neuro_dysfunction``), and dose channels
-  never given are not read.
+  never given are not read (without folic acid, its effect stays 0).
 
 Kept in its own module so that importing the engine does not import numba.
 """
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
-# columns of the per-draw parameter table (see engine._kernel_inputs)
-(KS, KL, LOSS, BILE, KFA, FATHR, XK, NH, DMED, DFMED, CFAH, BYPASS, GAMMA, LIFE, TR, TM, MCVN, MCVD,
- MH, DK, DREF, ONSET, REC, B0, W, T0, KT, M0, BMA, BMR, AM, H0, BHA, BHR, AH, CF, THETA, KW,
- IFF, IFMAX, PASS, RH, KH, RC, KC, SMED) = range(46)
-N_AGE, N_DELAY = 12, 3
-# state rows (the packing of engine._kernel_inputs); the work array adds the rows after them
-I_S, I_R, I_FA, I_DL, I_Q, I_RET, I_RETV, I_AGE = 0, 1, 2, 3, 4, 7, 8, 9
-I_AGEV = I_AGE + N_AGE
-I_NX = I_AGEV + N_AGE
-I_NN = I_NX + 1
-N_STATE = I_NN + 1
-# per lane (a draw and a person), set once: pool step, drivers, marrow and ageing steps, absorption, outputs
-(C_ES, C_ER, C_CG, C_KFA, C_FATHR, C_NHXK, C_NH, C_INV_NH, C_DMED, C_BYPASS, C_DF, C_DK, C_INV_DREF, C_INV_ONSET,
- C_REC, C_DM, C_GM, C_DQ, C_GQ, C_BETA, C_LNP, C_GAMMA, C_MCVN, C_MCVD, C_DR, C_GR, C_KR, C_KA, C_DA, C_GA, C_C1,
- C_C2, C_C1R, C_C0R, C_IF, C_IFMAX, C_IFK, C_PASS, C_RH, C_KH, C_RC, C_KC, C_B12, C_W, C_T0, C_KT, C_INV_SMED, C_WT,
- C_MMA, C_AM, C_HCY, C_AH, C_HCYF, C_KW, C_THETA) = range(N_STATE, N_STATE + 55)
-# per lane, per substep: the ageing chains' sums, then values handed from one loop to the next
-(R_HBSUM, R_VOLSUM, R_Z1, R_Z2, R_U1, R_U2, R_FE1, R_FE2, R_LHB, R_THB, R_DMAR1, R_DMAR2, R_ON, R_KNN, R_Q2,
- R_TQ2, R_P1, R_P2, R_RET0, R_TRET, R_VOL0, R_TVOL) = range(C_THETA + 1, C_THETA + 23)
-N_ROW = R_TVOL + 1
-CODE_MCV, CODE_NN = 6, 8  # engine.OUTPUTS indices of the outputs that need states of their own
+from b12sim.physiology import backend, fastmath
+from b12sim.physiology.fastmath import exp, log
+from b12sim.physiology.haematology import N_AGE, N_DELAY
 
-LANES = 32  # (draw, person) cells per block: a multiple of the SIMD width; the work array stays in L1
+EQ = backend.numba()
+LANES = 32  # (draw, person) cells per block: a multiple of the SIMD width; the work record stays in L1
 DAY_CHUNK = 32  # days of doses and outputs a block copies in and out at a time
-# fastmath without reassociation: the rounding steps in _exp_parts and _log1p must stay as written
-JIT = dict(cache=True, fastmath={"nnan", "ninf", "nsz", "arcp", "contract", "afn"}, error_model="numpy")
-
-_SHIFT = 6755399441055744.0  # 1.5 * 2**52: adding it rounds to an integer, kept in the low mantissa bits
-_LOG2E = 1.4426950408889634
-_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
-_EXPM1_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(13, 0, -1))  # 1/13!, ..., 1/1!
-# fdlibm's log: ln(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)), s = f / (2 + f)
-_LG1, _LG2, _LG3, _LG4 = 6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, \
-    2.222219843214978396e-01
-_LG5, _LG6, _LG7 = 1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01
-_LOG_SHIFT = (0x3FF00000 - 0x3FE6A09E) << 32  # moves the mantissa range [1, 2) to [sqrt(1/2), sqrt(2))
-_MANTISSA = (1 << 52) - 1
-_LOG_BASE = 0x3FE6A09E << 32
-
-
-@numba.njit(inline="always", **JIT)
-def _bits(x):
-    return np.float64(x).view(np.int64)
-
-
-@numba.njit(inline="always", **JIT)
-def _from_bits(i):
-    return np.int64(i).view(np.float64)
-
-
-@numba.njit(inline="always", **JIT)
-def _exp_parts(x):
-    """``(2**n, expm1(r))`` with ``exp(x) = 2**n (1 + expm1(r))``, ``|r| <= ln2/2``; x clamped to +-708."""
-    x = min(max(x, -708.0), 708.0)
-    y = x * _LOG2E + _SHIFT
-    n = y - _SHIFT
-    r = x - n * _LN2_HI - n * _LN2_LO
-    p = 0.0
-    for c in _EXPM1_TAYLOR:
-        p = p * r + c
-    return _from_bits((_bits(y) + 1023) << 52), p * r
+OUTPUTS = ("stores_ug", "b12", "holotc", "mma", "hcy", "hb", "mcv", "reticulocytes", "neuro_dysfunction",
+           "p_permanent")  # in the order of _observe's codes
+PARAMS = (  # fields of the per-draw record
+    "loss_per_day", "biliary_reabsorbed", "biliary_ug_per_day", "store_median_ug", "recent_to_stores_per_day",
+    "recent_lost_per_day", "if_fraction", "if_max_ug", "passive_fraction", "im_hydroxo_max_ug", "im_hydroxo_half_ug",
+    "im_cyano_max_ug", "im_cyano_half_ug", "folic_acid_halflife_days", "folic_acid_threshold_mg", "folic_acid_bypass",
+    "x_k", "n_hinge", "mu_d", "mu_y", "ln_s_med", "ln_fol_hinge", "a_h", "c_f", "marrow_delay_days",
+    "reticulocyte_days", "rbc_lifespan_days", "epo_exponent", "mcv_normal_fl", "mcv_per_deficit",
+    "marker_halflife_days", "neuro_onset_days", "neuro_recovery_halflife_days", "neuro_permanent_p_3mo",
+    "neuro_permanent_p_12mo", "b0", "t0", "kappa_t", "serum_per_ug_recent", "m0", "bm_age", "bm_renal", "a_m",
+    "h0", "bh_age", "bh_renal",
+)
+STATE = (("s", ()), ("r", ()), ("fa", ()), ("dl", ()), ("q", (N_DELAY,)), ("ret", ()), ("ret_vol", ()),
+         ("age", (N_AGE,)), ("age_vol", (N_AGE,)), ("neuro_x", ()), ("neuro_n", ()))  # as engine.initial_state
+CELL = np.dtype([(k, "f8", shape) for k, shape in STATE]
+                + [(k, "f8") for k in ("dfol", "marrow_sensitivity", "hb_replete", "if_intact", "a", "renal")])
+LANE = (  # per lane, besides its states
+    # fixed: the pools' and folic acid's half-substep; anchors of the deficits; nerve rates
+    "e_s", "e_r", "gain", "fa_left", "folic_acid_threshold_mg", "x_k", "n_hinge", "d_replete", "dfol",
+    "d_folate_marrow", "folic_acid_bypass", "a_h", "c_f", "d_k", "per_deficit", "onset_rate", "recovery_rate",
+    # fixed: decays and gains of the substep (marker delay, marrow stages, reticulocytes, ageing chain); red cells
+    "decay_dl", "gain_dl", "decay_q", "gain_q", "decay_ret", "gain_ret", "k_ret", "k_age", "decay_age", "gain_age",
+    "c1", "c2", "c1_ret", "c0_ret", "marrow_sensitivity", "ln_scale", "epo_exponent", "mcv_normal_fl",
+    "mcv_per_deficit",
+    # fixed: absorption and outputs
+    "if_intact", "if_fraction", "if_max_ug", "passive_fraction", "im_hydroxo_max_ug", "im_hydroxo_half_ug",
+    "im_cyano_max_ug", "im_cyano_half_ug", "b0", "serum_per_ug_recent", "t0", "kappa_t", "ln_s_med", "a", "renal",
+    "m0", "bm_age", "bm_renal", "a_m", "h0", "bh_age", "bh_renal", "theta", "k_weibull",
+    # per substep: the ageing chains' sums, then values handed from one loop to the next
+    "hb_sum", "vol_sum", "x1", "x2", "fe1", "fe2", "ln_hb", "trial_hb", "d1", "d2", "dmar1", "dmar2", "e1", "e2",
+    "q_last", "trial_q_last", "p1", "p2", "ret0", "trial_ret", "vol0", "trial_vol",
+)
+WORK = np.dtype([(k, "f8", (*shape, LANES)) for k, shape in STATE] + [(k, "f8", (LANES,)) for k in LANE])
+_OPTS = {k: v for k, v in fastmath.JIT.items() if k != "cache"}
 
 
-@numba.njit(inline="always", **JIT)
-def _exp(x):
-    scale, em1 = _exp_parts(x)
-    return scale * em1 + scale
+def _jit(**options):
+    """Compiled with :func:`backend.kernel` (cached, keyed on the equations) and fastmath's options."""
+    return lambda fn: backend.kernel(fn, **_OPTS, **options)
 
 
-@numba.njit(inline="always", **JIT)
-def _expm1(x):
-    scale, em1 = _exp_parts(x)
-    return scale * em1 + (scale - 1.0)
-
-
-@numba.njit(inline="always", **JIT)
-def _log_reduce(x):
-    """``(k, f)`` with ``x = 2**k (1 + f)``, ``sqrt(1/2) <= 1 + f < sqrt(2)``, for positive normal x."""
-    u = _bits(x) + _LOG_SHIFT
-    return float((u >> 52) - 1023), _from_bits((u & _MANTISSA) + _LOG_BASE) - 1.0
-
-
-@numba.njit(inline="always", **JIT)
-def _log_poly(k, f):
-    """``ln(2**k (1 + f))``."""
-    hfsq = 0.5 * f * f
-    s = f / (2.0 + f)
-    z = s * s
-    r = z * (_LG1 + z * (_LG2 + z * (_LG3 + z * (_LG4 + z * (_LG5 + z * (_LG6 + z * _LG7))))))
-    return s * (hfsq + r) + k * _LN2_LO - hfsq + f + k * _LN2_HI
-
-
-@numba.njit(inline="always", **JIT)
-def _log(x):
-    k, f = _log_reduce(x)
-    return _log_poly(k, f)
-
-
-@numba.njit(inline="always", **JIT)
-def _log1p(u):
-    """``ln(1 + u)`` for ``0 <= u <= 1``: the rounding error of ``1 + u`` goes back into f (k is 0 or 1)."""
-    w = 1.0 + u
-    k, f = _log_reduce(w)
-    return _log_poly(k, f + (u - (w - 1.0)) * (1.0 - 0.5 * k))
-
-
-@numba.njit(inline="always", **JIT)
-def _decay(k, h):
-    """Decay ``exp(-k h)`` and gain ``(1 - exp(-k h)) / k`` (``h`` for k = 0) of an exponential step."""
-    return math.exp(-k * h), (-math.expm1(-k * h) / k if k > 0 else h)
-
-
-@numba.njit(parallel=True, **JIT)
-def run(z0, tab, beta, hbrep, dfol, ifi, age_c, renal, oral_ug, hydroxo_ug, cyano_ug, folic_mg, substeps, codes, out):
-    """Advance every (draw, person); ``out`` (outputs, draws, people, days) is filled in place."""
-    nd, n = beta.shape
+@_jit(parallel=True)
+def run(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, substeps, codes, volumes, nerves, out):
+    """Advance every (draw, person) of ``cells`` (draws, people) under the draws' parameters ``prm``;
+    ``out`` (outputs, draws, people, days) is filled in place with the outputs ``codes`` (see :data:`OUTPUTS`)."""
+    nd, n = cells.shape
     given = np.array([_nonzero(oral_ug), _nonzero(hydroxo_ug), _nonzero(cyano_ug), _nonzero(folic_mg)])
     # one write per 4 KiB makes a fresh ``out`` resident in order, much faster than in the blocks' scattered order
     for cell in numba.prange(nd * n):
@@ -156,11 +96,11 @@ def run(z0, tab, beta, hbrep, dfol, ifi, age_c, renal, oral_ug, hydroxo_ug, cyan
             for d in range(0, out.shape[3], 512):
                 out[o, cell // n, cell % n, d] = 0.0
     for block in numba.prange((nd * n + LANES - 1) // LANES):
-        _block(z0, tab, beta, hbrep, dfol, ifi, age_c, renal, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given,
-               substeps, codes, out, block * LANES)
+        _block(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps, codes, volumes, nerves, out,
+               block * LANES)
 
 
-@numba.njit(**JIT)
+@_jit()
 def _nonzero(a):
     """Whether any dose in ``a`` (people, days) is given."""
     for i in range(a.shape[0]):
@@ -170,222 +110,240 @@ def _nonzero(a):
     return False
 
 
-@numba.njit(**JIT)
-def _block(z0, tab, beta, hbrep, dfol, ifi, age_c, renal, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps,
-           codes, out, first):
+@_jit()
+def _block(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps, codes, volumes, nerves, out, first):
     """Cells ``first .. first + LANES`` of the flattened (draw, person) grid (spare lanes repeat the last cell)."""
-    nd, n = beta.shape
+    nd, n = cells.shape
     days = out.shape[3]
-    cells = np.minimum(np.arange(first, first + LANES), nd * n - 1)
+    idx = np.minimum(np.arange(first, first + LANES), nd * n - 1)
     m = min(LANES, nd * n - first)
     h = 1.0 / substeps
-    w = np.empty((N_ROW, LANES))
+    work = np.empty(1, WORK)  # passed as the array: a record taken from it does not keep it alive
+    w = work[0]
     for l in range(LANES):
-        di, i = cells[l] // n, cells[l] % n
-        for j in range(N_STATE):
-            w[j, l] = z0[j, di, i]
-        _lane_constants(w[:, l], tab[di], beta[di, i], hbrep[di, i], dfol[di, i], ifi[i], age_c[i], renal[i], h)
-    volumes, nerves = (codes == CODE_MCV).any(), (codes == CODE_NN).any()
-    doses = np.zeros((4, DAY_CHUNK, LANES))  # channels never given stay zero
+        _lane(work, l, prm[idx[l] // n], cells[idx[l] // n, idx[l] % n], h)
+    doses = np.empty((4, DAY_CHUNK, LANES))  # channels never given are not read
     res = np.empty((codes.size, DAY_CHUNK, LANES))
     for d0 in range(0, days, DAY_CHUNK):
         nday = min(DAY_CHUNK, days - d0)
         if given[0]:
-            _copy_in(oral_ug, doses[0], cells, n, d0, nday)
+            _copy_in(oral_ug, doses[0], idx, n, d0, nday)
         if given[1]:
-            _copy_in(hydroxo_ug, doses[1], cells, n, d0, nday)
+            _copy_in(hydroxo_ug, doses[1], idx, n, d0, nday)
         if given[2]:
-            _copy_in(cyano_ug, doses[2], cells, n, d0, nday)
+            _copy_in(cyano_ug, doses[2], idx, n, d0, nday)
         if given[3]:
-            _copy_in(folic_mg, doses[3], cells, n, d0, nday)
+            _copy_in(folic_mg, doses[3], idx, n, d0, nday)
         for k in range(nday):
-            for l in range(LANES):  # the day's absorbed cobalamin enters the recent pool
-                oral, hyd, cya = doses[0, k, l], doses[1, k, l], doses[2, k, l]
-                w[I_R, l] += (w[C_IF, l] * w[C_IFMAX, l] * oral / (oral + w[C_IFK, l]) + w[C_PASS, l] * oral
-                              + w[C_RH, l] * hyd / (hyd + w[C_KH, l]) + w[C_RC, l] * cya / (cya + w[C_KC, l]))
-                w[I_FA, l] += doses[3, k, l]
+            # the day's absorbed cobalamin enters the recent pool, folic acid the body
+            if given[0]:
+                for l in range(LANES):
+                    w.r[l] += EQ.oral_absorbed(doses[0, k, l], w.if_intact[l], w.if_fraction[l], w.if_max_ug[l],
+                                               w.passive_fraction[l])
+            if given[1]:
+                for l in range(LANES):
+                    w.r[l] += EQ.im_retained(doses[1, k, l], w.im_hydroxo_max_ug[l], w.im_hydroxo_half_ug[l])
+            if given[2]:
+                for l in range(LANES):
+                    w.r[l] += EQ.im_retained(doses[2, k, l], w.im_cyano_max_ug[l], w.im_cyano_half_ug[l])
+            if given[3]:
+                for l in range(LANES):
+                    w.fa[l] += doses[3, k, l]
             for _ in range(substeps):
-                _substep(w, h, volumes, nerves)
+                _substep(work, h, given[3], volumes, nerves)
             for o in range(codes.size):
-                _observe(w, codes[o], res[o, k])
+                _observe(work, codes[o], res[o, k])
         for o in range(codes.size):
             for l in range(m):
-                di, i = cells[l] // n, cells[l] % n
                 for k in range(nday):
-                    out[o, di, i, d0 + k] = res[o, k, l]
+                    out[o, idx[l] // n, idx[l] % n, d0 + k] = res[o, k, l]
 
 
-@numba.njit(**JIT)
-def _lane_constants(c, t, beta, hbrep, dfol, ifi, age_c, renal, h):
-    """Fill the constant rows ``c`` of one lane from its draw's table row ``t`` and its person's values."""
-    kp = t[KS] + t[KL]
-    lam = t[LOSS] + (1.0 - ifi) * t[BILE]
-    es, er = math.exp(-lam * h / 2), math.exp(-kp * h / 2)
-    c[C_ES], c[C_ER] = es, er
-    c[C_CG] = t[KS] * ((es - er) / (kp - lam) if abs(kp - lam) > 1e-12 else h / 2 * er)
-    c[C_KFA], c[C_FATHR] = math.exp(-t[KFA] * h / 2), t[FATHR]
-    c[C_NHXK], c[C_NH], c[C_INV_NH], c[C_DMED], c[C_BYPASS] = t[NH] * t[XK], t[NH], 1.0 / t[NH], t[DMED], t[BYPASS]
-    c[C_DF] = max(0.0, dfol - t[DFMED]) * t[CFAH]
-    c[C_DK], c[C_INV_DREF] = t[DK], 1.0 / max(t[DREF] - t[DK], 1e-3)
-    c[C_INV_ONSET], c[C_REC] = 1.0 / t[ONSET], math.log(2.0) / t[REC]
-    km, kq, kr, ka = math.log(2.0) / t[MH], N_DELAY / t[TM], 1.0 / t[TR], N_AGE / t[LIFE]
-    dm, gm = _decay(km, h)
-    dq, gq = _decay(kq, h)
-    dr, gr = _decay(kr, h)
-    da, ga = _decay(ka, h)
-    c[C_DM], c[C_GM], c[C_DQ], c[C_GQ] = dm, gm * km, dq, gq * kq
-    c[C_BETA], c[C_GAMMA], c[C_MCVN], c[C_MCVD] = beta, t[GAMMA], t[MCVN], t[MCVD]
-    # production is exp(lnp - beta q - gamma ln Hb)
-    c[C_LNP] = (1.0 + t[GAMMA]) * math.log(hbrep) - math.log(t[LIFE] + t[TR])
-    c[C_DR], c[C_GR], c[C_KR], c[C_KA], c[C_DA], c[C_GA] = dr, gr, kr, ka, da, ga
-    # ageing chain: new z_j = da z_j + c1 z_{j-1} + c2 z_{j-2}; the first two take the reticulocytes' part
-    c[C_C1], c[C_C2] = 0.5 * ga * ka * (1.0 + da), 0.5 * (ga * ka) ** 2
-    c[C_C1R], c[C_C0R] = 0.5 * ga * ga * ka * kr, 0.5 * ga * kr
-    c[C_IF], c[C_IFMAX], c[C_IFK], c[C_PASS] = ifi, t[IFMAX], t[IFMAX] / t[IFF], t[PASS]
-    c[C_RH], c[C_KH], c[C_RC], c[C_KC] = t[RH], t[KH], t[RC], t[KC]
-    c[C_B12], c[C_W], c[C_T0], c[C_KT] = math.exp(t[B0]) / t[SMED], t[W], t[T0], t[KT]
-    c[C_INV_SMED], c[C_WT] = 1.0 / t[SMED], t[W] * math.exp(t[T0] - t[B0])
-    c[C_MMA], c[C_AM] = t[M0] + t[BMA] * age_c + t[BMR] * renal, t[AM]
-    c[C_HCY], c[C_AH], c[C_HCYF] = t[H0] + t[BHA] * age_c + t[BHR] * renal, t[AH], t[CF] * dfol
-    c[C_KW], c[C_THETA] = t[KW], t[THETA]
-    hbsum, volsum = 0.0, 0.0
+@_jit()
+def _lane(work, l, p, c, h):
+    """Lane ``l`` of ``work``: the state of cell ``c`` and the constants of its draw ``p`` and person."""
+    w = work[0]
+    w.s[l], w.r[l], w.fa[l], w.dl[l] = c.s, c.r, c.fa, c.dl
+    w.ret[l], w.ret_vol[l], w.neuro_x[l], w.neuro_n[l] = c.ret, c.ret_vol, c.neuro_x, c.neuro_n
+    for j in range(N_DELAY):
+        w.q[j, l] = c.q[j]
+    hb_sum, vol_sum = 0.0, 0.0
     for j in range(N_AGE):
-        hbsum += c[I_AGE + j]
-        volsum += c[I_AGEV + j]
-    c[R_HBSUM], c[R_VOLSUM] = hbsum, volsum
+        w.age[j, l], w.age_vol[j, l] = c.age[j], c.age_vol[j]
+        hb_sum += c.age[j]
+        vol_sum += c.age_vol[j]
+    w.hb_sum[l], w.vol_sum[l] = hb_sum, vol_sum
+    # the pools and folic acid over half a substep
+    lam = EQ.loss_rate(c.if_intact, p.loss_per_day, p.biliary_reabsorbed, p.biliary_ug_per_day, p.store_median_ug)
+    w.e_s[l], w.e_r[l], w.gain[l] = EQ.pool_update(lam, p.recent_to_stores_per_day, p.recent_lost_per_day, h / 2)
+    w.fa_left[l] = EQ.folic_acid_left(p.folic_acid_halflife_days, h / 2)
+    w.fe1[l] = w.fe2[l] = EQ.folic_acid_effect(c.fa, p.folic_acid_threshold_mg)  # kept if none is given
+    w.folic_acid_threshold_mg[l], w.folic_acid_bypass[l] = p.folic_acid_threshold_mg, p.folic_acid_bypass
+    # deficits
+    w.x_k[l], w.n_hinge[l], w.a_h[l], w.c_f[l], w.dfol[l] = p.x_k, p.n_hinge, p.a_h, p.c_f, c.dfol
+    w.d_replete[l] = EQ.deficit(p.ln_s_med, p.x_k, p.n_hinge)
+    w.d_folate_marrow[l] = EQ.folate_marrow_deficit(c.dfol, EQ.folate_deficit(p.mu_y, p.ln_fol_hinge), p.a_h, p.c_f)
+    w.d_k[l], w.per_deficit[l] = EQ.exposure_anchors(p.x_k, p.n_hinge, p.mu_d)
+    w.onset_rate[l], w.recovery_rate[l] = EQ.dysfunction_constants(p.neuro_onset_days, p.neuro_recovery_halflife_days)
+    # decays and gains of the exponential steps
+    km = EQ.halflife_rate(p.marker_halflife_days)  # MMA and tHcy follow the deficit with this lag
+    kq, kr, ka = EQ.stage_rates(p.marrow_delay_days, p.reticulocyte_days, p.rbc_lifespan_days)
+    dm, gm = EQ.first_order_step(km, h)
+    dq, gq = EQ.first_order_step(kq, h)
+    dr, gr = EQ.first_order_step(kr, h)
+    da, ga = EQ.first_order_step(ka, h)
+    w.decay_dl[l], w.gain_dl[l], w.decay_q[l], w.gain_q[l] = dm, gm * km, dq, gq * kq
+    w.decay_ret[l], w.gain_ret[l], w.k_ret[l], w.k_age[l], w.decay_age[l], w.gain_age[l] = dr, gr, kr, ka, da, ga
+    # ageing chain: new z_j = da z_j + c1 z_{j-1} + c2 z_{j-2}; the first two take the reticulocytes' part
+    w.c1[l], w.c2[l] = 0.5 * ga * ka * (1.0 + da), 0.5 * (ga * ka) ** 2
+    w.c1_ret[l], w.c0_ret[l] = 0.5 * ga * ga * ka * kr, 0.5 * ga * kr
+    w.marrow_sensitivity[l], w.epo_exponent[l] = c.marrow_sensitivity, p.epo_exponent
+    w.ln_scale[l] = EQ.production_scale(c.hb_replete, p.rbc_lifespan_days, p.reticulocyte_days, p.epo_exponent)
+    w.mcv_normal_fl[l], w.mcv_per_deficit[l] = p.mcv_normal_fl, p.mcv_per_deficit
+    # absorption
+    w.if_intact[l], w.if_fraction[l], w.if_max_ug[l] = c.if_intact, p.if_fraction, p.if_max_ug
+    w.passive_fraction[l] = p.passive_fraction
+    w.im_hydroxo_max_ug[l], w.im_hydroxo_half_ug[l] = p.im_hydroxo_max_ug, p.im_hydroxo_half_ug
+    w.im_cyano_max_ug[l], w.im_cyano_half_ug[l] = p.im_cyano_max_ug, p.im_cyano_half_ug
+    # outputs
+    w.b0[l], w.serum_per_ug_recent[l], w.t0[l], w.kappa_t[l] = p.b0, p.serum_per_ug_recent, p.t0, p.kappa_t
+    w.ln_s_med[l], w.a[l], w.renal[l] = p.ln_s_med, c.a, c.renal
+    w.m0[l], w.bm_age[l], w.bm_renal[l], w.a_m[l] = p.m0, p.bm_age, p.bm_renal, p.a_m
+    w.h0[l], w.bh_age[l], w.bh_renal[l] = p.h0, p.bh_age, p.bh_renal
+    w.theta[l], w.k_weibull[l] = EQ.weibull(p.neuro_permanent_p_3mo, p.neuro_permanent_p_12mo)
 
 
-@numba.njit(inline="always", **JIT)
-def _copy_in(src, dst, cells, n, d0, nday):
+@numba.njit(inline="always", **fastmath.JIT)
+def _copy_in(src, dst, idx, n, d0, nday):
     """Days ``d0 ..`` of ``src`` (people, days) for the lanes' people into ``dst`` (days, lanes)."""
     for l in range(LANES):
-        i = cells[l] % n
+        i = idx[l] % n
         for k in range(nday):
             dst[k, l] = src[i, d0 + k]
 
 
-@numba.njit(inline="always", **JIT)
-def _substep(w, h, volumes, nerves):
-    """One substep of every lane; each loop leaves its results in the work rows for the next."""
-    for l in range(LANES):  # pools and folic acid at the midpoint (predictor) and end (corrector); ln Hb
-        es, er, cg, kfa, thr = w[C_ES, l], w[C_ER, l], w[C_CG, l], w[C_KFA, l], w[C_FATHR, l]
-        s, r, fa = w[I_S, l], w[I_R, l], w[I_FA, l]
-        s, r, fa = s * es + cg * r, r * er, fa * kfa
-        w[R_Z1, l], w[R_FE1, l] = w[C_NHXK, l] - w[C_NH, l] * _log(s + r), fa / (fa + thr)
-        s, r, fa = s * es + cg * r, r * er, fa * kfa
-        w[R_Z2, l], w[R_FE2, l] = w[C_NHXK, l] - w[C_NH, l] * _log(s + r), fa / (fa + thr)
-        w[I_S, l], w[I_R, l], w[I_FA, l] = s, r, fa
-        w[R_LHB, l] = _log(w[I_RET, l] + w[R_HBSUM, l])
-    for l in range(LANES):  # production at the start; predicted reticulocytes and Hb
-        w[R_U1, l], w[R_U2, l] = _exp(-abs(w[R_Z1, l])), _exp(-abs(w[R_Z2, l]))
-        ret, hbsum = w[I_RET, l], w[R_HBSUM, l]
-        p1 = _exp(w[C_LNP, l] - w[C_BETA, l] * w[I_Q + 2, l] - w[C_GAMMA, l] * w[R_LHB, l])
-        tret = ret * w[C_DR, l] + p1 * w[C_GR, l]
-        w[R_P1, l], w[R_RET0, l], w[R_TRET, l] = p1, ret, tret
-        removed = w[C_KR, l] * ret + w[C_KA, l] * (hbsum - w[I_AGE + N_AGE - 1, l])
-        w[R_THB, l] = tret + w[C_DA, l] * hbsum + w[C_GA, l] * removed
-    for l in range(LANES):  # deficits; marker delay and nerve exposure; ln of the predicted Hb
-        cst = w[C_INV_NH, l], w[C_DMED, l], w[C_BYPASS, l], w[C_DF, l], w[C_DK, l], w[C_INV_DREF, l]
-        d1, dmar1, e1 = _drivers(w[R_Z1, l], w[R_U1, l], w[R_FE1, l], cst)
-        d2, dmar2, e2 = _drivers(w[R_Z2, l], w[R_U2, l], w[R_FE2, l], cst)
-        w[R_DMAR1, l], w[R_DMAR2, l] = dmar1, dmar2
-        w[I_DL, l] = w[I_DL, l] * w[C_DM, l] + 0.5 * (d1 + d2) * w[C_GM, l]
-        w[I_NX, l] += 0.5 * (e1 + e2) * h
-        on = 0.5 * (e1 + e2) * w[C_INV_ONSET, l]
-        w[R_ON, l], w[R_KNN, l] = on, on + (1.0 - 0.5 * (min(e1, 1.0) + min(e2, 1.0))) * w[C_REC, l]
-        w[R_LHB, l] = _log(w[R_THB, l])
+@_jit()
+def _substep(work, h, folic, volumes, nerves):
+    """One substep of every lane; each loop leaves its results in the work record for the next."""
+    w = work[0]
+    for l in range(LANES):  # pools at the midpoint (predictor) and end (corrector); ln Hb
+        e_s, e_r, g = w.e_s[l], w.e_r[l], w.gain[l]
+        s, r = w.s[l], w.r[l]
+        s, r = s * e_s + g * r, r * e_r
+        w.x1[l] = log(s + r)
+        s, r = s * e_s + g * r, r * e_r
+        w.x2[l] = log(s + r)
+        w.s[l], w.r[l] = s, r
+        w.ln_hb[l] = log(w.ret[l] + w.hb_sum[l])
+    if folic:  # folic acid at the midpoint and end (without any, none in the body and no effect)
+        for l in range(LANES):
+            left, thr = w.fa_left[l], w.folic_acid_threshold_mg[l]
+            fa = w.fa[l] * left
+            w.fe1[l] = EQ.folic_acid_effect(fa, thr)
+            fa = fa * left
+            w.fe2[l], w.fa[l] = EQ.folic_acid_effect(fa, thr), fa
+    for l in range(LANES):  # B12 deficits; production at the start; predicted reticulocytes and Hb
+        w.d1[l], w.d2[l] = EQ.deficit(w.x1[l], w.x_k[l], w.n_hinge[l]), EQ.deficit(w.x2[l], w.x_k[l], w.n_hinge[l])
+        ret, hb_sum = w.ret[l], w.hb_sum[l]
+        p1 = EQ.production(w.q[N_DELAY - 1, l], w.ln_hb[l], w.ln_scale[l], w.marrow_sensitivity[l],
+                           w.epo_exponent[l])
+        trial_ret = ret * w.decay_ret[l] + p1 * w.gain_ret[l]
+        w.p1[l], w.ret0[l], w.trial_ret[l] = p1, ret, trial_ret
+        removed = w.k_ret[l] * ret + w.k_age[l] * (hb_sum - w.age[N_AGE - 1, l])
+        w.trial_hb[l] = trial_ret + w.decay_age[l] * hb_sum + w.gain_age[l] * removed
+    for l in range(LANES):  # marrow deficits; marker delay and nerve exposure; ln of the predicted Hb
+        d_rep, d_fol, bypass = w.d_replete[l], w.d_folate_marrow[l], w.folic_acid_bypass[l]
+        d1, d2 = w.d1[l], w.d2[l]
+        w.dmar1[l] = EQ.marrow_deficit(d1, d_rep, d_fol, w.fe1[l], bypass)
+        w.dmar2[l] = EQ.marrow_deficit(d2, d_rep, d_fol, w.fe2[l], bypass)
+        e1, e2 = EQ.exposure_rate(d1, w.d_k[l], w.per_deficit[l]), EQ.exposure_rate(d2, w.d_k[l], w.per_deficit[l])
+        w.e1[l], w.e2[l] = e1, e2
+        w.dl[l] = w.dl[l] * w.decay_dl[l] + 0.5 * (d1 + d2) * w.gain_dl[l]
+        w.neuro_x[l] += 0.5 * (e1 + e2) * h
+        w.ln_hb[l] = log(w.trial_hb[l])
     for l in range(LANES):  # marrow delay chain, production at the predicted end, reticulocytes
-        dq, gq = w[C_DQ, l], w[C_GQ, l]
-        q0, q1, q2 = w[I_Q, l], w[I_Q + 1, l], w[I_Q + 2, l]
-        tq0, tq1, tq2 = q0 * dq + w[R_DMAR1, l] * gq, q1 * dq + q0 * gq, q2 * dq + q1 * gq
-        p2 = _exp(w[C_LNP, l] - w[C_BETA, l] * tq2 - w[C_GAMMA, l] * w[R_LHB, l])
-        w[I_Q, l] = q0 * dq + 0.5 * (w[R_DMAR1, l] + w[R_DMAR2, l]) * gq
-        w[I_Q + 1, l] = q1 * dq + 0.5 * (q0 + tq0) * gq
-        w[I_Q + 2, l] = q2 * dq + 0.5 * (q1 + tq1) * gq
-        w[I_RET, l] = w[R_RET0, l] * w[C_DR, l] + 0.5 * (w[R_P1, l] + p2) * w[C_GR, l]
-        w[R_P2, l], w[R_Q2, l], w[R_TQ2, l] = p2, q2, tq2
-    _ageing(w, I_AGE, R_RET0, R_TRET, R_HBSUM)
+        dq, gq = w.decay_q[l], w.gain_q[l]
+        q0, q1, q2 = w.q[0, l], w.q[1, l], w.q[2, l]
+        tq0, tq1, tq2 = q0 * dq + w.dmar1[l] * gq, q1 * dq + q0 * gq, q2 * dq + q1 * gq
+        p2 = EQ.production(tq2, w.ln_hb[l], w.ln_scale[l], w.marrow_sensitivity[l], w.epo_exponent[l])
+        w.q[0, l] = q0 * dq + 0.5 * (w.dmar1[l] + w.dmar2[l]) * gq
+        w.q[1, l] = q1 * dq + 0.5 * (q0 + tq0) * gq
+        w.q[2, l] = q2 * dq + 0.5 * (q1 + tq1) * gq
+        w.ret[l] = w.ret0[l] * w.decay_ret[l] + 0.5 * (w.p1[l] + p2) * w.gain_ret[l]
+        w.p2[l], w.q_last[l], w.trial_q_last[l] = p2, q2, tq2
+    _ageing(w, w.age, w.ret0, w.trial_ret, w.hb_sum)
     if volumes:
         for l in range(LANES):  # volume of the new cells
-            mcvn, mcvd, dr, gr = w[C_MCVN, l], w[C_MCVD, l], w[C_DR, l], w[C_GR, l]
-            v1 = w[R_P1, l] * mcvn * _exp(mcvd * w[R_Q2, l])
-            v2 = w[R_P2, l] * mcvn * _exp(mcvd * w[R_TQ2, l])
-            vol = w[I_RETV, l]
-            w[R_VOL0, l], w[R_TVOL, l] = vol, vol * dr + v1 * gr
-            w[I_RETV, l] = vol * dr + 0.5 * (v1 + v2) * gr
-        _ageing(w, I_AGEV, R_VOL0, R_TVOL, R_VOLSUM)
+            mcv_n, mcv_d, dr, gr = w.mcv_normal_fl[l], w.mcv_per_deficit[l], w.decay_ret[l], w.gain_ret[l]
+            v1 = w.p1[l] * EQ.new_cell_mcv(w.q_last[l], mcv_n, mcv_d)
+            v2 = w.p2[l] * EQ.new_cell_mcv(w.trial_q_last[l], mcv_n, mcv_d)
+            vol = w.ret_vol[l]
+            w.vol0[l], w.trial_vol[l] = vol, vol * dr + v1 * gr
+            w.ret_vol[l] = vol * dr + 0.5 * (v1 + v2) * gr
+        _ageing(w, w.age_vol, w.vol0, w.trial_vol, w.vol_sum)
     if nerves:
         for l in range(LANES):
-            k = w[R_KNN, l]
-            w[I_NN, l] = w[I_NN, l] * _exp(-k * h) - w[R_ON, l] * _expm1(-k * h) / k
+            onset, recovery = w.onset_rate[l], w.recovery_rate[l]
+            on1, k1 = EQ.dysfunction_rates(w.e1[l], onset, recovery)
+            on2, k2 = EQ.dysfunction_rates(w.e2[l], onset, recovery)
+            decay, gain = EQ.first_order_step(0.5 * (k1 + k2), h)
+            w.neuro_n[l] = w.neuro_n[l] * decay + 0.5 * (on1 + on2) * gain
 
 
-@numba.njit(inline="always", **JIT)
-def _drivers(z, u, fa_eff, cst):
-    """B12 deficit, marrow deficit and nerve exposure rate from ``z = n (x_k - ln S)``, ``u = exp(-|z|)`` and
-    the folic-acid effect; ``cst``: the lane's 1/n, median deficit, bypass, folate deficit, D_k, 1/(D_ref - D_k)."""
-    inv_nh, dmed, bypass, d_f, dk, inv_dref = cst
-    d = (max(z, 0.0) + _log1p(u)) * inv_nh
-    dmar = max(0.0, d - dmed) * (1.0 - bypass * fa_eff) + d_f * (1.0 - fa_eff)
-    return d, dmar, max(0.0, d - dk) * inv_dref
-
-
-@numba.njit(inline="always", **JIT)
-def _ageing(w, first, r_in, r_trial, r_sum):
-    """Step of the ageing chain in rows ``first ..`` fed by row ``r_in`` (predicted: ``r_trial``); sum in ``r_sum``."""
+@numba.njit(inline="always", **fastmath.JIT)
+def _ageing(w, z, src, trial, total):
+    """Step of the ageing chain ``z`` (compartments, lanes) fed by ``src`` (predicted ``trial``); sum into ``total``."""
     for l in range(LANES):
-        da, c1, c2 = w[C_DA, l], w[C_C1, l], w[C_C2, l]
-        src, trial = w[r_in, l], w[r_trial, l]
-        z2, z1 = w[first, l], w[first + 1, l]  # the old values of the two compartments before the next
-        a0 = da * z2 + w[C_C0R, l] * (src + trial)
-        a1 = da * z1 + c1 * z2 + w[C_C1R, l] * src
-        w[first, l], w[first + 1, l] = a0, a1
-        total = a0 + a1
-        for j in range(first + 2, first + N_AGE):
-            z0 = w[j, l]
-            a = da * z0 + c1 * z1 + c2 * z2
-            w[j, l] = a
-            total += a
-            z2, z1 = z1, z0
-        w[r_sum, l] = total
+        da, c1, c2 = w.decay_age[l], w.c1[l], w.c2[l]
+        z2, z1 = z[0, l], z[1, l]  # the old values of the two compartments before the next
+        a0 = da * z2 + w.c0_ret[l] * (src[l] + trial[l])
+        a1 = da * z1 + c1 * z2 + w.c1_ret[l] * src[l]
+        z[0, l], z[1, l] = a0, a1
+        tot = a0 + a1
+        for j in range(2, N_AGE):
+            old = z[j, l]
+            a = da * old + c1 * z1 + c2 * z2
+            z[j, l] = a
+            tot += a
+            z2, z1 = z1, old
+        total[l] = tot
 
 
-@numba.njit(**JIT)
-def _observe(w, code, v):
-    """Output ``code`` (its index in engine.OUTPUTS) of every lane into ``v``."""
-    if code == 0:
+@_jit()
+def _observe(work, code, v):
+    """Output ``code`` (its index in :data:`OUTPUTS`) of every lane into ``v``."""
+    w = work[0]
+    # x2: ln of the body total at the end of the last substep, the day's end
+    if code == 0:  # stores_ug
         for l in range(LANES):
-            v[l] = w[I_S, l] + w[I_R, l]
-    elif code == 1:
+            v[l] = w.s[l] + w.r[l]
+    elif code == 1:  # b12
         for l in range(LANES):
-            v[l] = w[C_B12, l] * (w[I_S, l] + w[I_R, l]) + w[C_W, l] * w[I_R, l]
-    elif code == 2:
+            v[l] = EQ.b12_with_recent(w.x2[l], w.r[l], w.b0[l], w.serum_per_ug_recent[l], w.ln_s_med[l])
+    elif code == 2:  # holotc
         for l in range(LANES):
-            rel = (w[I_S, l] + w[I_R, l]) * w[C_INV_SMED, l]
-            v[l] = _exp(w[C_T0, l] + w[C_KT, l] * _log(rel)) + w[C_WT, l] * w[I_R, l]
-    elif code == 3:
+            v[l] = EQ.holotc_with_recent(w.x2[l], w.r[l], w.t0[l], w.kappa_t[l], w.b0[l], w.serum_per_ug_recent[l],
+                                         w.ln_s_med[l])
+    elif code == 3:  # mma
         for l in range(LANES):
-            v[l] = _exp(w[C_MMA, l] + w[C_AM, l] * w[I_DL, l])
-    elif code == 4:
+            v[l] = exp(EQ.log_mma(w.dl[l], w.a[l], w.renal[l], w.m0[l], w.bm_age[l], w.bm_renal[l], w.a_m[l]))
+    elif code == 4:  # hcy
         for l in range(LANES):
-            fa = w[I_FA, l]
-            fa_eff = fa / (fa + w[C_FATHR, l])
-            v[l] = _exp(w[C_HCY, l] + w[C_AH, l] * w[I_DL, l] + w[C_HCYF, l] * (1.0 - fa_eff))
-    elif code == 5:
+            dfol = w.dfol[l] * (1.0 - EQ.folic_acid_effect(w.fa[l], w.folic_acid_threshold_mg[l]))
+            v[l] = exp(EQ.log_hcy(w.dl[l], dfol, w.a[l], w.renal[l], w.h0[l], w.bh_age[l], w.bh_renal[l], w.a_h[l],
+                                  w.c_f[l]))
+    elif code == 5:  # hb
         for l in range(LANES):
-            v[l] = w[I_RET, l] + w[R_HBSUM, l]
-    elif code == CODE_MCV:
+            v[l] = w.ret[l] + w.hb_sum[l]
+    elif code == 6:  # mcv
         for l in range(LANES):
-            v[l] = (w[I_RETV, l] + w[R_VOLSUM, l]) / (w[I_RET, l] + w[R_HBSUM, l])
-    elif code == 7:
+            v[l] = (w.ret_vol[l] + w.vol_sum[l]) / (w.ret[l] + w.hb_sum[l])
+    elif code == 7:  # reticulocytes
         for l in range(LANES):
-            v[l] = 100.0 * w[I_RET, l] / (w[I_RET, l] + w[R_HBSUM, l])
-    elif code == CODE_NN:
+            v[l] = 100.0 * w.ret[l] / (w.ret[l] + w.hb_sum[l])
+    elif code == 8:  # neuro_dysfunction
         for l in range(LANES):
-            v[l] = w[I_NN, l]
-    else:
+            v[l] = w.neuro_n[l]
+    else:  # p_permanent
         for l in range(LANES):
-            x, theta = w[I_NX, l], w[C_THETA, l]
-            # no exposure gives 0; its stand-in x = theta keeps those lanes' arithmetic clear of subnormals
-            p = -_expm1(-_exp(w[C_KW, l] * _log((x if x > 0 else theta) / theta)))
-            v[l] = p if x > 0 else 0.0
+            v[l] = EQ.p_permanent(w.neuro_x[l], w.theta[l], w.k_weibull[l])

@@ -59,14 +59,22 @@ PRIORS = {
 }
 
 
-def _prior(rng, row: str, lo: float, hi: float, n: int) -> np.ndarray:
+def prior_of(name: str) -> tuple[float, float, bool, float, float]:
+    """``(value, sd, log_normal, lower, upper)`` of the evidence prior of ``name``: normal around the
+    value for ``sd`` rows, log-normal around it for ``log_sd`` rows, truncated to the bounds.
+    :func:`draw` samples it; :func:`b12sim.calibration.priors.evidence_priors` gives it to PyMC."""
+    row, lo, hi = PRIORS[name]
     r = evidence.row(row)
-    v, u, kind = float(r["value"]), float(r["uncertainty"]), r["uncertainty_type"]
+    return float(r["value"]), float(r["uncertainty"]), r["uncertainty_type"] == "log_sd", lo, hi
+
+
+def _prior(rng, name: str, n: int) -> np.ndarray:
+    v, u, log_normal, lo, hi = prior_of(name)
     out = np.empty(n)
     todo = np.arange(n)
     while todo.size:  # rejection keeps the shape of the prior inside its bounds
         z = rng.standard_normal(todo.size)
-        cand = v * np.exp(u * z) if kind == "log_sd" else v + u * z
+        cand = v * np.exp(u * z) if log_normal else v + u * z
         ok = (cand >= lo) & (cand <= hi)
         out[todo[ok]] = cand[ok]
         todo = todo[~ok]
@@ -86,8 +94,8 @@ def draw(n: int, seed, *, prior: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     p = dict(from_posterior(post, min(n, total)).params)
     if n > total:  # more draws than the posterior holds: cycle through it
         p = {k: np.resize(v, n) for k, v in p.items()}
-    for name, (row, lo, hi) in PRIORS.items():
-        p[name] = _prior(rng, row, lo, hi, n)
+    for name in PRIORS:
+        p[name] = _prior(rng, name, n)
     for name, tree in CALIBRATED.items():
         if name not in prior:
             p[name] = from_posterior_vars(shipped.load_posterior(tree), (name,), n)[name]
@@ -96,7 +104,8 @@ def draw(n: int, seed, *, prior: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     ev = evidence.value
     p["biliary_ug_per_day"] = np.full(n, ev("biliary_secretion_ug_per_day"))
     p["biliary_reabsorbed"] = np.full(n, ev("biliary_reabsorbed_fraction"))
-    p.update({k: np.asarray(v) for k, v in kin.recent_rates(p["recent_halflife_days"], p["recent_lost_fraction"]).items()})
+    p["recent_to_stores_per_day"], p["recent_lost_per_day"] = kin.recent_rates(p["recent_halflife_days"],
+                                                                               p["recent_lost_fraction"])
     p["folic_acid_threshold_mg"] = np.full(n, ev("folic_acid_threshold_mg"))
     return p
 
@@ -108,15 +117,3 @@ def from_posterior_vars(tree, names, n: int) -> dict[str, np.ndarray]:
     total = flat.sizes["sample"]
     idx = np.linspace(0, total - 1, min(n, total)).round().astype(int)
     return {k: np.resize(flat[k].to_numpy()[idx], n).astype(float) for k in names}
-
-
-def kinetic_params(p: dict) -> kin.KineticParams:
-    """The kinetic parameters of a draw dict, as (draws, 1) arrays broadcasting over people."""
-    col = {k: np.asarray(v)[:, None] for k, v in p.items()}
-    base = kin.KineticParams.from_evidence()
-    return kin.KineticParams(
-        if_fraction=col["if_fraction"], if_max_ug=col["if_max_ug"], passive_fraction=col["passive_fraction"],
-        loss_per_day=col["loss_per_day"], biliary_ug_per_day=col["biliary_ug_per_day"],
-        biliary_reabsorbed=col["biliary_reabsorbed"], store_median_ug=base.store_median_ug,
-        recent_to_stores_per_day=col["recent_to_stores_per_day"], recent_lost_per_day=col["recent_lost_per_day"],
-        im_retention=base.im_retention)
