@@ -192,10 +192,11 @@ def checks(post, p_design: dict, f_design: dict, seed: int, n: int = 1000):
     """
     import xarray as xr
 
+    from b12sim.posterior import thin
     from b12sim.simulation import parameters
 
     p = parameters.draw(n, seed + 1, prior=FREE)
-    p.update(parameters.from_posterior_vars(xr.DataTree.from_dict({"posterior": post}), FREE, n))
+    p.update(thin(post, FREE, n))
     f_post = simulate_features(p)
     tgt = targets()
     rows = {k: [] for k in ("observed", "target_sd", "prior_lo", "prior_hi", "post_median", "post_lo", "post_hi")}

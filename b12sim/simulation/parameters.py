@@ -16,8 +16,8 @@ import numpy as np
 
 from b12sim import evidence
 from b12sim import posterior as shipped
-from b12sim.diagnosis.draws import from_posterior
 from b12sim.physiology import kinetics as kin
+from b12sim.physiology import markers as mk
 from b12sim.physiology import neurology as neuro
 
 STATUS = ("kinetics calibrated to Kuzminski 1998, blood response to the target-5 timeline and the "
@@ -89,16 +89,12 @@ def draw(n: int, seed, *, prior: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     rng = np.random.default_rng(root)
-    post = shipped.load_posterior("markers")["posterior"].to_dataset()
-    total = post.sizes["chain"] * post.sizes["draw"]
-    p = dict(from_posterior(post, min(n, total)).params)
-    if n > total:  # more draws than the posterior holds: cycle through it
-        p = {k: np.resize(v, n) for k, v in p.items()}
+    p = shipped.thin(shipped.load_posterior("markers"), mk.PARAMS, n)
     for name in PRIORS:
         p[name] = _prior(rng, name, n)
     for name, tree in CALIBRATED.items():
         if name not in prior:
-            p[name] = from_posterior_vars(shipped.load_posterior(tree), (name,), n)[name]
+            p[name] = shipped.thin(shipped.load_posterior(tree), (name,), n)[name]
     # the 12-month probability of permanent damage is above the 3-month one
     p["neuro_permanent_p_12mo"] = np.maximum(p["neuro_permanent_p_12mo"], p["neuro_permanent_p_3mo"] + neuro.MIN_GAP)
     ev = evidence.value
@@ -109,11 +105,3 @@ def draw(n: int, seed, *, prior: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     p["folic_acid_threshold_mg"] = np.full(n, ev("folic_acid_threshold_mg"))
     return p
 
-
-def from_posterior_vars(tree, names, n: int) -> dict[str, np.ndarray]:
-    """``n`` evenly spaced draws of ``names`` from a calibration DataTree (cycled if it holds fewer)."""
-    post = tree["posterior"].to_dataset()
-    flat = post[list(names)].stack(sample=("chain", "draw"))
-    total = flat.sizes["sample"]
-    idx = np.linspace(0, total - 1, min(n, total)).round().astype(int)
-    return {k: np.resize(flat[k].to_numpy()[idx], n).astype(float) for k in names}
