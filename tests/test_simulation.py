@@ -91,7 +91,7 @@ def test_more_absorbed_never_slows_recovery():
 def test_no_treatment_never_improves_a_deficient_patient():
     for hb in (70, 90, 125, None):
         pt = dict(PA, hb=hb) if hb else {k: v for k, v in PA.items() if k != "hb"}
-        ds = b12sim.simulate(pt, "no_treatment", days=365, draws=40, seed=SEED)
+        ds = b12sim.simulate(pt, "no_treatment", horizon_days=365, draws=40, seed=SEED)
         for var, sign in (("stores_ug", -1), ("hb", -1), ("mma", 1), ("hcy", 1), ("p_permanent", 1),
                           ("neuro_dysfunction", 1)):
             step = ds[var].diff("day").values * sign
@@ -99,8 +99,8 @@ def test_no_treatment_never_improves_a_deficient_patient():
 
 
 def test_folic_acid_alone_raises_hb_but_not_nerve_protection():
-    fa = b12sim.simulate(PA, "folic_acid_alone", days=120, draws=60, seed=SEED)
-    none = b12sim.simulate(PA, "no_treatment", days=120, draws=60, seed=SEED)
+    fa = b12sim.simulate(PA, "folic_acid_alone", horizon_days=120, draws=60, seed=SEED)
+    none = b12sim.simulate(PA, "no_treatment", horizon_days=120, draws=60, seed=SEED)
     assert float((fa.hb - none.hb).isel(day=60).min()) > 0  # every draw: the anaemia is masked
     assert float(fa.hb.isel(day=60).median()) > float(none.hb.isel(day=60).median()) + 5
     np.testing.assert_array_equal(fa.p_permanent.values, none.p_permanent.values)
@@ -108,8 +108,8 @@ def test_folic_acid_alone_raises_hb_but_not_nerve_protection():
 
 
 def test_result_is_labelled_and_reproducible():
-    a = b12sim.simulate(PA, "oral_1mg_daily", days=30, draws=10, seed=3)
-    b = b12sim.simulate(PA, "oral_1mg_daily", days=30, draws=10, seed=3)
+    a = b12sim.simulate(PA, "oral_1mg_daily", horizon_days=30, draws=10, seed=3)
+    b = b12sim.simulate(PA, "oral_1mg_daily", horizon_days=30, draws=10, seed=3)
     assert a.hb.dims == ("draw", "person", "day") and a.sizes["day"] == 31
     assert all("units" in a[v].attrs for v in engine.OUTPUTS)
     assert "target-5" in a.attrs["calibration"] and "Martin 1992" in a.attrs["calibration"]
@@ -117,18 +117,18 @@ def test_result_is_labelled_and_reproducible():
     # a person in a table gets the same course as alone (per-person dose seeding)
     import pandas as pd
 
-    both = b12sim.simulate(pd.DataFrame([PA, dict(PA, hb=110)]), "oral_1mg_daily", days=30, draws=10, seed=3)
+    both = b12sim.simulate(pd.DataFrame([PA, dict(PA, hb=110)]), "oral_1mg_daily", horizon_days=30, draws=10, seed=3)
     np.testing.assert_allclose(both.hb.isel(person=0).values, a.hb.isel(person=0).values)
 
 
 def test_starts_from_a_diagnosis():
     dx = b12sim.diagnose(b12="95 pg/mL", mma=3.6, age=70)
-    ds = b12sim.simulate(dx, "uk_im_hydroxo_no_neuro", days=30, draws=20)
-    direct = b12sim.simulate(dict(b12="95 pg/mL", mma=3.6, age=70), "uk_im_hydroxo_no_neuro", days=30, draws=20)
+    ds = b12sim.simulate(dx, "uk_im_hydroxo_no_neuro", horizon_days=30, draws=20)
+    direct = b12sim.simulate(dict(b12="95 pg/mL", mma=3.6, age=70), "uk_im_hydroxo_no_neuro", horizon_days=30, draws=20)
     np.testing.assert_allclose(ds.stores_ug.values, direct.stores_ug.values)
     assert float(ds.stores_ug.isel(day=0).median()) < np.exp(float(np.median(parameters.draw(20, 1)["x_k"])))
     # values a diagnosis does not carry can be added as keywords
-    with_hb = b12sim.simulate(dx, "uk_im_hydroxo_no_neuro", days=30, draws=20, hb=90, neuro_days=10)
+    with_hb = b12sim.simulate(dx, "uk_im_hydroxo_no_neuro", horizon_days=30, draws=20, hb=90, neuro_days=10)
     np.testing.assert_allclose(with_hb.hb.isel(day=0).values, 90.0)
 
 
@@ -138,7 +138,7 @@ def test_treated_hb_stays_physiological():
     A transient overshoot remains: few cells made during the anaemia are there to age
     out when the recovery burst matures, so removal lags production for a while
     (about 4 g/L at the median draw, 10 g/L at most here); 12 g/L bounds it."""
-    ds = b12sim.simulate(PA, "uk_im_hydroxo_no_neuro", days=365, draws=100, seed=SEED)
+    ds = b12sim.simulate(PA, "uk_im_hydroxo_no_neuro", horizon_days=365, draws=100, seed=SEED)
     p = parameters.draw(100, np.random.SeedSequence(SEED).spawn(2)[0])
     assert np.all(ds.hb.max("day").values[:, 0] <= p["hb_replete_female"] + 12)
 
@@ -148,7 +148,7 @@ def test_treated_hb_stays_physiological():
 def test_target5_haematologic_timeline():
     """Reticulocytes peak within days 5-12 of IM hydroxocobalamin; Hb rises after about a
     week and is normal by about 8 weeks; MCV falls over 6-8 weeks (evidence.md target 5)."""
-    ds = b12sim.simulate(dict(PA, neuro_days=0), "uk_im_hydroxo_no_neuro", days=120, draws=100, seed=SEED)
+    ds = b12sim.simulate(dict(PA, neuro_days=0), "uk_im_hydroxo_no_neuro", horizon_days=120, draws=100, seed=SEED)
     med = ds.median("draw").isel(person=0)
     peak = int(med.reticulocytes.argmax("day"))
     assert 5 <= peak <= 12
@@ -179,7 +179,7 @@ def test_target1_kuzminski_day120_inside_prior_range():
     obs = {(o["arm"], o["marker"]): o["observed"] for o in observations()}  # the evidence rows, B12 in pmol/L
     assert obs["oral", "b12"] == pytest.approx(1005 * 0.7378, rel=1e-4) and obs["im", "hcy"] == 12.2
     for arm in ("oral", "im"):
-        ds = b12sim.simulate(pt, f"kuzminski_{arm}", days=120, draws=draws, seed=SEED).isel(person=0, day=119)
+        ds = b12sim.simulate(pt, f"kuzminski_{arm}", horizon_days=120, draws=draws, seed=SEED).isel(person=0, day=119)
         n = evidence.row(f"kuzminski_b12_{arm}_day120")["n"]
         for k in ("b12", "mma", "hcy"):
             v = obs[arm, k]
@@ -209,14 +209,14 @@ def test_target6_permanent_damage_grows_with_untreated_duration():
 
 @pytest.mark.parametrize("kwargs, field", [
     (dict(regimen="no_such_preset"), "regimen"),
-    (dict(days=0), "days"),
-    (dict(days=-5), "days"),
-    (dict(start_day=-1), "start_day"),
+    (dict(horizon_days=0), "horizon_days"),
+    (dict(horizon_days=-5), "horizon_days"),
+    (dict(delay_days=-1), "delay_days"),
     (dict(draws=0), "draws"),
-    (dict(days=1.5), "days"),
+    (dict(horizon_days=1.5), "horizon_days"),
 ])
 def test_bad_arguments(kwargs, field):
-    args = dict(regimen="no_treatment", days=30, draws=5) | kwargs
+    args = dict(regimen="no_treatment", horizon_days=30, draws=5) | kwargs
     with pytest.raises(InputError) as e:
         b12sim.simulate(PA, **args)
     assert e.value.field == field
@@ -229,37 +229,37 @@ def test_bad_arguments(kwargs, field):
 ])
 def test_impossible_baselines(patch, field):
     with pytest.raises(InputError) as e:
-        b12sim.simulate(PA | patch, "no_treatment", days=10, draws=5)
+        b12sim.simulate(PA | patch, "no_treatment", horizon_days=10, draws=5)
     assert e.value.field.split()[0] == field
 
 
 def test_outputs_and_size_guard():
-    ds = b12sim.simulate(PA, "oral_1mg_daily", days=20, draws=5, outputs=("hb", "p_permanent"))
+    ds = b12sim.simulate(PA, "oral_1mg_daily", horizon_days=20, draws=5, outputs=("hb", "p_permanent"))
     assert set(ds.data_vars) == {"hb", "p_permanent", "hb_normal"}
     with pytest.raises(InputError, match="outputs"):
-        b12sim.simulate(PA, "oral_1mg_daily", days=20, draws=5, outputs=("haemoglobin",))
+        b12sim.simulate(PA, "oral_1mg_daily", horizon_days=20, draws=5, outputs=("haemoglobin",))
     with pytest.raises(InputError, match="summarise|hb, mma"):
         summarise(ds)
     with pytest.raises(InputError, match="GiB"):
-        b12sim.simulate(PA, "oral_1mg_daily", days=36_000, draws=4000)
+        b12sim.simulate(PA, "oral_1mg_daily", horizon_days=36_000, draws=4000)
 
 
 def test_bad_regimen_files(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[x\nphases = 3")
     with pytest.raises(InputError):
-        b12sim.simulate(PA, str(bad), days=10, draws=5)
+        b12sim.simulate(PA, str(bad), horizon_days=10, draws=5)
     neg = tmp_path / "neg.toml"
     neg.write_text('[r]\nphases = [{ dose_ug = -1000, route = "im", form = "hydroxocobalamin", days = [0] }]\n')
     with pytest.raises(InputError, match="dose_ug"):
-        b12sim.simulate(PA, str(neg), days=10, draws=5)
+        b12sim.simulate(PA, str(neg), horizon_days=10, draws=5)
 
 
 def test_bad_row_in_a_table_is_named():
     import pandas as pd
 
     with pytest.raises(InputError, match="row 1"):
-        b12sim.simulate(pd.DataFrame([PA, dict(PA, hb=-1)]), "no_treatment", days=5, draws=5)
+        b12sim.simulate(pd.DataFrame([PA, dict(PA, hb=-1)]), "no_treatment", horizon_days=5, draws=5)
 
 
 # --- CLI ---------------------------------------------------------------------
