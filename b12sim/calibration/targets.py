@@ -14,12 +14,11 @@ import numpy as np
 from scipy.special import ndtr
 
 from b12sim import evidence
-from b12sim.physiology import backend
+from b12sim.physiology import backend, grids
 from b12sim.physiology import markers as mk
 
-# quadrature grids: ln stores (ug) and ln true folate (nmol/L)
-X_GRID = np.linspace(math.log(5.0), math.log(40_000.0), 121)
-Y_GRID = np.linspace(math.log(1.0), math.log(150.0), 25)
+X_GRID = grids.store_nodes(grids.CALIBRATION_NODES)  # quadrature nodes: ln stores (ug) ...
+Y_GRID = grids.Y_CALIBRATION  # ... and ln true folate (nmol/L)
 
 
 def _phi(z, xp):
@@ -38,17 +37,16 @@ def x_weights(p, c, xp, *, age, risks=None, component="mixture"):
     ``component``: ``"mixture"`` (general population), ``"depleting"`` (clinical
     deficiency cohort) or ``"main"``.
     """
+    eq = backend.of(xp)
     risks = risks or {}
-    a = (age - mk.AGE_REF) / 10.0
-    lm = _normal_logpdf(X_GRID, backend.of(xp).main_mean(a, risks, p, c), p["sigma_x"], xp)
-    ld = _normal_logpdf(X_GRID, p["mu_d"], p["sigma_d"], xp)
+    a, _ = mk.covariates(age, mk.EGFR_REF)  # age: a number
+    mu = eq.main_mean(a, risks, p, c)
     if component == "main":
-        lw = lm
+        lw = eq.component_log_density(X_GRID, mu, p["sigma_x"])
     elif component == "depleting":
-        lw = ld
+        lw = eq.component_log_density(X_GRID, p["mu_d"], p["sigma_d"])
     else:
-        pi = backend.of(xp).depleting_prob(a, risks, p)
-        lw = xp.logaddexp(lm + xp.log1p(-pi), ld + xp.log(pi))
+        lw = eq.store_log_prior(X_GRID, eq.depleting_log_odds(a, risks, p), mu, p["sigma_x"], p["mu_d"], p["sigma_d"])
     w = xp.exp(lw - lw.max())
     return w / w.sum()
 
