@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from b12sim.diagnosis.tables import B, F, HCY, M, T, below, folate_grid, update_record
+from b12sim.diagnosis.tables import B, F, HCY, M, T, UpdateColumns, below, columns, folate_grid, update_record
 from b12sim.physiology import backend, grids
 from b12sim.physiology import markers as mk
 
@@ -37,7 +37,8 @@ _ERFCX = (0.17900115118139687, -0.3262335600431929, 0.24560380171091825, -0.1501
 def closed_batch(rows, obs, a, risks, tab, c: mk.Constants, masks, out):
     """Fill rows ``rows`` of the results ``out`` in closed form with the closed-form kernel
     (``tab``: :func:`~b12sim.diagnosis.tables.draw_record`)."""
-    _compiled_closed()(rows, obs, a, risks, tab, update_record(tab), masks, c.ln_s_med, c.ln_fol_def, *out)
+    _compiled_closed()(rows, obs, a, risks, columns(tab), columns(update_record(tab), UpdateColumns), masks, c.ln_s_med,
+                       c.ln_fol_def, *out)
 
 
 def grid_batch(rows, obs, a, r, risks, tab, c: mk.Constants, masks, out):
@@ -98,15 +99,16 @@ def _erfc(t):
     return e if t >= 0.0 else 2.0 - e
 
 
-def _closed_kernel(rows, obs, a, risks, tab, upd, masks, ln_s_med, ln_fol_def, p_def, p_fol, ex, p_sub):
-    """Body of :func:`closed_batch`, parallel over the patients ``rows``.
+def _closed_kernel(rows, obs, a, risks, cl, up, masks, ln_s_med, ln_fol_def, p_def, p_fol, ex, p_sub):
+    """Body of :func:`closed_batch`, parallel over the patients ``rows``; ``cl``, ``up``: the draw
+    and update records as columns (:func:`~b12sim.diagnosis.tables.columns`).
 
     Per draw the depleting component's posterior weight is ``1 / (1 + e^-lo)``, ``lo`` its prior
     log-odds plus the difference of the components' log evidence; P(deficient) is each
     component's posterior normal CDF at ``x_k``, mixed with those weights. The loops over draws
     are branch-free (:func:`_erfc`, :func:`_exp_neg`) so that they vectorise.
     """
-    nd, ns = tab.shape[0], masks.shape[0]
+    nd, ns = cl.x_k.size, masks.shape[0]
     for ii in numba.prange(rows.size):
         i = rows[ii]
         o = obs[i]
@@ -119,16 +121,14 @@ def _closed_kernel(rows, obs, a, risks, tab, upd, masks, ln_s_med, ln_fol_def, p
         mu = np.empty(nd)  # main component's prior mean (ln ug)
         lo0 = np.empty(nd)  # depleting component's prior log-odds
         for d in range(nd):
-            t = tab[d]
-            mu[d] = EQ.store_mean(a[i], risks[i, 0], risks[i, 1], risks[i, 2], ln_s_med, t.gamma_age, t.delta_vegan,
-                                  t.delta_metformin, t.delta_ppi)
-            lo0[d] = EQ.depleting_base_logit(a[i], t.pi0, t.pi_age)
+            mu[d] = EQ.store_mean(a[i], risks[i, 0], risks[i, 1], risks[i, 2], ln_s_med, cl.gamma_age[d],
+                                  cl.delta_vegan[d], cl.delta_metformin[d], cl.delta_ppi[d])
+            lo0[d] = EQ.depleting_base_logit(a[i], cl.pi0[d], cl.pi_age[d])
         if risks[i, 3] + risks[i, 4] + risks[i, 5] != 0.0:  # a named cause raises P(depleting)
             for d in range(nd):
-                t = tab[d]
                 lo0[d] = EQ.depleting_logit(lo0[d], EQ.cause_free(risks[i, 3], risks[i, 4], risks[i, 5],
-                                                                  t.p_pernicious_anaemia, t.p_ileal_resection,
-                                                                  t.p_bariatric))
+                                                                  cl.p_pernicious_anaemia[d], cl.p_ileal_resection[d],
+                                                                  cl.p_bariatric[d]))
         scratch = np.empty((2, nd))  # per-draw results of the subsets other than row 0 (not returned)
         for k in range(4):
             if not (keys == k).any():
@@ -136,18 +136,18 @@ def _closed_kernel(rows, obs, a, risks, tab, upd, masks, ln_s_med, ln_fol_def, p
             fb = 1.0 if k & 1 else 0.0
             ft = 1.0 if k & 2 else 0.0
             pk, ek = (p_def[i], ex[i]) if k == keys[0] else (scratch[0], scratch[1])
+            prec, v_m, v_d, l_m, l_d = up.prec[k], up.v_m[k], up.v_d[k], up.l_m[k], up.l_d[k]
+            k_m, k_d, r_m, r_d = up.k_m[k], up.k_d[k], up.r_m[k], up.r_d[k]
             acc = 0.0
             for d in range(nd):
-                t = tab[d]
-                u = upd[k, d]
-                h = fb * (ob - t.b_x0) * t.b_w + ft * (ot - t.t_x0) * t.t_w
-                mm = EQ.posterior_mean(mu[d], h, u.prec, u.v_m)
-                md = EQ.posterior_mean(t.mu_d, h, u.prec, u.v_d)
-                lo = (lo0[d] + EQ.log_evidence(t.mu_d, h, u.prec, u.l_d, u.k_d)
-                      - EQ.log_evidence(mu[d], h, u.prec, u.l_m, u.k_m))
+                h = fb * (ob - cl.b_x0[d]) * cl.b_w[d] + ft * (ot - cl.t_x0[d]) * cl.t_w[d]
+                mm = EQ.posterior_mean(mu[d], h, prec[d], v_m[d])
+                md = EQ.posterior_mean(cl.mu_d[d], h, prec[d], v_d[d])
+                lo = (lo0[d] + EQ.log_evidence(cl.mu_d[d], h, prec[d], l_d[d], k_d[d])
+                      - EQ.log_evidence(mu[d], h, prec[d], l_m[d], k_m[d]))
                 e = _exp_neg(-abs(lo))
                 wd = 1.0 / (1.0 + e) if lo >= 0.0 else e / (1.0 + e)
-                pd = 0.5 * ((1.0 - wd) * _erfc((mm - t.x_k) * u.r_m) + wd * _erfc((md - t.x_k) * u.r_d))
+                pd = 0.5 * ((1.0 - wd) * _erfc((mm - cl.x_k[d]) * r_m[d]) + wd * _erfc((md - cl.x_k[d]) * r_d[d]))
                 acc += pd
                 pk[d] = pd
                 ek[d] = mm + wd * (md - mm)
@@ -156,12 +156,10 @@ def _closed_kernel(rows, obs, a, risks, tab, upd, masks, ln_s_med, ln_fol_def, p
                     p_sub[i, s] = acc / nd
         if masks[0, F] and not math.isnan(o[F]):
             for d in range(nd):
-                t = tab[d]
-                my = EQ.posterior_mean(t.mu_y, o[F] * t.f_p, t.f_p, t.f_v)
-                p_fol[i, d] = 0.5 * _erfc((my - ln_fol_def) * t.f_r)
+                my = EQ.posterior_mean(cl.mu_y[d], o[F] * cl.f_p[d], cl.f_p[d], cl.f_v[d])
+                p_fol[i, d] = 0.5 * _erfc((my - ln_fol_def) * cl.f_r[d])
         else:
-            for d in range(nd):
-                p_fol[i, d] = tab[d].p_fol0
+            p_fol[i] = cl.p_fol0
 
 
 def _exp_neg(z):
@@ -260,6 +258,7 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
         o = obs[i]
         hb, ht, hm, hh, hf = (not math.isnan(o[B]), not math.isnan(o[T]), not math.isnan(o[M]),
                               not math.isnan(o[HCY]), not math.isnan(o[F]))
+        ob, ot, om, oh = o[B] if hb else 0.0, o[T] if ht else 0.0, o[M] if hm else 0.0, o[HCY] if hh else 0.0
         causes = risks[i, 3] + risks[i, 4] + risks[i, 5] != 0.0
         sh = np.empty(gmax)  # MMA and tHcy log-factors per store node
         vb = np.empty((2, gmax))  # log-weight per component and node (from the union window's first node)
@@ -286,14 +285,10 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
                 lo = EQ.depleting_logit(lo, EQ.cause_free(risks[i, 3], risks[i, 4], risks[i, 5], t.p_pernicious_anaemia,
                                                           t.p_ileal_resection, t.p_bariatric))
             lwc0, lwc1 = EQ.component_log_weights(lo)
-            ob = o[B] if hb else 0.0
-            ot = o[T] if ht else 0.0
-            om = o[M] if hm else 0.0
             km = t.m_isd
             # latent folate: prior (0) and given the folate result (1), mean and SD
             my0, sy0 = t.mu_y, t.sigma_y
             my1, sy1 = (EQ.posterior_mean(my0, o[F] * t.f_p, t.f_p, t.f_v), t.f_sd) if hf else (my0, sy0)
-            oh = o[HCY] if hh else 0.0
             if hh:  # normalised log-weights of all folate nodes (the normaliser from those within rcut SDs)
                 for q in range(2 if hf else 1):
                     myq, syq = (my1, sy1) if q else (my0, sy0)

@@ -10,6 +10,7 @@ folate ln nmol/L, precisions in ln-units^-2.
 
 from __future__ import annotations
 
+import collections
 import math
 
 import numpy as np
@@ -34,6 +35,9 @@ DERIVED = (
 # the depleting (d) prior component updated by them: posterior variance v, log-evidence constants l, k
 # (markers.evidence_terms), posterior precision q = 1/v, lq = ln sqrt(q), r = 1/sqrt(2 v)
 UPDATE = ("prec", "v_m", "l_m", "k_m", "q_m", "lq_m", "r_m", "v_d", "l_d", "k_d", "q_d", "lq_d", "r_d")
+# the same fields as contiguous arrays, for the loops that run over draws (and vectorise): see columns
+DrawColumns = collections.namedtuple("DrawColumns", mk.PARAMS + DERIVED)
+UpdateColumns = collections.namedtuple("UpdateColumns", UPDATE)
 
 
 def draw_record(dr: Draws) -> np.ndarray:
@@ -75,6 +79,12 @@ def update_record(tab: np.ndarray) -> np.ndarray:
             row[f"l_{c}"], row[f"k_{c}"] = mk.evidence_terms(s0, prec) if key else (0.0, 0.0)
             row[f"q_{c}"], row[f"lq_{c}"], row[f"r_{c}"] = 1.0 / v, -0.5 * np.log(v), 1.0 / np.sqrt(2.0 * v)
     return out
+
+
+def columns(rec: np.ndarray, kind=DrawColumns):
+    """The fields of :func:`draw_record` (or, ``kind=UpdateColumns``, of :func:`update_record`) as a
+    named tuple of contiguous arrays: kernels that vectorise over draws read ``cols.x_k[d]``."""
+    return kind(*(np.ascontiguousarray(rec[k]) for k in kind._fields))
 
 
 def below(j):
