@@ -34,19 +34,16 @@ def _normal_logpdf(v, mu, sd, xp):
 def x_weights(p, c, xp, *, age, risks=None, component="mixture"):
     """Normalised prior weights of the population on ``X_GRID``.
 
-    ``component``: ``"mixture"`` (general population), ``"depleting"`` (clinical
-    deficiency cohort) or ``"main"``.
+    ``component``: ``"mixture"`` (general population) or ``"depleting"`` (clinical deficiency cohort).
     """
     eq = backend.of(xp)
     risks = risks or {}
     a, _ = mk.covariates(age, mk.EGFR_REF)  # age: a number
-    mu = eq.main_mean(a, risks, p, c)
-    if component == "main":
-        lw = eq.component_log_density(X_GRID, mu, p["sigma_x"])
-    elif component == "depleting":
+    if component == "depleting":
         lw = eq.component_log_density(X_GRID, p["mu_d"], p["sigma_d"])
     else:
-        lw = eq.store_log_prior(X_GRID, eq.depleting_log_odds(a, risks, p), mu, p["sigma_x"], p["mu_d"], p["sigma_d"])
+        lw = eq.store_log_prior(X_GRID, eq.depleting_log_odds(a, risks, p), eq.main_mean(a, risks, p, c),
+                                p["sigma_x"], p["mu_d"], p["sigma_d"])
     w = xp.exp(lw - lw.max())
     return w / w.sum()
 

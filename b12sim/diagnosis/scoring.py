@@ -84,7 +84,8 @@ def score_closed(obs, a, r, risks, dr: Draws, masks):
     for s, mask in enumerate(np.asarray(masks, bool)):
         m = mask & has
         u = upd[int(m[B]) + 2 * int(m[T])]
-        h = _information(obs, m, tab)
+        # what the B12 and holoTC results say about x: sum of slope * (value - intercept) / SD^2 (markers.posterior_mean)
+        h = sum(((obs[k] - tab[f"{f}_x0"]) * tab[f"{f}_w"] for k, f in ((B, "b"), (T, "t")) if m[k]), np.zeros(dr.n))
         mean = [mk.posterior_mean(m0, h, u["prec"], u[f"v_{c}"]) for m0, c in prior]
         ev = [mk.log_evidence(m0, h, u["prec"], u[f"l_{c}"], u[f"k_{c}"]) for m0, c in prior]
         wd = np.exp(mk.component_log_weights(lo0 + ev[1] - ev[0])[1])  # posterior weight of the depleting one
@@ -95,16 +96,6 @@ def score_closed(obs, a, r, risks, dr: Draws, masks):
             my, sy = _folate_posterior(obs[F] if m[F] else np.nan, tab)
             res = (p_def, ndtr((dr.const.ln_fol_def - my[1]) / sy[1]), mean[0] + wd * (mean[1] - mean[0]))
     return (*res, out_sub)
-
-
-def _information(obs, m, tab):
-    """What the store markers in mask ``m`` say about ``x``: the sum over them of slope * (value -
-    intercept) / SD^2 (ln-units^-1, per draw; :func:`markers.posterior_mean`)."""
-    h = np.zeros(tab.shape[0])
-    for k, key in ((B, "b"), (T, "t")):
-        if m[k]:
-            h += (obs[k] - tab[f"{key}_x0"]) * tab[f"{key}_w"]
-    return h
 
 
 def posterior_grid(obs, a, r, risks, dr: Draws):

@@ -3,9 +3,10 @@
 :func:`draw_record` holds each posterior draw's parameters (the names of
 :data:`markers.PARAMS`) and the constants derived from them once per call (:data:`DERIVED`);
 :func:`update_record` the conjugate update of the two prior components of ``x`` by each set
-of store markers (:data:`UPDATE`). The kernels of :mod:`b12sim.diagnosis.kernels` read
-them by name (``row.x_k``), the numpy scorers by column (``tab["x_k"]``). Stores are ln ug,
-folate ln nmol/L, precisions in ln-units^-2.
+of store markers (:data:`UPDATE`). The grid kernel reads them by name per draw (``row.x_k``),
+the closed-form kernel, which vectorises over draws, as named columns (:func:`columns`), the
+numpy scorers by field (``tab["x_k"]``). Stores are ln ug, folate ln nmol/L, precisions in
+ln-units^-2.
 """
 
 from __future__ import annotations

@@ -31,6 +31,13 @@ combines within-person variation, Solomon 2005, and a fitted between-person part
 * MMA        = m0 + bm_age a + bm_renal r + a_m D(x)
 * tHcy       = h0 + bh_age a + bh_renal r + a_h D(x) + c_f softplus(ln F_h - y)
 * folate     = y
+
+Forms for the scorers
+---------------------
+The mixture prior in logs (:func:`depleting_logit`, the log-odds of :func:`depleting_share`;
+:func:`component_log_weights`; :func:`store_log_prior`) and the conjugate update of a normal
+prior by results linear in the latent value (:func:`posterior_variance`, :func:`posterior_mean`,
+:func:`evidence_terms`, :func:`log_evidence`), used alike by the numpy scorers and the kernels.
 """
 
 from __future__ import annotations
