@@ -137,7 +137,8 @@ class CohortModel:
 
             ll = lw + normal_ll(0, eq.log_b12(x, p["b0"], c.ln_s_med))
             ll = ll + normal_ll(1, eq.log_holotc(x, p["t0"], p["kappa_t"], c.ln_s_med))
-            ll = ll + normal_ll(2, eq.log_mma(dfx, a[:, None], r[:, None], p["m0"], p["bm_age"], p["bm_renal"], p["a_m"]))
+            ll = ll + normal_ll(2, eq.log_mma(dfx, a[:, None], r[:, None], p["m0"], p["bm_age"], p["bm_renal"],
+                                              p["a_m"]))
             # folate: p(F, H | x) = p(F) * integral p(y | F) p(H | x, y) dy; the y integral
             # uses Gauss-Hermite nodes of the normal p(y | F)
             sd_f = sds["folate"]

@@ -357,7 +357,8 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
                             while wr[c, 1] > wr[c, 0]:
                                 jj = wr[c, 0] if end == 0 else wr[c, 1] - 1
                                 e = xk + hx * (jlo + jj) - mc[c]
-                                f = (om - EQ.log_mma(dfx_tab[d, jj], a[i], r[i], t.m0, t.bm_age, t.bm_renal, t.a_m)) * km
+                                f = (om - EQ.log_mma(dfx_tab[d, jj], a[i], r[i], t.m0, t.bm_age, t.bm_renal,
+                                                     t.a_m)) * km
                                 if pk[c] - 0.5 * qc[c] * e * e - 0.5 * f * f >= lb_ - cut:
                                     break
                                 wr[c, end] += 1 - 2 * end

@@ -84,7 +84,7 @@ def score_closed(obs, a, r, risks, dr: Draws, masks):
     for s, mask in enumerate(np.asarray(masks, bool)):
         m = mask & has
         u = upd[int(m[B]) + 2 * int(m[T])]
-        # what the B12 and holoTC results say about x: sum of slope * (value - intercept) / SD^2 (markers.posterior_mean)
+        # what the B12 and holoTC results say about x: sum of slope (value - intercept) / SD^2 (mk.posterior_mean)
         h = sum(((obs[k] - tab[f"{f}_x0"]) * tab[f"{f}_w"] for k, f in ((B, "b"), (T, "t")) if m[k]), np.zeros(dr.n))
         mean = [mk.posterior_mean(m0, h, u["prec"], u[f"v_{c}"]) for m0, c in prior]
         ev = [mk.log_evidence(m0, h, u["prec"], u[f"l_{c}"], u[f"k_{c}"]) for m0, c in prior]
