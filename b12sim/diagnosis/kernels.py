@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from b12sim.diagnosis.tables import B, F, HCY, M, T, UpdateColumns, below, columns, folate_grid, update_record
+from b12sim.diagnosis.tables import B, F, HCY, M, T, below, folate_grid, update_record
 from b12sim.physiology import backend, grids
 from b12sim.physiology import markers as mk
 
@@ -37,8 +37,7 @@ _ERFCX = (0.17900115118139687, -0.3262335600431929, 0.24560380171091825, -0.1501
 def closed_batch(rows, obs, a, risks, tab, c: mk.Constants, masks, out):
     """Fill rows ``rows`` of the results ``out`` in closed form with the closed-form kernel
     (``tab``: :func:`~b12sim.diagnosis.tables.draw_record`)."""
-    _compiled_closed()(rows, obs, a, risks, columns(tab), columns(update_record(tab), UpdateColumns), masks, c.ln_s_med,
-                       c.ln_fol_def, *out)
+    _compiled_closed()(rows, obs, a, risks, tab, update_record(tab), masks, c.ln_s_med, c.ln_fol_def, *out)
 
 
 def grid_batch(rows, obs, a, r, risks, tab, c: mk.Constants, masks, out):
@@ -99,16 +98,24 @@ def _erfc(t):
     return e if t >= 0.0 else 2.0 - e
 
 
-def _closed_kernel(rows, obs, a, risks, cl, up, masks, ln_s_med, ln_fol_def, p_def, p_fol, ex, p_sub):
-    """Body of :func:`closed_batch`, parallel over the patients ``rows``; ``cl``, ``up``: the draw
-    and update records as columns (:func:`~b12sim.diagnosis.tables.columns`).
+def _closed_kernel(rows, obs, a, risks, tab, upd, masks, ln_s_med, ln_fol_def, p_def, p_fol, ex, p_sub):
+    """Body of :func:`closed_batch`, parallel over the patients ``rows``.
 
     Per draw the depleting component's posterior weight is ``1 / (1 + e^-lo)``, ``lo`` its prior
     log-odds plus the difference of the components' log evidence; P(deficient) is each
     component's posterior normal CDF at ``x_k``, mixed with those weights. The loops over draws
-    are branch-free (:func:`_erfc`, :func:`_exp_neg`) so that they vectorise.
+    are branch-free (:func:`_erfc`, :func:`_exp_neg`) and read the records' fields as contiguous
+    columns, so that they vectorise.
     """
-    nd, ns = cl.x_k.size, masks.shape[0]
+    nd, ns = tab.shape[0], masks.shape[0]
+    col = np.ascontiguousarray
+    x_k, mu_d, gamma_age, pi0, pi_age = col(tab.x_k), col(tab.mu_d), col(tab.gamma_age), col(tab.pi0), col(tab.pi_age)
+    b_x0, b_w, t_x0, t_w = col(tab.b_x0), col(tab.b_w), col(tab.t_x0), col(tab.t_w)
+    d_vegan, d_metformin, d_ppi = col(tab.delta_vegan), col(tab.delta_metformin), col(tab.delta_ppi)
+    p_pa, p_ir, p_bar = col(tab.p_pernicious_anaemia), col(tab.p_ileal_resection), col(tab.p_bariatric)
+    mu_y, f_p, f_v, f_r, p_fol0 = col(tab.mu_y), col(tab.f_p), col(tab.f_v), col(tab.f_r), col(tab.p_fol0)
+    u_prec, u_v_m, u_v_d, u_l_m, u_l_d = col(upd.prec), col(upd.v_m), col(upd.v_d), col(upd.l_m), col(upd.l_d)
+    u_k_m, u_k_d, u_r_m, u_r_d = col(upd.k_m), col(upd.k_d), col(upd.r_m), col(upd.r_d)
     for ii in numba.prange(rows.size):
         i = rows[ii]
         o = obs[i]
@@ -121,14 +128,13 @@ def _closed_kernel(rows, obs, a, risks, cl, up, masks, ln_s_med, ln_fol_def, p_d
         mu = np.empty(nd)  # main component's prior mean (ln ug)
         lo0 = np.empty(nd)  # depleting component's prior log-odds
         for d in range(nd):
-            mu[d] = EQ.store_mean(a[i], risks[i, 0], risks[i, 1], risks[i, 2], ln_s_med, cl.gamma_age[d],
-                                  cl.delta_vegan[d], cl.delta_metformin[d], cl.delta_ppi[d])
-            lo0[d] = EQ.depleting_base_logit(a[i], cl.pi0[d], cl.pi_age[d])
+            mu[d] = EQ.store_mean(a[i], risks[i, 0], risks[i, 1], risks[i, 2], ln_s_med, gamma_age[d], d_vegan[d],
+                                  d_metformin[d], d_ppi[d])
+            lo0[d] = EQ.depleting_base_logit(a[i], pi0[d], pi_age[d])
         if risks[i, 3] + risks[i, 4] + risks[i, 5] != 0.0:  # a named cause raises P(depleting)
             for d in range(nd):
-                lo0[d] = EQ.depleting_logit(lo0[d], EQ.cause_free(risks[i, 3], risks[i, 4], risks[i, 5],
-                                                                  cl.p_pernicious_anaemia[d], cl.p_ileal_resection[d],
-                                                                  cl.p_bariatric[d]))
+                lo0[d] = EQ.depleting_logit(lo0[d], EQ.cause_free(risks[i, 3], risks[i, 4], risks[i, 5], p_pa[d],
+                                                                  p_ir[d], p_bar[d]))
         scratch = np.empty((2, nd))  # per-draw results of the subsets other than row 0 (not returned)
         for k in range(4):
             if not (keys == k).any():
@@ -136,18 +142,18 @@ def _closed_kernel(rows, obs, a, risks, cl, up, masks, ln_s_med, ln_fol_def, p_d
             fb = 1.0 if k & 1 else 0.0
             ft = 1.0 if k & 2 else 0.0
             pk, ek = (p_def[i], ex[i]) if k == keys[0] else (scratch[0], scratch[1])
-            prec, v_m, v_d, l_m, l_d = up.prec[k], up.v_m[k], up.v_d[k], up.l_m[k], up.l_d[k]
-            k_m, k_d, r_m, r_d = up.k_m[k], up.k_d[k], up.r_m[k], up.r_d[k]
+            prec, v_m, v_d, l_m, l_d = u_prec[k], u_v_m[k], u_v_d[k], u_l_m[k], u_l_d[k]
+            k_m, k_d, r_m, r_d = u_k_m[k], u_k_d[k], u_r_m[k], u_r_d[k]
             acc = 0.0
             for d in range(nd):
-                h = fb * (ob - cl.b_x0[d]) * cl.b_w[d] + ft * (ot - cl.t_x0[d]) * cl.t_w[d]
+                h = fb * (ob - b_x0[d]) * b_w[d] + ft * (ot - t_x0[d]) * t_w[d]
                 mm = EQ.posterior_mean(mu[d], h, prec[d], v_m[d])
-                md = EQ.posterior_mean(cl.mu_d[d], h, prec[d], v_d[d])
-                lo = (lo0[d] + EQ.log_evidence(cl.mu_d[d], h, prec[d], l_d[d], k_d[d])
+                md = EQ.posterior_mean(mu_d[d], h, prec[d], v_d[d])
+                lo = (lo0[d] + EQ.log_evidence(mu_d[d], h, prec[d], l_d[d], k_d[d])
                       - EQ.log_evidence(mu[d], h, prec[d], l_m[d], k_m[d]))
                 e = _exp_neg(-abs(lo))
                 wd = 1.0 / (1.0 + e) if lo >= 0.0 else e / (1.0 + e)
-                pd = 0.5 * ((1.0 - wd) * _erfc((mm - cl.x_k[d]) * r_m[d]) + wd * _erfc((md - cl.x_k[d]) * r_d[d]))
+                pd = 0.5 * ((1.0 - wd) * _erfc((mm - x_k[d]) * r_m[d]) + wd * _erfc((md - x_k[d]) * r_d[d]))
                 acc += pd
                 pk[d] = pd
                 ek[d] = mm + wd * (md - mm)
@@ -156,10 +162,10 @@ def _closed_kernel(rows, obs, a, risks, cl, up, masks, ln_s_med, ln_fol_def, p_d
                     p_sub[i, s] = acc / nd
         if masks[0, F] and not math.isnan(o[F]):
             for d in range(nd):
-                my = EQ.posterior_mean(cl.mu_y[d], o[F] * cl.f_p[d], cl.f_p[d], cl.f_v[d])
-                p_fol[i, d] = 0.5 * _erfc((my - ln_fol_def) * cl.f_r[d])
+                my = EQ.posterior_mean(mu_y[d], o[F] * f_p[d], f_p[d], f_v[d])
+                p_fol[i, d] = 0.5 * _erfc((my - ln_fol_def) * f_r[d])
         else:
-            p_fol[i] = cl.p_fol0
+            p_fol[i] = p_fol0
 
 
 def _exp_neg(z):
@@ -249,7 +255,7 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
     hy = y[1] - y[0]
     rcut = math.sqrt(2.0 * cut)
     dfx_tab = np.empty((nd, gmax))  # B12 deficit at store node jj of draw d: x = x_k + hx * (j0s[d] + jj)
-    for d in numba.prange(nd):
+    for d in range(nd):
         t = tab[d]
         for jj in range(gmax):
             dfx_tab[d, jj] = EQ.deficit(t.x_k + hx * (j0s[d] + jj), t.x_k, t.n_hinge)

@@ -30,13 +30,14 @@ subset of markers (used for the explanation).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from b12sim.diagnosis import kernels
 from b12sim.diagnosis.draws import Draws
-from b12sim.diagnosis.tables import B, F, HCY, M, T, below, draw_record, folate_grid, ndtr, update_record
+from b12sim.diagnosis.tables import B, F, HCY, M, T, below, draw_record, folate_grid, ndtr, update
 from b12sim.physiology import grids
 from b12sim.physiology import markers as mk
 
@@ -75,7 +76,7 @@ def score_closed(obs, a, r, risks, dr: Draws, masks):
     if not closed_form(obs):
         raise ValueError("score_closed: the patient has MMA or tHcy; use score_grid")
     tab = draw_record(dr)
-    upd = update_record(tab)
+    updates = functools.cache(functools.partial(update, tab))  # by set of store markers
     rd = dict(zip(mk.RISKS, risks))
     prior = ((mk.main_mean(a, rd, dr.params, dr.const), "m"), (tab["mu_d"], "d"))  # component means, field suffix
     lo0 = mk.depleting_log_odds(a, rd, dr.params)
@@ -83,7 +84,7 @@ def score_closed(obs, a, r, risks, dr: Draws, masks):
     out_sub = np.empty(len(masks))
     for s, mask in enumerate(np.asarray(masks, bool)):
         m = mask & has
-        u = upd[int(m[B]) + 2 * int(m[T])]
+        u = updates(int(m[B]) + 2 * int(m[T]))
         # what the B12 and holoTC results say about x: sum of slope (value - intercept) / SD^2 (mk.posterior_mean)
         h = sum(((obs[k] - tab[f"{f}_x0"]) * tab[f"{f}_w"] for k, f in ((B, "b"), (T, "t")) if m[k]), np.zeros(dr.n))
         mean = [mk.posterior_mean(m0, h, u["prec"], u[f"v_{c}"]) for m0, c in prior]
@@ -93,8 +94,9 @@ def score_closed(obs, a, r, risks, dr: Draws, masks):
             + wd * ndtr((tab["x_k"] - mean[1]) * np.sqrt(u["q_d"]))
         out_sub[s] = p_def.mean()
         if s == 0:
-            my, sy = _folate_posterior(obs[F] if m[F] else np.nan, tab)
-            res = (p_def, ndtr((dr.const.ln_fol_def - my[1]) / sy[1]), mean[0] + wd * (mean[1] - mean[0]))
+            my, sy = _folate_posterior(obs[F], tab)
+            p_fol = ndtr((dr.const.ln_fol_def - my[1]) / sy[1]) if m[F] else tab["p_fol0"]
+            res = (p_def, p_fol, mean[0] + wd * (mean[1] - mean[0]))
     return (*res, out_sub)
 
 
@@ -161,7 +163,7 @@ def _reference(obs, a, r, risks, dr: Draws, masks, hx, hy):
             if m[HCY]:
                 p_fol = np.clip((w * hf_x / np.maximum(h_x, 1e-300)).sum(axis=1) / z, 0.0, 1.0)
             else:
-                p_fol = ndtr((c.ln_fol_def - my[k]) / sy[k])
+                p_fol = ndtr((c.ln_fol_def - my[k]) / sy[k]) if k else tab["p_fol0"]
             res = (p_def, p_fol, (w * x).sum(axis=1) / z)
             grid = (x, ind_x, w / z[:, None])
     return res, out_sub, grid

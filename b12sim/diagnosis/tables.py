@@ -3,15 +3,13 @@
 :func:`draw_record` holds each posterior draw's parameters (the names of
 :data:`markers.PARAMS`) and the constants derived from them once per call (:data:`DERIVED`);
 :func:`update_record` the conjugate update of the two prior components of ``x`` by each set
-of store markers (:data:`UPDATE`). The grid kernel reads them by name per draw (``row.x_k``),
-the closed-form kernel, which vectorises over draws, as named columns (:func:`columns`), the
-numpy scorers by field (``tab["x_k"]``). Stores are ln ug, folate ln nmol/L, precisions in
-ln-units^-2.
+of store markers (:data:`UPDATE`). The kernels of :mod:`b12sim.diagnosis.kernels` read them
+by name (``row.x_k``, ``tab.x_k``), the numpy scorers by field (``tab["x_k"]``). Stores are
+ln ug, folate ln nmol/L, precisions in ln-units^-2.
 """
 
 from __future__ import annotations
 
-import collections
 import math
 
 import numpy as np
@@ -36,9 +34,6 @@ DERIVED = (
 # the depleting (d) prior component updated by them: posterior variance v, log-evidence constants l, k
 # (markers.evidence_terms), posterior precision q = 1/v, lq = ln sqrt(q), r = 1/sqrt(2 v)
 UPDATE = ("prec", "v_m", "l_m", "k_m", "q_m", "lq_m", "r_m", "v_d", "l_d", "k_d", "q_d", "lq_d", "r_d")
-# the same fields as contiguous arrays, for the loops that run over draws (and vectorise): see columns
-DrawColumns = collections.namedtuple("DrawColumns", mk.PARAMS + DERIVED)
-UpdateColumns = collections.namedtuple("UpdateColumns", UPDATE)
 
 
 def draw_record(dr: Draws) -> np.ndarray:
@@ -64,28 +59,27 @@ def _line(f, *args):
     return x0, f(1.0, *args) - x0
 
 
-def update_record(tab: np.ndarray) -> np.ndarray:
-    """:data:`UPDATE` for each set of store markers, a structured array (4, D).
+def update(tab: np.ndarray, key: int) -> dict[str, np.ndarray]:
+    """:data:`UPDATE` for the store markers in ``key`` (bit 0 B12, bit 1 holoTC), (D,) arrays.
 
-    With no store marker (row 0) the log evidence is 0 (``l = k = 0``).
+    With no store marker (``key`` 0) the log evidence is 0 (``l = k = 0``).
     """
-    out = np.empty((4, tab.shape[0]), dtype=[(k, "f8") for k in UPDATE])
-    for key in range(4):
-        prec = (key & 1) * tab["b_p"] + (key >> 1) * tab["t_p"]
-        row = out[key]
-        row["prec"] = prec
-        for c, s0 in (("m", tab["sigma_x"]), ("d", tab["sigma_d"])):
-            v = mk.posterior_variance(s0, prec)
-            row[f"v_{c}"] = v
-            row[f"l_{c}"], row[f"k_{c}"] = mk.evidence_terms(s0, prec) if key else (0.0, 0.0)
-            row[f"q_{c}"], row[f"lq_{c}"], row[f"r_{c}"] = 1.0 / v, -0.5 * np.log(v), 1.0 / np.sqrt(2.0 * v)
+    prec = (key & 1) * tab["b_p"] + (key >> 1) * tab["t_p"]
+    out = {"prec": prec}
+    for c, s0 in (("m", tab["sigma_x"]), ("d", tab["sigma_d"])):
+        v = mk.posterior_variance(s0, prec)
+        out[f"l_{c}"], out[f"k_{c}"] = mk.evidence_terms(s0, prec) if key else (0.0, 0.0)
+        out |= {f"v_{c}": v, f"q_{c}": 1.0 / v, f"lq_{c}": -0.5 * np.log(v), f"r_{c}": 1.0 / np.sqrt(2.0 * v)}
     return out
 
 
-def columns(rec: np.ndarray, kind=DrawColumns):
-    """The fields of :func:`draw_record` (or, ``kind=UpdateColumns``, of :func:`update_record`) as a
-    named tuple of contiguous arrays: kernels that vectorise over draws read ``cols.x_k[d]``."""
-    return kind(*(np.ascontiguousarray(rec[k]) for k in kind._fields))
+def update_record(tab: np.ndarray) -> np.ndarray:
+    """:func:`update` for each set of store markers, a structured array (4, D)."""
+    out = np.empty((4, tab.shape[0]), dtype=[(k, "f8") for k in UPDATE])
+    for key in range(4):
+        for k, v in update(tab, key).items():
+            out[key][k] = v
+    return out
 
 
 def below(j):

@@ -46,7 +46,7 @@ import math
 from dataclasses import dataclass
 
 from b12sim import evidence
-from b12sim.physiology.primitives import exp, log, maximum, minimum, softplus, sqrt
+from b12sim.physiology.primitives import exp, log, maximum, softplus, sqrt
 
 MARKERS = ("b12", "holotc", "mma", "hcy", "folate")
 RISKS_SHIFT = ("vegan", "metformin", "ppi")
@@ -179,8 +179,7 @@ def store_log_prior(x, lo, mu, sigma_x, mu_d, sigma_d):
     lw_main, lw_dep = component_log_weights(lo)
     main = lw_main + component_log_density(x, mu, sigma_x)
     dep = lw_dep + component_log_density(x, mu_d, sigma_d)
-    top = maximum(main, dep)
-    return top + softplus(minimum(main, dep) - top)
+    return main + softplus(dep - main)
 
 
 def posterior_variance(s0, prec):
