@@ -131,9 +131,7 @@ class CohortModel:
             dfx = eq.deficit(x, p["x_k"], p["n_hinge"])
 
             def normal_ll(k, mu):
-                sd = sds[mk.MARKERS[k]]
-                return has[:, k][:, None] * (-0.5 * ((obs[:, k][:, None] - mu) / sd) ** 2 - pt.log(sd)
-                                             - 0.5 * math.log(2 * math.pi))
+                return has[:, k][:, None] * eq.normal_log_density(obs[:, k][:, None], mu, sds[mk.MARKERS[k]])
 
             ll = lw + normal_ll(0, eq.log_b12(x, p["b0"], c.ln_s_med))
             ll = ll + normal_ll(1, eq.log_holotc(x, p["t0"], p["kappa_t"], c.ln_s_med))
@@ -143,9 +141,7 @@ class CohortModel:
             # uses Gauss-Hermite nodes of the normal p(y | F)
             sd_f = sds["folate"]
             tot_f = pt.sqrt(p["sigma_y"] ** 2 + sd_f**2)
-            lf = has[:, 4] * (-0.5 * ((obs[:, 4] - p["mu_y"]) / tot_f) ** 2 - pt.log(tot_f)
-                              - 0.5 * math.log(2 * math.pi))
-            total = lf.sum()
+            total = (has[:, 4] * eq.normal_log_density(obs[:, 4], p["mu_y"], tot_f)).sum()
             plain = np.flatnonzero(data["has"][:, 3] == 0)
             if plain.size:
                 total = total + pt.logsumexp(ll[plain], axis=1).sum()
@@ -157,9 +153,7 @@ class CohortModel:
                 y = m_y[:, None, None] + math.sqrt(2.0) * pt.sqrt(v_y)[:, None, None] * GH_T[None, None, :]
                 mu_h = eq.log_hcy(dfx[:, :, None], eq.folate_deficit(y, c.ln_fol_hinge), a[h][:, None, None],
                                   r[h][:, None, None], p["h0"], p["bh_age"], p["bh_renal"], p["a_h"], p["c_f"])
-                sd_h = sds["hcy"]
-                lh = -0.5 * ((obs[h, 3][:, None, None] - mu_h) / sd_h) ** 2 - pt.log(sd_h) \
-                    - 0.5 * math.log(2 * math.pi) + GH_LOGW[None, None, :]
+                lh = eq.normal_log_density(obs[h, 3][:, None, None], mu_h, sds["hcy"]) + GH_LOGW[None, None, :]
                 total = total + pt.logsumexp(ll[h] + pt.logsumexp(lh, axis=2), axis=1).sum()
             pm.Potential("cohort_loglik", total)
         return model

@@ -103,7 +103,8 @@ def test_depleting_log_odds_is_the_share_rearranged(flags):
     np.testing.assert_allclose(lw, (np.log1p(-pi), np.log(pi)), rtol=1e-12, atol=1e-12)
     x = np.linspace(0.0, 12.0, 7)[:, None]
     mu, sx, mu_d, sd = 7.5, 0.6, 5.0, 0.5
-    dens = (1 - pi) * np.exp(-0.5 * ((x - mu) / sx) ** 2) / sx + pi * np.exp(-0.5 * ((x - mu_d) / sd) ** 2) / sd
+    dens = ((1 - pi) * np.exp(-0.5 * ((x - mu) / sx) ** 2) / sx + pi * np.exp(-0.5 * ((x - mu_d) / sd) ** 2) / sd) \
+        / math.sqrt(2 * math.pi)
     np.testing.assert_allclose(mk.store_log_prior(x, lo, mu, sx, mu_d, sd), np.log(dens), rtol=1e-12)
 
 

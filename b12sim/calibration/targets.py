@@ -27,10 +27,6 @@ def _phi(z, xp):
     return 0.5 * (1.0 + xp.erf(z / math.sqrt(2.0)))
 
 
-def _normal_logpdf(v, mu, sd, xp):
-    return -0.5 * ((v - mu) / sd) ** 2 - xp.log(sd) - 0.5 * math.log(2 * math.pi)
-
-
 def x_weights(p, c, xp, *, age, risks=None, component="mixture"):
     """Normalised prior weights of the population on ``X_GRID``.
 
@@ -40,7 +36,7 @@ def x_weights(p, c, xp, *, age, risks=None, component="mixture"):
     risks = risks or {}
     a, _ = mk.covariates(age, mk.EGFR_REF)  # age: a number
     if component == "depleting":
-        lw = eq.component_log_density(X_GRID, p["mu_d"], p["sigma_d"])
+        lw = eq.normal_log_density(X_GRID, p["mu_d"], p["sigma_d"])
     else:
         lw = eq.store_log_prior(X_GRID, eq.depleting_log_odds(a, risks, p), eq.main_mean(a, risks, p, c),
                                 p["sigma_x"], p["mu_d"], p["sigma_d"])
@@ -50,7 +46,7 @@ def x_weights(p, c, xp, *, age, risks=None, component="mixture"):
 
 def y_weights(p, xp):
     """Normalised prior weights of true folate on ``Y_GRID``."""
-    lw = _normal_logpdf(Y_GRID, p["mu_y"], p["sigma_y"], xp)
+    lw = backend.of(xp).normal_log_density(Y_GRID, p["mu_y"], p["sigma_y"])
     w = xp.exp(lw - lw.max())
     return w / w.sum()
 

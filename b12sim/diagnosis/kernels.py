@@ -5,8 +5,10 @@
   weigh within ``e^-CUT`` of the heaviest one (bounds in :func:`_kernel`); it agrees with
   :func:`b12sim.diagnosis.scoring.score_grid` to about 1e-9.
 
-numba is imported on first use (:func:`_jit`), so importing this module does not import it;
-compiled kernels are cached on disk.
+The kernels call the marker equations of :mod:`b12sim.physiology.markers`, compiled inline
+(:data:`EQ`), and read each draw's parameters by name from the records of
+:mod:`b12sim.diagnosis.tables`. numba is imported on first use (:func:`_jit`), so importing
+this module does not import it; compiled kernels are cached on disk.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ _ERFCX = (0.17900115118139687, -0.3262335600431929, 0.24560380171091825, -0.1501
 def closed_batch(rows, obs, a, risks, tab, c: mk.Constants, masks, out):
     """Fill rows ``rows`` of the results ``out`` in closed form with the closed-form kernel
     (``tab``: :func:`~b12sim.diagnosis.tables.draw_record`)."""
-    _compiled_closed()(rows, obs, a, risks, tab, update_record(tab), masks, c.ln_s_med, c.ln_fol_def, *out)
+    _compiled(_closed_kernel)(rows, obs, a, risks, tab, update_record(tab), masks, c.ln_s_med, c.ln_fol_def, *out)
 
 
 def grid_batch(rows, obs, a, r, risks, tab, c: mk.Constants, masks, out):
@@ -46,8 +48,8 @@ def grid_batch(rows, obs, a, r, risks, tab, c: mk.Constants, masks, out):
     j = j0s[:, None] + np.arange(int((j1s - j0s).max()) + 1)[None, :]
     y, indy, fdy = folate_grid(c)
     f = np.ascontiguousarray
-    _compiled()(rows, obs, a, r, risks, tab, update_record(tab), masks, j0s, f(below(j)), f(y), f(fdy), f(indy),
-                c.ln_s_med, c.ln_fol_def, grids.H_X, CUT, *out)
+    _compiled(_kernel)(rows, obs, a, r, risks, tab, update_record(tab), masks, j0s, f(below(j)), f(y), f(fdy),
+                       f(indy), c.ln_s_med, c.ln_fol_def, grids.H_X, CUT, *out)
 
 
 @functools.cache
@@ -69,17 +71,10 @@ def _jit():
 
 
 @functools.cache
-def _compiled():
-    """:func:`_kernel`, compiled on first use."""
+def _compiled(fn):
+    """Kernel ``fn`` (:func:`_kernel`, :func:`_closed_kernel`), compiled on first use."""
     _jit()
-    return backend.kernel(_kernel, parallel=True, fastmath=FASTMATH)
-
-
-@functools.cache
-def _compiled_closed():
-    """:func:`_closed_kernel`, compiled on first use."""
-    _jit()
-    return backend.kernel(_closed_kernel, parallel=True, fastmath=FASTMATH)
+    return backend.kernel(fn, parallel=True, fastmath=FASTMATH)
 
 
 def _erfc(t):
@@ -240,15 +235,15 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
 
     Per (patient, draw, subset of markers) each prior component times the B12 and holoTC
     likelihood is a normal in ``x`` (mean ``mc``, precision ``qc``, log height ``pk``: the
-    conjugate update of the closed form, :func:`markers.posterior_mean` and :func:`markers.log_evidence`);
-    the MMA and tHcy terms are at most 0 in log, so
-    a component's nodes further than ``sqrt(2 (pk - lb + cut) / qc)`` from ``mc`` weigh less
-    than ``e^-cut`` of the heaviest node, ``lb`` being a lower bound of that node's log-weight
-    (the best of the nodes nearest each ``mc``). Only the nodes inside those windows are
-    evaluated. The tHcy likelihood, a sum over latent-folate nodes, is computed only there
-    (after trimming the windows' ends by the MMA term), over the folate nodes whose normal
-    log-weight plus the store side's peak reaches ``lb - cut``. Without tHcy, P(folate
-    deficient) is the normal CDF of the latent folate's conjugate posterior.
+    conjugate update of the closed form, :func:`markers.posterior_mean`, :func:`markers.log_evidence`);
+    the MMA and tHcy terms are at most 0 in log, so a component's nodes further than
+    ``sqrt(2 (pk - lb + cut) / qc)`` from ``mc`` weigh less than ``e^-cut`` of the heaviest
+    node, ``lb`` being a lower bound of that node's log-weight (the best of the nodes nearest
+    each ``mc``). Only the nodes inside those windows are evaluated. The tHcy likelihood, a
+    sum over latent-folate nodes, is computed only there (after trimming the windows' ends by
+    the MMA term), over the folate nodes whose normal log-weight plus the store side's peak
+    reaches ``lb - cut``. Without tHcy, P(folate deficient) is the normal CDF of the latent
+    folate's conjugate posterior.
     """
     nd, ns, nl = tab.shape[0], masks.shape[0], y.shape[0]
     gmax = indx_tab.shape[1]
@@ -324,12 +319,8 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
                 h = fb * (ob - t.b_x0) * t.b_w + ft * (ot - t.t_x0) * t.t_w
                 lb_ = -np.inf
                 for c in range(2):
-                    if c == 0:
-                        m0, var, l0, k0, lq, lwc = mu, u.v_m, u.l_m, u.k_m, u.lq_m, lwc0
-                        qc[c] = u.q_m
-                    else:
-                        m0, var, l0, k0, lq, lwc = t.mu_d, u.v_d, u.l_d, u.k_d, u.lq_d, lwc1
-                        qc[c] = u.q_d
+                    m0, var, l0, k0, lq, lwc, qc[c] = ((mu, u.v_m, u.l_m, u.k_m, u.lq_m, lwc0, u.q_m) if c == 0 else
+                                                       (t.mu_d, u.v_d, u.l_d, u.k_d, u.lq_d, lwc1, u.q_d))
                     mc[c] = EQ.posterior_mean(m0, h, u.prec, var)
                     pk[c] = lwc + EQ.log_evidence(m0, h, u.prec, l0, k0) + lq
                     jj = min(max(int(round((mc[c] - xk) / hx)) - jlo, 0), gmax - 1)

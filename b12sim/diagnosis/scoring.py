@@ -23,6 +23,10 @@ without tHcy, P(folate deficient) is exact. No MCMC happens at scoring time.
   parallel over patients: the closed form for the patients it covers, the grid for the
   rest; it agrees with :func:`score_grid` to about 1e-9.
 
+The model is that of :mod:`b12sim.physiology.markers`: :func:`score_grid` evaluates its prior
+and observation equations on the nodes, :func:`score_closed` (as the kernels) its conjugate
+update of the prior by B12 and holoTC.
+
 All return, per patient, the per-draw P(deficient), P(folate deficient) and the
 posterior mean of ``x``, and the draw-averaged P(deficient) for each requested
 subset of markers (used for the explanation).

@@ -55,6 +55,7 @@ RISKS = RISKS_SHIFT + RISKS_DEPLETING
 
 AGE_REF = 50.0  # years; centring only
 EGFR_REF = 90.0  # mL/min/1.73m2; KDIGO G1 boundary, no renal effect above it
+LN_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 # parameter names carried by a posterior draw (scalars)
 PARAMS = (
@@ -168,17 +169,18 @@ def component_log_weights(lo):
     return -sp, lo - sp
 
 
-def component_log_density(x, mean, sd):
-    """ln density of ln stores ``x`` (ug) under one normal prior component (mean, SD in ln ug), plus ln sqrt(2 pi)."""
-    return -0.5 * ((x - mean) / sd) ** 2 - log(sd)
+def normal_log_density(v, mean, sd):
+    """ln density of ``v`` under a normal of mean ``mean`` and SD ``sd`` (a prior component of ln stores,
+    a log marker's noise; units of ``v``)."""
+    return -0.5 * ((v - mean) / sd) ** 2 - (log(sd) + LN_SQRT_2PI)
 
 
 def store_log_prior(x, lo, mu, sigma_x, mu_d, sigma_d):
-    """ln prior density of ln stores ``x`` (ug), plus ln sqrt(2 pi): the main component N(``mu``,
+    """ln prior density of ln stores ``x`` (ug): the main component N(``mu``,
     ``sigma_x``) and the depleting one N(``mu_d``, ``sigma_d``), the latter with log-odds ``lo``."""
     lw_main, lw_dep = component_log_weights(lo)
-    main = lw_main + component_log_density(x, mu, sigma_x)
-    dep = lw_dep + component_log_density(x, mu_d, sigma_d)
+    main = lw_main + normal_log_density(x, mu, sigma_x)
+    dep = lw_dep + normal_log_density(x, mu_d, sigma_d)
     return main + softplus(dep - main)
 
 
