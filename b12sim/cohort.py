@@ -22,7 +22,7 @@ import xarray as xr
 
 from b12sim.diagnosis import inputs
 from b12sim.errors import InputError
-from b12sim.physiology import backend
+from b12sim.physiology import backend, grids
 from b12sim.physiology import markers as mk
 
 POSITIVE = {"sigma_x", "sigma_d", "n_hinge", "kappa_t", "a_m", "a_h", "c_f", "sigma_y",
@@ -34,7 +34,6 @@ PROBABILITY = {f"p_{k}" for k in mk.RISKS_DEPLETING}
 # assay noise s_f, which one folate measurement per person cannot tell from sigma_y.
 COHORT_LEVEL = {"sigma_x", "gamma_age", "mu_d", "sigma_d", "pi0", "pi_age", "b0", "t0", "m0", "h0",
                 "bm_age", "bh_age", "s_b", "s_t", "s_m", "s_h", "mu_y", "sigma_y"}
-X_NODES = np.linspace(math.log(5.0), math.log(40_000.0), 49)  # ln ug, step 0.19
 GH_T, _gh_w = np.polynomial.hermite.hermgauss(6)
 GH_LOGW = np.log(_gh_w / math.sqrt(math.pi))  # E[f(y)], y ~ N(m, s): sum w f(m + sqrt(2) s t)
 
@@ -122,46 +121,39 @@ class CohortModel:
                     p[k] = pm.Deterministic(k, pt.sigmoid(z))
                 else:
                     p[k] = pm.Deterministic(k, z)
-            x = X_NODES[None, :]
+            x = grids.store_nodes(grids.COHORT_NODES)[None, :]  # ln ug
             rd = {k: risks[:, j] for j, k in enumerate(mk.RISKS)}
             eq = backend.pytensor()
-            mu_m = eq.main_mean(a, rd, p, c)
-            pi = eq.depleting_prob(a, rd, p)
-            lm = pt.log1p(-pi)[:, None] - 0.5 * ((x - mu_m[:, None]) / p["sigma_x"]) ** 2 - pt.log(p["sigma_x"])
-            ld = pt.log(pi)[:, None] - 0.5 * ((x - p["mu_d"]) / p["sigma_d"]) ** 2 - pt.log(p["sigma_d"])
-            lw = pt.logaddexp(lm, ld)
+            lw = eq.store_log_prior(x, eq.depleting_log_odds(a, rd, p)[:, None], eq.main_mean(a, rd, p, c)[:, None],
+                                    p["sigma_x"], p["mu_d"], p["sigma_d"])
             lw = lw - pt.logsumexp(lw, axis=1, keepdims=True)  # normalised prior on the grid
-            means = eq.log_means(x, 0.0, mk.AGE_REF, mk.EGFR_REF, p, c)  # covariates added below
             sds = eq.log_sds(p, c)
             dfx = eq.deficit(x, p["x_k"], p["n_hinge"])
 
             def normal_ll(k, mu):
-                sd = sds[mk.MARKERS[k]]
-                return has[:, k][:, None] * (-0.5 * ((obs[:, k][:, None] - mu) / sd) ** 2 - pt.log(sd)
-                                             - 0.5 * math.log(2 * math.pi))
+                return has[:, k][:, None] * eq.normal_log_density(obs[:, k][:, None], mu, sds[mk.MARKERS[k]])
 
-            ll = lw + normal_ll(0, means["b12"]) + normal_ll(1, means["holotc"])
-            ll = ll + normal_ll(2, means["mma"] + (p["bm_age"] * a + p["bm_renal"] * r)[:, None])
+            ll = lw + normal_ll(0, eq.log_b12(x, p["b0"], c.ln_s_med))
+            ll = ll + normal_ll(1, eq.log_holotc(x, p["t0"], p["kappa_t"], c.ln_s_med))
+            ll = ll + normal_ll(2, eq.log_mma(dfx, a[:, None], r[:, None], p["m0"], p["bm_age"], p["bm_renal"],
+                                              p["a_m"]))
             # folate: p(F, H | x) = p(F) * integral p(y | F) p(H | x, y) dy; the y integral
             # uses Gauss-Hermite nodes of the normal p(y | F)
             sd_f = sds["folate"]
             tot_f = pt.sqrt(p["sigma_y"] ** 2 + sd_f**2)
-            lf = has[:, 4] * (-0.5 * ((obs[:, 4] - p["mu_y"]) / tot_f) ** 2 - pt.log(tot_f)
-                              - 0.5 * math.log(2 * math.pi))
-            total = lf.sum()
+            total = (has[:, 4] * eq.normal_log_density(obs[:, 4], p["mu_y"], tot_f)).sum()
             plain = np.flatnonzero(data["has"][:, 3] == 0)
             if plain.size:
                 total = total + pt.logsumexp(ll[plain], axis=1).sum()
             if hcy_rows.size:
                 h = hcy_rows
-                prec = 1.0 / p["sigma_y"] ** 2 + has[h, 4] / sd_f**2
-                m_y = (p["mu_y"] / p["sigma_y"] ** 2 + has[h, 4] * obs[h, 4] / sd_f**2) / prec
-                y = m_y[:, None, None] + math.sqrt(2.0) * pt.sqrt(1.0 / prec)[:, None, None] * GH_T[None, None, :]
-                mu_h = (p["h0"] + p["bh_age"] * a[h] + p["bh_renal"] * r[h])[:, None, None] \
-                    + p["a_h"] * dfx[:, :, None] + p["c_f"] * eq.folate_deficit(y, c.ln_fol_hinge)
-                sd_h = sds["hcy"]
-                lh = -0.5 * ((obs[h, 3][:, None, None] - mu_h) / sd_h) ** 2 - pt.log(sd_h) \
-                    - 0.5 * math.log(2 * math.pi) + GH_LOGW[None, None, :]
+                prec = has[h, 4] / sd_f**2  # of the folate result about y (0 without one)
+                v_y = eq.posterior_variance(p["sigma_y"], prec)
+                m_y = eq.posterior_mean(p["mu_y"], prec * obs[h, 4], prec, v_y)
+                y = m_y[:, None, None] + math.sqrt(2.0) * pt.sqrt(v_y)[:, None, None] * GH_T[None, None, :]
+                mu_h = eq.log_hcy(dfx[:, :, None], eq.folate_deficit(y, c.ln_fol_hinge), a[h][:, None, None],
+                                  r[h][:, None, None], p["h0"], p["bh_age"], p["bh_renal"], p["a_h"], p["c_f"])
+                lh = eq.normal_log_density(obs[h, 3][:, None, None], mu_h, sds["hcy"]) + GH_LOGW[None, None, :]
                 total = total + pt.logsumexp(ll[h] + pt.logsumexp(lh, axis=2), axis=1).sum()
             pm.Potential("cohort_loglik", total)
         return model

@@ -14,12 +14,11 @@ import numpy as np
 from scipy.special import ndtr
 
 from b12sim import evidence
-from b12sim.physiology import backend
+from b12sim.physiology import backend, grids
 from b12sim.physiology import markers as mk
 
-# quadrature grids: ln stores (ug) and ln true folate (nmol/L)
-X_GRID = np.linspace(math.log(5.0), math.log(40_000.0), 121)
-Y_GRID = np.linspace(math.log(1.0), math.log(150.0), 25)
+X_GRID = grids.store_nodes(grids.CALIBRATION_NODES)  # quadrature nodes: ln stores (ug) ...
+Y_GRID = grids.Y_CALIBRATION  # ... and ln true folate (nmol/L)
 
 
 def _phi(z, xp):
@@ -28,34 +27,26 @@ def _phi(z, xp):
     return 0.5 * (1.0 + xp.erf(z / math.sqrt(2.0)))
 
 
-def _normal_logpdf(v, mu, sd, xp):
-    return -0.5 * ((v - mu) / sd) ** 2 - xp.log(sd) - 0.5 * math.log(2 * math.pi)
-
-
 def x_weights(p, c, xp, *, age, risks=None, component="mixture"):
     """Normalised prior weights of the population on ``X_GRID``.
 
-    ``component``: ``"mixture"`` (general population), ``"depleting"`` (clinical
-    deficiency cohort) or ``"main"``.
+    ``component``: ``"mixture"`` (general population) or ``"depleting"`` (clinical deficiency cohort).
     """
+    eq = backend.of(xp)
     risks = risks or {}
-    a = (age - mk.AGE_REF) / 10.0
-    lm = _normal_logpdf(X_GRID, backend.of(xp).main_mean(a, risks, p, c), p["sigma_x"], xp)
-    ld = _normal_logpdf(X_GRID, p["mu_d"], p["sigma_d"], xp)
-    if component == "main":
-        lw = lm
-    elif component == "depleting":
-        lw = ld
+    a, _ = mk.covariates(age, mk.EGFR_REF)  # age: a number
+    if component == "depleting":
+        lw = eq.normal_log_density(X_GRID, p["mu_d"], p["sigma_d"])
     else:
-        pi = backend.of(xp).depleting_prob(a, risks, p)
-        lw = xp.logaddexp(lm + xp.log1p(-pi), ld + xp.log(pi))
+        lw = eq.store_log_prior(X_GRID, eq.depleting_log_odds(a, risks, p), eq.main_mean(a, risks, p, c),
+                                p["sigma_x"], p["mu_d"], p["sigma_d"])
     w = xp.exp(lw - lw.max())
     return w / w.sum()
 
 
 def y_weights(p, xp):
     """Normalised prior weights of true folate on ``Y_GRID``."""
-    lw = _normal_logpdf(Y_GRID, p["mu_y"], p["sigma_y"], xp)
+    lw = backend.of(xp).normal_log_density(Y_GRID, p["mu_y"], p["sigma_y"])
     w = xp.exp(lw - lw.max())
     return w / w.sum()
 

@@ -5,8 +5,10 @@
   weigh within ``e^-CUT`` of the heaviest one (bounds in :func:`_kernel`); it agrees with
   :func:`b12sim.diagnosis.scoring.score_grid` to about 1e-9.
 
-numba is imported on first use (:func:`_jit`), so importing this module does not import it;
-compiled kernels are cached on disk.
+The kernels call the marker equations of :mod:`b12sim.physiology.markers`, compiled inline
+(:data:`EQ`), and read each draw's parameters by name from the records of
+:mod:`b12sim.diagnosis.tables`. numba is imported on first use (:func:`_jit`), so importing
+this module does not import it; compiled kernels are cached on disk.
 """
 
 from __future__ import annotations
@@ -16,14 +18,11 @@ import math
 
 import numpy as np
 
-from b12sim.diagnosis.tables import (
-    AH, AM, B, BHA, BHR, BMA, BMR, BOFF, CBOFF, CDM, CDP, CDV, CF, CGA, CIVB, CKTV, CMUD, CPB, CPF0, CPI, CPI0,
-    CPIA, CPP, CTOFF, CXK, CYM, CYR, CYW, DSHIFT, F, G_IB, G_IKT, G_ISD2, G_ISH, G_ISX2, G_IT, G_KM, G_LSD, G_LSX,
-    G_SY1, G_YA, G_YW, GA, H0, H_X, HCY, KAD, KAM, KLD, KLM, KP, KRD, KRM, KVD, KVM, M, M0, MUD, MUY, NH, PI0, PIA,
-    SY, T, TOFF, X_MAX, X_MIN, XK, below, closed_tables, folate_grid, grid_table, ndtr,
-)
+from b12sim.diagnosis.tables import B, F, HCY, M, T, below, folate_grid, update_record
+from b12sim.physiology import backend, grids
 from b12sim.physiology import markers as mk
 
+EQ = None  # the equations compiled for numba (backend.numba()), bound by _jit on first use
 CUT = 20.0  # nodes (store or folate) with log-weight below the top minus CUT are dropped (< e^-20 each)
 FASTMATH = {"reassoc", "contract"}  # reassociation lets the kernel's sums vectorise
 # erfcx(u) = e^(u^2) erfc(u) for u >= 0 as a polynomial in t = (u - 3) / (u + 3): the degree-18
@@ -38,35 +37,32 @@ _ERFCX = (0.17900115118139687, -0.3262335600431929, 0.24560380171091825, -0.1501
 
 
 def closed_batch(rows, obs, a, risks, tab, c: mk.Constants, masks, out):
-    """Fill rows ``rows`` of the results ``out`` in closed form with the closed-form kernel."""
-    base, post = closed_tables(tab, c)
-    _compiled_closed()(rows, obs, a, risks, base, post, masks, c.ln_s_med, c.ln_fol_def, *out)
+    """Fill rows ``rows`` of the results ``out`` in closed form with the closed-form kernel
+    (``tab``: :func:`~b12sim.diagnosis.tables.draw_record`)."""
+    _compiled(_closed_kernel)(rows, obs, a, risks, tab, update_record(tab), masks, c.ln_s_med, c.ln_fol_def, *out)
 
 
 def grid_batch(rows, obs, a, r, risks, tab, c: mk.Constants, masks, out):
     """Fill rows ``rows`` of the results ``out`` by quadrature with the grid kernel."""
-    xk = tab[:, XK]
-    j0s = np.floor((X_MIN - xk) / H_X).astype(np.int64)
-    gmax = int((np.ceil((X_MAX - xk) / H_X).astype(np.int64) - j0s).max()) + 1
-    j = j0s[:, None] + np.arange(gmax)[None, :]
-    nh = tab[:, NH][:, None]
-    dfx_tab = np.logaddexp(0.0, -nh * H_X * j) / nh  # deficit D at x = x_k + H_X j
+    j0s, j1s = grids.aligned(tab["x_k"], grids.H_X, grids.X_MIN, grids.X_MAX)
+    j = j0s[:, None] + np.arange(int((j1s - j0s).max()) + 1)[None, :]
     y, indy, fdy = folate_grid(c)
-    pfol0 = ndtr((c.ln_fol_def - tab[:, MUY]) / tab[:, SY])
     f = np.ascontiguousarray
-    _compiled()(rows, obs, a, r, risks, tab, grid_table(tab), masks, j0s, f(dfx_tab), f(below(j)), pfol0, f(y), f(fdy),
-                f(indy), c.ln_s_med, c.ln_fol_def, H_X, CUT, *out)
+    _compiled(_kernel)(rows, obs, a, r, risks, tab, update_record(tab), masks, j0s, f(below(j)), f(y), f(fdy),
+                       f(indy), c.ln_s_med, c.ln_fol_def, grids.H_X, CUT, *out)
 
 
 @functools.cache
 def _jit():
-    """Import numba and rebind the kernels' helpers to their compiled (inlined) versions; returns numba.
+    """Import numba, bind :data:`EQ` and rebind the kernels' helpers to their compiled (inlined)
+    versions; returns numba.
 
     Called on first use, so that importing this module does not import numba.
     """
-    global numba, _exp_neg, _erfc, _hcy_block, _window
+    global numba, EQ, _exp_neg, _erfc, _hcy_block, _window
     import numba
 
+    EQ = backend.numba()
     _exp_neg = numba.njit(inline="always", fastmath=FASTMATH)(_exp_neg)
     _erfc = numba.njit(inline="always", fastmath=FASTMATH)(_erfc)
     _hcy_block = numba.njit(fastmath=FASTMATH)(_hcy_block)
@@ -75,15 +71,10 @@ def _jit():
 
 
 @functools.cache
-def _compiled():
-    """:func:`_kernel`, compiled on first use."""
-    return _jit().njit(cache=True, parallel=True, fastmath=FASTMATH)(_kernel)
-
-
-@functools.cache
-def _compiled_closed():
-    """:func:`_closed_kernel`, compiled on first use."""
-    return _jit().njit(cache=True, parallel=True, fastmath=FASTMATH)(_closed_kernel)
+def _compiled(fn):
+    """Kernel ``fn`` (:func:`_kernel`, :func:`_closed_kernel`), compiled on first use."""
+    _jit()
+    return backend.kernel(fn, parallel=True, fastmath=FASTMATH)
 
 
 def _erfc(t):
@@ -102,15 +93,24 @@ def _erfc(t):
     return e if t >= 0.0 else 2.0 - e
 
 
-def _closed_kernel(rows, obs, a, risks, base, post, masks, ln_s_med, ln_fol_def, p_def, p_fol, ex, p_sub):
+def _closed_kernel(rows, obs, a, risks, tab, upd, masks, ln_s_med, ln_fol_def, p_def, p_fol, ex, p_sub):
     """Body of :func:`closed_batch`, parallel over the patients ``rows``.
 
     Per draw the depleting component's posterior weight is ``1 / (1 + e^-lo)``, ``lo`` its prior
     log-odds plus the difference of the components' log evidence; P(deficient) is each
     component's posterior normal CDF at ``x_k``, mixed with those weights. The loops over draws
-    are branch-free (:func:`_erfc`, :func:`_exp_neg`) so that they vectorise.
+    are branch-free (:func:`_erfc`, :func:`_exp_neg`) and read the records' fields as contiguous
+    columns, so that they vectorise.
     """
-    nd, ns = base.shape[1], masks.shape[0]
+    nd, ns = tab.shape[0], masks.shape[0]
+    col = np.ascontiguousarray
+    x_k, mu_d, gamma_age, pi0, pi_age = col(tab.x_k), col(tab.mu_d), col(tab.gamma_age), col(tab.pi0), col(tab.pi_age)
+    b_x0, b_w, t_x0, t_w = col(tab.b_x0), col(tab.b_w), col(tab.t_x0), col(tab.t_w)
+    d_vegan, d_metformin, d_ppi = col(tab.delta_vegan), col(tab.delta_metformin), col(tab.delta_ppi)
+    p_pa, p_ir, p_bar = col(tab.p_pernicious_anaemia), col(tab.p_ileal_resection), col(tab.p_bariatric)
+    mu_y, f_p, f_v, f_r, p_fol0 = col(tab.mu_y), col(tab.f_p), col(tab.f_v), col(tab.f_r), col(tab.p_fol0)
+    u_prec, u_v_m, u_v_d, u_l_m, u_l_d = col(upd.prec), col(upd.v_m), col(upd.v_d), col(upd.l_m), col(upd.l_d)
+    u_k_m, u_k_d, u_r_m, u_r_d = col(upd.k_m), col(upd.k_d), col(upd.r_m), col(upd.r_d)
     for ii in numba.prange(rows.size):
         i = rows[ii]
         o = obs[i]
@@ -123,34 +123,32 @@ def _closed_kernel(rows, obs, a, risks, base, post, masks, ln_s_med, ln_fol_def,
         mu = np.empty(nd)  # main component's prior mean (ln ug)
         lo0 = np.empty(nd)  # depleting component's prior log-odds
         for d in range(nd):
-            mu[d] = (ln_s_med + base[CGA, d] * a[i] + base[CDV, d] * risks[i, 0] + base[CDM, d] * risks[i, 1]
-                     + base[CDP, d] * risks[i, 2])
-            lo0[d] = base[CPI0, d] + base[CPIA, d] * a[i]
+            mu[d] = EQ.store_mean(a[i], risks[i, 0], risks[i, 1], risks[i, 2], ln_s_med, gamma_age[d], d_vegan[d],
+                                  d_metformin[d], d_ppi[d])
+            lo0[d] = EQ.depleting_base_logit(a[i], pi0[d], pi_age[d])
         if risks[i, 3] + risks[i, 4] + risks[i, 5] != 0.0:  # a named cause raises P(depleting)
             for d in range(nd):
-                keep = ((1.0 - base[CPP, d] * risks[i, 3]) * (1.0 - base[CPI, d] * risks[i, 4])
-                        * (1.0 - base[CPB, d] * risks[i, 5]))
-                lo0[d] = math.log(math.exp(lo0[d]) + 1.0 - keep) - math.log(keep)
+                lo0[d] = EQ.depleting_logit(lo0[d], EQ.cause_free(risks[i, 3], risks[i, 4], risks[i, 5], p_pa[d],
+                                                                  p_ir[d], p_bar[d]))
         scratch = np.empty((2, nd))  # per-draw results of the subsets other than row 0 (not returned)
         for k in range(4):
             if not (keys == k).any():
                 continue
-            q = post[k]
             fb = 1.0 if k & 1 else 0.0
             ft = 1.0 if k & 2 else 0.0
             pk, ek = (p_def[i], ex[i]) if k == keys[0] else (scratch[0], scratch[1])
+            prec, v_m, v_d, l_m, l_d = u_prec[k], u_v_m[k], u_v_d[k], u_l_m[k], u_l_d[k]
+            k_m, k_d, r_m, r_d = u_k_m[k], u_k_d[k], u_r_m[k], u_r_d[k]
             acc = 0.0
             for d in range(nd):
-                h = fb * (ob - base[CBOFF, d]) * base[CIVB, d] + ft * (ot - base[CTOFF, d]) * base[CKTV, d]
-                gm = h - q[KP, d] * mu[d]
-                gd = h - q[KP, d] * base[CMUD, d]
-                mm = mu[d] + gm * q[KVM, d]
-                md = base[CMUD, d] + gd * q[KVD, d]
-                lo = lo0[d] + q[KLD, d] - q[KAD, d] * gd * gd - q[KLM, d] + q[KAM, d] * gm * gm
+                h = fb * (ob - b_x0[d]) * b_w[d] + ft * (ot - t_x0[d]) * t_w[d]
+                mm = EQ.posterior_mean(mu[d], h, prec[d], v_m[d])
+                md = EQ.posterior_mean(mu_d[d], h, prec[d], v_d[d])
+                lo = (lo0[d] + EQ.log_evidence(mu_d[d], h, prec[d], l_d[d], k_d[d])
+                      - EQ.log_evidence(mu[d], h, prec[d], l_m[d], k_m[d]))
                 e = _exp_neg(-abs(lo))
                 wd = 1.0 / (1.0 + e) if lo >= 0.0 else e / (1.0 + e)
-                xk = base[CXK, d]
-                pd = 0.5 * ((1.0 - wd) * _erfc((mm - xk) * q[KRM, d]) + wd * _erfc((md - xk) * q[KRD, d]))
+                pd = 0.5 * ((1.0 - wd) * _erfc((mm - x_k[d]) * r_m[d]) + wd * _erfc((md - x_k[d]) * r_d[d]))
                 acc += pd
                 pk[d] = pd
                 ek[d] = mm + wd * (md - mm)
@@ -159,9 +157,10 @@ def _closed_kernel(rows, obs, a, risks, base, post, masks, ln_s_med, ln_fol_def,
                     p_sub[i, s] = acc / nd
         if masks[0, F] and not math.isnan(o[F]):
             for d in range(nd):
-                p_fol[i, d] = 0.5 * _erfc((base[CYM, d] + base[CYW, d] * o[F] - ln_fol_def) * base[CYR, d])
+                my = EQ.posterior_mean(mu_y[d], o[F] * f_p[d], f_p[d], f_v[d])
+                p_fol[i, d] = 0.5 * _erfc((my - ln_fol_def) * f_r[d])
         else:
-            p_fol[i] = base[CPF0]
+            p_fol[i] = p_fol0
 
 
 def _exp_neg(z):
@@ -185,33 +184,35 @@ def _exp_neg(z):
     return p
 
 
-def _hcy_block(lh, hf, ja, jb, la, lb, eh, ah, dfx, lwy, cf, fdy, indy, ish, top, s0, sf):
+def _hcy_block(lh, hf, ja, jb, la, lb, oh, ai, ri, t, dfx, lwy, fdy, indy, top, s0, sf):
     """The tHcy log-likelihood ``lh`` and the share ``hf`` of it from folate-deficient folate
     nodes, at the store nodes ``[ja, jb)``, summed over the folate nodes ``[la, lb)``.
 
-    Store node j has tHcy residual ``u = eh - ah * dfx[j]`` before the folate term ``cf *
-    fdy[l]``; ``lwy``: normalised log-weights of the folate nodes. The inner loops run over
-    store nodes, on views starting at 0 (no negative-index handling), so that they
-    vectorise; ``top``, ``s0``, ``sf`` are scratch arrays.
+    ``oh``: the ln tHcy result; ``ai``, ``ri``: centred age and renal term; ``t``: the draw's
+    record; store node j has B12 deficit ``dfx[j]``, folate node l folate deficit ``fdy[l]``
+    and normalised log-weight ``lwy[l]``. The inner loops run over store nodes, on views
+    starting at 0 (no negative-index handling), so that they vectorise; ``top``, ``s0``,
+    ``sf`` are scratch arrays.
     """
     n = jb - ja
     u, tp, z, zf = dfx[ja:jb], top[ja:jb], s0[ja:jb], sf[ja:jb]
+    h0, bh_age, bh_renal, a_h, c_f, ish = t.h0, t.bh_age, t.bh_renal, t.a_h, t.c_f, t.h_isd
     for j in range(n):
         tp[j] = -np.inf
         z[j] = 0.0
         zf[j] = 0.0
     for l in range(la, lb):
-        c = eh - cf * fdy[l]
+        fl = fdy[l]
         w = lwy[l]
         for j in range(n):
-            e = (c - ah * u[j]) * ish
+            e = (oh - EQ.log_hcy(u[j], fl, ai, ri, h0, bh_age, bh_renal, a_h, c_f)) * ish
             tp[j] = max(tp[j], w - 0.5 * e * e)
     for l in range(la, lb):
-        c = eh - cf * fdy[l]
+        fl = fdy[l]
         w = lwy[l]
         f = indy[l]
         for j in range(n):
-            e = (c - ah * u[j]) * ish
+            e = (oh - EQ.log_hcy(u[j], fl, ai, ri, h0, bh_age, bh_renal, a_h, c_f)) * ish
             k = _exp_neg(w - 0.5 * e * e - tp[j])
             z[j] += k
             zf[j] += k * f
@@ -228,30 +229,38 @@ def _window(centre, half, x0, h, n):
     return a, b
 
 
-def _kernel(rows, obs, a, r, risks, tab, gtab, masks, j0s, dfx_tab, indx_tab, pfol0, y, fdy, indy, ln_s_med, ln_fol_def,
-            hx, cut, p_def, p_fol, ex, p_sub):
+def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy, ln_s_med, ln_fol_def, hx, cut,
+            p_def, p_fol, ex, p_sub):
     """Body of :func:`grid_batch`, parallel over the patients ``rows``.
 
     Per (patient, draw, subset of markers) each prior component times the B12 and holoTC
     likelihood is a normal in ``x`` (mean ``mc``, precision ``qc``, log height ``pk``: the
-    conjugate update of :func:`~b12sim.diagnosis.scoring.score_closed`); the MMA and tHcy terms are at most 0 in log, so
-    a component's nodes further than ``sqrt(2 (pk - lb + cut) / qc)`` from ``mc`` weigh less
-    than ``e^-cut`` of the heaviest node, ``lb`` being a lower bound of that node's log-weight
-    (the best of the nodes nearest each ``mc``). Only the nodes inside those windows are
-    evaluated. The tHcy likelihood, a sum over latent-folate nodes, is computed only there
-    (after trimming the windows' ends by the MMA term), over the folate nodes whose normal
-    log-weight plus the store side's peak reaches ``lb - cut``. Without tHcy, P(folate
-    deficient) is the normal CDF of the latent folate's conjugate posterior.
+    conjugate update of the closed form, :func:`markers.posterior_mean`, :func:`markers.log_evidence`);
+    the MMA and tHcy terms are at most 0 in log, so a component's nodes further than
+    ``sqrt(2 (pk - lb + cut) / qc)`` from ``mc`` weigh less than ``e^-cut`` of the heaviest
+    node, ``lb`` being a lower bound of that node's log-weight (the best of the nodes nearest
+    each ``mc``). Only the nodes inside those windows are evaluated. The tHcy likelihood, a
+    sum over latent-folate nodes, is computed only there (after trimming the windows' ends by
+    the MMA term), over the folate nodes whose normal log-weight plus the store side's peak
+    reaches ``lb - cut``. Without tHcy, P(folate deficient) is the normal CDF of the latent
+    folate's conjugate posterior.
     """
     nd, ns, nl = tab.shape[0], masks.shape[0], y.shape[0]
-    gmax = dfx_tab.shape[1]
+    gmax = indx_tab.shape[1]
     hy = y[1] - y[0]
     rcut = math.sqrt(2.0 * cut)
+    dfx_tab = np.empty((nd, gmax))  # B12 deficit at store node jj of draw d: x = x_k + hx * (j0s[d] + jj)
+    for d in range(nd):
+        t = tab[d]
+        for jj in range(gmax):
+            dfx_tab[d, jj] = EQ.deficit(t.x_k + hx * (j0s[d] + jj), t.x_k, t.n_hinge)
     for ii in numba.prange(rows.size):
         i = rows[ii]
         o = obs[i]
         hb, ht, hm, hh, hf = (not math.isnan(o[B]), not math.isnan(o[T]), not math.isnan(o[M]),
                               not math.isnan(o[HCY]), not math.isnan(o[F]))
+        ob, ot, om, oh = o[B] if hb else 0.0, o[T] if ht else 0.0, o[M] if hm else 0.0, o[HCY] if hh else 0.0
+        causes = risks[i, 3] + risks[i, 4] + risks[i, 5] != 0.0
         sh = np.empty(gmax)  # MMA and tHcy log-factors per store node
         vb = np.empty((2, gmax))  # log-weight per component and node (from the union window's first node)
         wb = np.empty(gmax)  # weight per node (both components)
@@ -268,30 +277,19 @@ def _kernel(rows, obs, a, r, risks, tab, gtab, masks, j0s, dfx_tab, indx_tab, pf
         wr = np.zeros((2, 2), np.int64)  # node window of each component
         for d in range(nd):
             t = tab[d]
-            xk = t[XK]
+            xk = t.x_k
             jlo = j0s[d]  # store node jj (a table column) is x = x_k + hx * (jlo + jj)
-            mu = ln_s_med + t[GA] * a[i]
-            keep = 1.0
-            for k in range(3):
-                mu += t[DSHIFT + k] * risks[i, k]
-                keep *= 1.0 - t[DSHIFT + 3 + k] * risks[i, 3 + k]
-            g = gtab[d]
-            zp = t[PI0] + t[PIA] * a[i]  # background log-odds of the depleting component
-            if keep == 1.0:  # ln(1 - pi) and ln(pi) through one softplus
-                sp = math.log1p(math.exp(-abs(zp))) + max(zp, 0.0)
-                lwc0, lwc1 = -sp - g[G_LSX], zp - sp - g[G_LSD]
-            else:
-                pi = 1.0 - (1.0 - 1.0 / (1.0 + math.exp(-zp))) * keep
-                lwc0 = math.log1p(-pi) - g[G_LSX] if pi < 1.0 else -np.inf
-                lwc1 = math.log(pi) - g[G_LSD] if pi > 0.0 else -np.inf
-            ib, it, km, ish = g[G_IB], g[G_IT], g[G_KM], g[G_ISH]
-            eb = o[B] - t[BOFF] if hb else 0.0
-            et = (o[T] - t[TOFF]) * g[G_IKT] if ht else 0.0  # the x holoTC points at
-            em = o[M] - t[M0] - t[BMA] * a[i] - t[BMR] * r[i] if hm else 0.0
+            mu = EQ.store_mean(a[i], risks[i, 0], risks[i, 1], risks[i, 2], ln_s_med, t.gamma_age, t.delta_vegan,
+                               t.delta_metformin, t.delta_ppi)
+            lo = EQ.depleting_base_logit(a[i], t.pi0, t.pi_age)
+            if causes:
+                lo = EQ.depleting_logit(lo, EQ.cause_free(risks[i, 3], risks[i, 4], risks[i, 5], t.p_pernicious_anaemia,
+                                                          t.p_ileal_resection, t.p_bariatric))
+            lwc0, lwc1 = EQ.component_log_weights(lo)
+            km = t.m_isd
             # latent folate: prior (0) and given the folate result (1), mean and SD
-            my0, sy0 = t[MUY], t[SY]
-            my1, sy1 = (g[G_YA] + g[G_YW] * o[F], g[G_SY1]) if hf else (my0, sy0)
-            eh = o[HCY] - t[H0] - t[BHA] * a[i] - t[BHR] * r[i] if hh else 0.0
+            my0, sy0 = t.mu_y, t.sigma_y
+            my1, sy1 = (EQ.posterior_mean(my0, o[F] * t.f_p, t.f_p, t.f_v), t.f_sd) if hf else (my0, sy0)
             if hh:  # normalised log-weights of all folate nodes (the normaliser from those within rcut SDs)
                 for q in range(2 if hf else 1):
                     myq, syq = (my1, sy1) if q else (my0, sy0)
@@ -309,7 +307,7 @@ def _kernel(rows, obs, a, r, risks, tab, gtab, masks, j0s, dfx_tab, indx_tab, pf
                     ym[q], ys[q] = myq, syq
             if hh and ns > 1:  # explain: the tHcy term on every node, once per draw (shared by the subsets)
                 for q in range(2 if hf else 1):
-                    _hcy_block(lh[q], hfr[q], 0, gmax, 0, nl, eh, t[AH], dfx_tab[d], lwy[q], t[CF], fdy, indy, ish,
+                    _hcy_block(lh[q], hfr[q], 0, gmax, 0, nl, oh, a[i], r[i], t, dfx_tab[d], lwy[q], fdy, indy,
                                scratch[0], scratch[1], scratch[2])
             for s in range(ns):
                 fb = 1.0 if masks[s, B] and hb else 0.0
@@ -317,26 +315,24 @@ def _kernel(rows, obs, a, r, risks, tab, gtab, masks, j0s, dfx_tab, indx_tab, pf
                 fm = 1.0 if masks[s, M] and hm else 0.0
                 mh = masks[s, HCY] and hh
                 q = 1 if hf and masks[s, F] else 0
-                prec = fb * ib + ft * it
-                info = fb * ib * eb + ft * it * et
+                u = upd[(1 if fb else 0) + (2 if ft else 0), d]
+                h = fb * (ob - t.b_x0) * t.b_w + ft * (ot - t.t_x0) * t.t_w
                 lb_ = -np.inf
                 for c in range(2):
-                    m0, is2, lwc = (mu, g[G_ISX2], lwc0) if c == 0 else (t[MUD], g[G_ISD2], lwc1)
-                    qc[c] = is2 + prec
-                    mc[c] = (m0 * is2 + info) / qc[c]
-                    pk[c] = lwc + 0.5 * (mc[c] * mc[c] * qc[c] - m0 * m0 * is2)
-                    if pk[c] == -np.inf:
-                        continue
+                    m0, var, l0, k0, lq, lwc, qc[c] = ((mu, u.v_m, u.l_m, u.k_m, u.lq_m, lwc0, u.q_m) if c == 0 else
+                                                       (t.mu_d, u.v_d, u.l_d, u.k_d, u.lq_d, lwc1, u.q_d))
+                    mc[c] = EQ.posterior_mean(m0, h, u.prec, var)
+                    pk[c] = lwc + EQ.log_evidence(m0, h, u.prec, l0, k0) + lq
                     jj = min(max(int(round((mc[c] - xk) / hx)) - jlo, 0), gmax - 1)
                     e = (xk + hx * (jlo + jj) - mc[c])
                     v = pk[c] - 0.5 * qc[c] * e * e
-                    e = (em - t[AM] * dfx_tab[d, jj]) * km
+                    e = (om - EQ.log_mma(dfx_tab[d, jj], a[i], r[i], t.m0, t.bm_age, t.bm_renal, t.a_m)) * km
                     v -= 0.5 * fm * e * e
                     if mh:
                         if ns == 1:  # a lower bound of it: folate nodes within rcut SDs of their mean
                             la, lb = _window(ym[q], ys[q] * rcut, y[0], hy, nl)
-                            _hcy_block(lh[q], hfr[q], jj, jj + 1, la, lb, eh, t[AH], dfx_tab[d], lwy[q], t[CF], fdy,
-                                       indy, ish, scratch[0], scratch[1], scratch[2])
+                            _hcy_block(lh[q], hfr[q], jj, jj + 1, la, lb, oh, a[i], r[i], t, dfx_tab[d], lwy[q], fdy,
+                                       indy, scratch[0], scratch[1], scratch[2])
                         v += lh[q, jj]
                     lb_ = max(lb_, v)
                 ua, ub = gmax, 0
@@ -358,7 +354,8 @@ def _kernel(rows, obs, a, r, risks, tab, gtab, masks, j0s, dfx_tab, indx_tab, pf
                             while wr[c, 1] > wr[c, 0]:
                                 jj = wr[c, 0] if end == 0 else wr[c, 1] - 1
                                 e = xk + hx * (jlo + jj) - mc[c]
-                                f = (em - t[AM] * dfx_tab[d, jj]) * km
+                                f = (om - EQ.log_mma(dfx_tab[d, jj], a[i], r[i], t.m0, t.bm_age, t.bm_renal,
+                                                     t.a_m)) * km
                                 if pk[c] - 0.5 * qc[c] * e * e - 0.5 * f * f >= lb_ - cut:
                                     break
                                 wr[c, end] += 1 - 2 * end
@@ -369,15 +366,16 @@ def _kernel(rows, obs, a, r, risks, tab, gtab, masks, j0s, dfx_tab, indx_tab, pf
                         # plus the store side's peak (the tHcy and MMA terms are at most 0) must reach lb_ - cut
                         gap = ytop[q] + max(pk[0], pk[1]) - lb_ + cut
                         la, lb = _window(ym[q], ys[q] * math.sqrt(2.0 * max(gap, 0.0)), y[0], hy, nl)
-                        _hcy_block(lh[q], hfr[q], ua, ub, la, lb, eh, t[AH], dfx_tab[d], lwy[q], t[CF], fdy, indy,
-                                   ish, scratch[0], scratch[1], scratch[2])
+                        _hcy_block(lh[q], hfr[q], ua, ub, la, lb, oh, a[i], r[i], t, dfx_tab[d], lwy[q], fdy, indy,
+                                   scratch[0], scratch[1], scratch[2])
                 # node loops on views starting at 0 (no negative-index handling), so that they vectorise
                 n = ub - ua
                 dv, sv, wv, iv, hv = dfx_tab[d, ua:ub], sh[ua:ub], wb[ua:ub], indx_tab[d, ua:ub], hfr[q, ua:ub]
                 lv = lh[q, ua:ub]
                 fh = 1.0 if mh else 0.0
+                ai, ri, m0_, bma, bmr, am = a[i], r[i], t.m0, t.bm_age, t.bm_renal, t.a_m
                 for k in range(n):
-                    e = (em - t[AM] * dv[k]) * km
+                    e = (om - EQ.log_mma(dv[k], ai, ri, m0_, bma, bmr, am)) * km
                     sv[k] = fh * lv[k] - 0.5 * fm * e * e
                     wv[k] = 0.0
                 top = -np.inf
@@ -414,6 +412,6 @@ def _kernel(rows, obs, a, r, risks, tab, gtab, masks, j0s, dfx_tab, indx_tab, pf
                     if mh:
                         p_fol[i, d] = min(max(zf / z, 0.0), 1.0)
                     elif q:
-                        p_fol[i, d] = 0.5 * _erfc((my1 - ln_fol_def) / (sy1 * math.sqrt(2.0)))
+                        p_fol[i, d] = 0.5 * _erfc((my1 - ln_fol_def) * t.f_r)
                     else:
-                        p_fol[i, d] = pfol0[d]
+                        p_fol[i, d] = t.p_fol0

@@ -6,10 +6,10 @@ Without MMA and tHcy a patient's markers are Gaussian in the latent ln store ``x
 a Gaussian mixture with conjugate components and everything is in closed form
 (:func:`closed_form` says which patients). With MMA or tHcy the integral over ``x``
 (and ``y`` for tHcy) is done on a grid aligned so that the deficiency boundary ``x_k``
-is a node (step ``H_X`` ln-units), with the end correction of :func:`below` for the
+is a node (step ``grids.H_X`` ln-units), with the end correction of :func:`below` for the
 indicator ``x < x_k``: an O(``H_X``^4) error, measured at up to 0.007 in P(deficient) for a
 single draw of a patient with a narrow posterior and 2e-4 averaged over draws. The latent
-folate is on a grid aligned on the folate deficiency cut (step ``H_Y``, same rule);
+folate is on a grid aligned on the folate deficiency cut (step ``grids.H_Y``, same rule);
 without tHcy, P(folate deficient) is exact. No MCMC happens at scoring time.
 
 * :func:`score_grid`: the quadrature in plain numpy, one patient at a time, for any
@@ -23,6 +23,10 @@ without tHcy, P(folate deficient) is exact. No MCMC happens at scoring time.
   parallel over patients: the closed form for the patients it covers, the grid for the
   rest; it agrees with :func:`score_grid` to about 1e-9.
 
+The model is that of :mod:`b12sim.physiology.markers`: :func:`score_grid` evaluates its prior
+and observation equations on the nodes, :func:`score_closed` (as the kernels) its conjugate
+update of the prior by B12 and holoTC.
+
 All return, per patient, the per-draw P(deficient), P(folate deficient) and the
 posterior mean of ``x``, and the draw-averaged P(deficient) for each requested
 subset of markers (used for the explanation).
@@ -30,16 +34,15 @@ subset of markers (used for the explanation).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from b12sim.diagnosis import kernels
 from b12sim.diagnosis.draws import Draws
-from b12sim.diagnosis.tables import (
-    AM, B, BHA, BHR, BMA, BMR, BOFF, CF, F, H0, H_X, H_Y, HCY, KT, M, M0, MUD, MUY, NH, SD_, SDB, SDF, SDH, SDM,
-    SDT, SX, SY, T, TOFF, X_MAX, X_MIN, XK, AH, below, draw_table, folate_grid, ndtr,
-)
+from b12sim.diagnosis.tables import B, F, HCY, M, T, below, draw_record, folate_grid, ndtr, update
+from b12sim.physiology import grids
 from b12sim.physiology import markers as mk
 
 
@@ -60,7 +63,7 @@ def score_reference(obs, a, r, risks, dr: Draws, masks):
     return score(obs, a, r, risks, dr, masks)
 
 
-def score_grid(obs, a, r, risks, dr: Draws, masks, hx: float = H_X, hy: float = H_Y):
+def score_grid(obs, a, r, risks, dr: Draws, masks, hx: float = grids.H_X, hy: float = grids.H_Y):
     """Score one patient (any markers) by quadrature with numpy, store nodes ``hx`` and folate
     nodes ``hy`` ln-units apart. Arguments and results as for :func:`score_reference`."""
     res, out_sub, _ = _reference(obs, a, r, risks, dr, masks, hx, hy)
@@ -76,40 +79,28 @@ def score_closed(obs, a, r, risks, dr: Draws, masks):
     """
     if not closed_form(obs):
         raise ValueError("score_closed: the patient has MMA or tHcy; use score_grid")
-    tab = draw_table(dr)
-    col = lambda k: tab[:, k]  # noqa: E731
+    tab = draw_record(dr)
+    updates = functools.cache(functools.partial(update, tab))  # by set of store markers
     rd = dict(zip(mk.RISKS, risks))
-    pi = mk.depleting_prob(a, rd, dr.params)
-    comps = ((np.log1p(-pi), mk.main_mean(a, rd, dr.params, dr.const), col(SX)),  # log weight, mean, SD
-             (np.log(pi), col(MUD), col(SD_)))
+    prior = ((mk.main_mean(a, rd, dr.params, dr.const), "m"), (tab["mu_d"], "d"))  # component means, field suffix
+    lo0 = mk.depleting_log_odds(a, rd, dr.params)
     has = ~np.isnan(obs)
     out_sub = np.empty(len(masks))
     for s, mask in enumerate(np.asarray(masks, bool)):
         m = mask & has
-        prec_obs = np.zeros(dr.n)  # precision (ln-units^-2) of what the results say about x
-        info = np.zeros(dr.n)  # ... times the value they say
-        if m[B]:
-            prec_obs += col(SDB) ** -2
-            info += (obs[B] - col(BOFF)) * col(SDB) ** -2
-        if m[T]:
-            prec_obs += (col(KT) / col(SDT)) ** 2
-            info += col(KT) * (obs[T] - col(TOFF)) * col(SDT) ** -2
-        lev, mean, sd = [], [], []
-        for lw, m0, s0 in comps:
-            prec = s0**-2 + prec_obs
-            mc = (m0 * s0**-2 + info) / prec
-            # log prior weight + log marginal likelihood of the results, less a term shared by the components
-            lev.append(lw - 0.5 * np.log(prec * s0**2) + 0.5 * (mc**2 * prec - m0**2 * s0**-2))
-            mean.append(mc)
-            sd.append(prec**-0.5)
-        lev, mean, sd = np.array(lev), np.array(mean), np.array(sd)
-        w = np.exp(lev - lev.max(axis=0))
-        w /= w.sum(axis=0)
-        p_def = (w * ndtr((col(XK) - mean) / sd)).sum(axis=0)
+        u = updates(int(m[B]) + 2 * int(m[T]))
+        # what the B12 and holoTC results say about x: sum of slope (value - intercept) / SD^2 (mk.posterior_mean)
+        h = sum(((obs[k] - tab[f"{f}_x0"]) * tab[f"{f}_w"] for k, f in ((B, "b"), (T, "t")) if m[k]), np.zeros(dr.n))
+        mean = [mk.posterior_mean(m0, h, u["prec"], u[f"v_{c}"]) for m0, c in prior]
+        ev = [mk.log_evidence(m0, h, u["prec"], u[f"l_{c}"], u[f"k_{c}"]) for m0, c in prior]
+        wd = np.exp(mk.component_log_weights(lo0 + ev[1] - ev[0])[1])  # posterior weight of the depleting one
+        p_def = (1.0 - wd) * ndtr((tab["x_k"] - mean[0]) * np.sqrt(u["q_m"])) \
+            + wd * ndtr((tab["x_k"] - mean[1]) * np.sqrt(u["q_d"]))
         out_sub[s] = p_def.mean()
         if s == 0:
-            my, sy = _folate_posterior(obs[F] if m[F] else np.nan, tab)
-            res = (p_def, ndtr((dr.const.ln_fol_def - my[1]) / sy[1]), (w * mean).sum(axis=0))
+            my, sy = _folate_posterior(obs[F], tab)
+            p_fol = ndtr((dr.const.ln_fol_def - my[1]) / sy[1]) if m[F] else tab["p_fol0"]
+            res = (p_def, p_fol, mean[0] + wd * (mean[1] - mean[0]))
     return (*res, out_sub)
 
 
@@ -122,31 +113,33 @@ def posterior_grid(obs, a, r, risks, dr: Draws):
     three nodes around it; so ``(w * ind).sum(1)`` is the per-draw P(deficient) before clipping);
     ``w`` (D, G), posterior weights summing to 1 in every draw.
     """
-    return _reference(obs, a, r, risks, dr, np.ones((1, len(mk.MARKERS)), bool), H_X, H_Y)[2]
+    return _reference(obs, a, r, risks, dr, np.ones((1, len(mk.MARKERS)), bool), grids.H_X, grids.H_Y)[2]
 
 
 def _reference(obs, a, r, risks, dr: Draws, masks, hx, hy):
     """:func:`score_grid`'s results, plus the grid of :func:`posterior_grid` for mask row 0."""
-    tab = draw_table(dr)
-    col = lambda k: tab[:, k][:, None]  # noqa: E731
-    j = np.arange(math.floor((X_MIN - tab[:, XK].max()) / hx), math.ceil((X_MAX - tab[:, XK].min()) / hx) + 1)
-    x = col(XK) + hx * j[None, :]  # (D, G)
+    tab = draw_record(dr)
+    p, c = dr.params, dr.const
+    col = lambda k: p[k][:, None]  # noqa: E731
+    j0, j1 = grids.aligned(p["x_k"], hx, grids.X_MIN, grids.X_MAX)
+    j = np.arange(j0.min(), j1.max() + 1)
+    x = col("x_k") + hx * j[None, :]  # (D, G)
     ind_x = below(j)[None, :]
     rd = dict(zip(mk.RISKS, risks))
-    mu = mk.main_mean(a, rd, dr.params, dr.const)
-    pi = mk.depleting_prob(a, rd, dr.params)
-    lp = np.logaddexp(np.log1p(-pi)[:, None] - 0.5 * ((x - mu[:, None]) / col(SX)) ** 2 - np.log(col(SX)),
-                      np.log(pi)[:, None] - 0.5 * ((x - col(MUD)) / col(SD_)) ** 2 - np.log(col(SD_)))
-    dfx = np.logaddexp(0.0, col(NH) * (col(XK) - x)) / col(NH)
+    lp = mk.store_log_prior(x, mk.depleting_log_odds(a, rd, p)[:, None], mk.main_mean(a, rd, p, c)[:, None],
+                            col("sigma_x"), col("mu_d"), col("sigma_d"))
+    dfx = mk.deficit(x, col("x_k"), col("n_hinge"))
+    sd = {m: v[:, None] for m, v in mk.log_sds(p, c).items()}
     ll = np.zeros((4,) + x.shape)
     has = ~np.isnan(obs)
     if has[B]:
-        ll[B] = -0.5 * ((obs[B] - col(BOFF) - x) / col(SDB)) ** 2
+        ll[B] = -0.5 * ((obs[B] - mk.log_b12(x, col("b0"), c.ln_s_med)) / sd["b12"]) ** 2
     if has[T]:
-        ll[T] = -0.5 * ((obs[T] - col(TOFF) - col(KT) * x) / col(SDT)) ** 2
+        ll[T] = -0.5 * ((obs[T] - mk.log_holotc(x, col("t0"), col("kappa_t"), c.ln_s_med)) / sd["holotc"]) ** 2
     if has[M]:
-        ll[M] = -0.5 * ((obs[M] - col(M0) - col(BMA) * a - col(BMR) * r - col(AM) * dfx) / col(SDM)) ** 2
-    y, ind_y, fdy = folate_grid(dr.const, hy)
+        ll[M] = -0.5 * ((obs[M] - mk.log_mma(dfx, a, r, col("m0"), col("bm_age"), col("bm_renal"), col("a_m")))
+                        / sd["mma"]) ** 2
+    y, ind_y, fdy = folate_grid(c, hy)
     my, sy = _folate_posterior(obs[F] if has[F] else np.nan, tab)
     out_sub = np.empty(len(masks))
     res = grid = None
@@ -157,9 +150,10 @@ def _reference(obs, a, r, risks, dr: Draws, masks, hx, hy):
         if m[HCY]:
             lwy = -0.5 * ((y[None, :] - my[k][:, None]) / sy[k][:, None]) ** 2
             lwy = lwy - np.log(np.exp(lwy).sum(axis=1, keepdims=True))  # normalised log weights of the folate nodes
-            res_h = (obs[HCY] - col(H0) - col(BHA) * a - col(BHR) * r)[:, :, None] \
-                - col(AH)[:, :, None] * dfx[:, :, None] - col(CF)[:, :, None] * fdy[None, None, :]
-            lh = -0.5 * (res_h / col(SDH)[:, :, None]) ** 2 + lwy[:, None, :]  # (D, G, L)
+            c3 = lambda k: p[k][:, None, None]  # noqa: E731
+            mean_h = mk.log_hcy(dfx[:, :, None], fdy[None, None, :], a, r, c3("h0"), c3("bh_age"), c3("bh_renal"),
+                                c3("a_h"), c3("c_f"))
+            lh = -0.5 * ((obs[HCY] - mean_h) / sd["hcy"][:, :, None]) ** 2 + lwy[:, None, :]  # (D, G, L)
             lhm = lh.max(axis=(1, 2), keepdims=True)
             eh = np.exp(lh - lhm)
             h_x = eh.sum(axis=2)
@@ -173,7 +167,7 @@ def _reference(obs, a, r, risks, dr: Draws, masks, hx, hy):
             if m[HCY]:
                 p_fol = np.clip((w * hf_x / np.maximum(h_x, 1e-300)).sum(axis=1) / z, 0.0, 1.0)
             else:
-                p_fol = ndtr((dr.const.ln_fol_def - my[k]) / sy[k])
+                p_fol = ndtr((c.ln_fol_def - my[k]) / sy[k]) if k else tab["p_fol0"]
             res = (p_def, p_fol, (w * x).sum(axis=1) / z)
             grid = (x, ind_x, w / z[:, None])
     return res, out_sub, grid
@@ -182,11 +176,10 @@ def _reference(obs, a, r, risks, dr: Draws, masks, hx, hy):
 def _folate_posterior(ly: float, tab: np.ndarray):
     """Mean and SD (ln nmol/L) of the latent folate per draw, as ``((prior), (given ly))`` pairs;
     ``ly``: the ln folate result, NaN if missing (then both are the prior)."""
-    my, sy = tab[:, MUY], tab[:, SY]
+    my, sy = tab["mu_y"], tab["sigma_y"]
     if math.isnan(ly):
         return (my, my), (sy, sy)
-    prec = sy**-2 + tab[:, SDF] ** -2
-    return (my, (my * sy**-2 + ly * tab[:, SDF] ** -2) / prec), (sy, prec**-0.5)
+    return (my, mk.posterior_mean(my, ly * tab["f_p"], tab["f_p"], tab["f_v"])), (sy, tab["f_sd"])
 
 
 def score_batch(obs, a, r, risks, dr: Draws, masks):
@@ -195,7 +188,7 @@ def score_batch(obs, a, r, risks, dr: Draws, masks):
     ``obs`` (N, 5), ``a`` (N,), ``r`` (N,), ``risks`` (N, 6), ``masks`` (S, 5).
     Returns ``(p_def (N, D), p_fol (N, D), ex (N, D), p_sub (N, S))``, rows in input order.
     """
-    tab = draw_table(dr)
+    tab = draw_record(dr)
     n, nd = obs.shape[0], dr.n
     out = (np.empty((n, nd)), np.empty((n, nd)), np.empty((n, nd)), np.zeros((n, len(masks))))
     f = lambda v, t=float: np.ascontiguousarray(v, t)  # noqa: E731

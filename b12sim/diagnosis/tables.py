@@ -1,9 +1,11 @@
-"""Per-draw tables shared by the scorers: column layouts, quadrature grids and weights.
+"""Per-draw tables of the scorers, by name: parameters, derived constants, quadrature weights.
 
-Every scorer reads a posterior draw's parameters from :func:`draw_table` (D, 33) by the
-column constants below; the fused kernels of :mod:`b12sim.diagnosis.kernels` also take
-the derived constants of :func:`closed_tables` and :func:`grid_table`, computed once per
-call from it. Stores are ln ug, folate ln nmol/L, precisions in ln-units^-2.
+:func:`draw_record` holds each posterior draw's parameters (the names of
+:data:`markers.PARAMS`) and the constants derived from them once per call (:data:`DERIVED`);
+:func:`update_record` the conjugate update of the two prior components of ``x`` by each set
+of store markers (:data:`UPDATE`). The kernels of :mod:`b12sim.diagnosis.kernels` read them
+by name (``row.x_k``, ``tab.x_k``), the numpy scorers by field (``tab["x_k"]``). Stores are
+ln ug, folate ln nmol/L, precisions in ln-units^-2.
 """
 
 from __future__ import annotations
@@ -13,36 +15,71 @@ import math
 import numpy as np
 
 from b12sim.diagnosis.draws import Draws
+from b12sim.physiology import backend, grids
 from b12sim.physiology import markers as mk
 
-H_X = 0.1  # ln-units between latent store nodes
-H_Y = 0.15  # ln-units between latent folate nodes
-X_MIN, X_MAX = math.log(5.0), math.log(40_000.0)  # ug
-Y_MIN, Y_MAX = math.log(0.5), math.log(300.0)  # nmol/L
 ndtr = np.vectorize(lambda z: 0.5 * math.erfc(-z / math.sqrt(2.0)), otypes=[float])  # standard normal CDF
 
-B, T, M, HCY, F = range(5)  # column order of markers.MARKERS
+# the data layout, not a parameter table: columns of the (N, 5) arrays of ln marker values
+B, T, M, HCY, F = (mk.MARKERS.index(m) for m in ("b12", "holotc", "mma", "hcy", "folate"))
+
+DERIVED = (
+    "b_x0", "b_w", "b_p",  # serum B12, linear in x: ln value at x = 0, slope / SD^2, slope^2 / SD^2 (its precision)
+    "t_x0", "t_w", "t_p",  # holoTC, the same
+    "m_isd", "h_isd",  # 1 / total SD of ln MMA and of ln tHcy
+    "f_p", "f_v", "f_sd", "f_r",  # folate: a result's precision about y; variance, SD, 1/sqrt(2 var) of y given it
+    "p_fol0",  # P(folate deficient) without a folate result
+)
+# per set of store markers (index: bit 0 B12, bit 1 holoTC): their precision about x, then for the main (m) and
+# the depleting (d) prior component updated by them: posterior variance v, log-evidence constants l, k
+# (markers.evidence_terms), posterior precision q = 1/v, lq = ln sqrt(q), r = 1/sqrt(2 v)
+UPDATE = ("prec", "v_m", "l_m", "k_m", "q_m", "lq_m", "r_m", "v_d", "l_d", "k_d", "q_d", "lq_d", "r_d")
 
 
-def draw_table(dr: Draws) -> np.ndarray:
-    """Per-draw parameters (D, 33) in the column order of the constants below."""
+def draw_record(dr: Draws) -> np.ndarray:
+    """Per-draw parameters and :data:`DERIVED` constants, a structured array (D,) (:func:`backend.record`)."""
     p, c = dr.params, dr.const
-    sd = dr.sds()
-    cols = [
-        p["x_k"], p["n_hinge"], p["sigma_x"], p["gamma_age"], p["mu_d"], p["sigma_d"], p["pi0"], p["pi_age"],
-        p["b0"] - c.ln_s_med, p["t0"] - p["kappa_t"] * c.ln_s_med, p["kappa_t"],
-        p["m0"], p["a_m"], p["bm_age"], p["bm_renal"],
-        p["h0"], p["a_h"], p["bh_age"], p["bh_renal"], p["c_f"], p["mu_y"], p["sigma_y"],
-        *(sd[:, k] for k in range(5)),
-        *(p[f"delta_{k}"] for k in mk.RISKS_SHIFT),
-        *(p[f"p_{k}"] for k in mk.RISKS_DEPLETING),
-    ]
-    return np.ascontiguousarray(np.stack(cols, axis=1))
+    sd = mk.log_sds(p, c)
+    out = dict(p)
+    for m, x0, slope in (("b", *_line(mk.log_b12, p["b0"], c.ln_s_med)),
+                         ("t", *_line(mk.log_holotc, p["t0"], p["kappa_t"], c.ln_s_med))):
+        s = sd["b12" if m == "b" else "holotc"]
+        out |= {f"{m}_x0": x0, f"{m}_w": slope / s**2, f"{m}_p": (slope / s) ** 2}
+    out["m_isd"], out["h_isd"] = 1.0 / sd["mma"], 1.0 / sd["hcy"]
+    out["f_p"] = sd["folate"] ** -2
+    out["f_v"] = mk.posterior_variance(p["sigma_y"], out["f_p"])
+    out["f_sd"], out["f_r"] = np.sqrt(out["f_v"]), 1.0 / np.sqrt(2.0 * out["f_v"])
+    out["p_fol0"] = ndtr((c.ln_fol_def - p["mu_y"]) / p["sigma_y"])
+    return backend.record(out, mk.PARAMS + DERIVED)
 
 
-(XK, NH, SX, GA, MUD, SD_, PI0, PIA, BOFF, TOFF, KT, M0, AM, BMA, BMR, H0, AH, BHA, BHR, CF, MUY, SY,
- SDB, SDT, SDM, SDH, SDF) = range(27)
-DSHIFT = 27  # first of the 3 shift deltas, then the 3 depleting probabilities
+def _line(f, *args):
+    """Intercept and slope in ``x`` of the observation equation ``f(x, *args)``, linear in ``x``."""
+    x0 = f(0.0, *args)
+    return x0, f(1.0, *args) - x0
+
+
+def update(tab: np.ndarray, key: int) -> dict[str, np.ndarray]:
+    """:data:`UPDATE` for the store markers in ``key`` (bit 0 B12, bit 1 holoTC), (D,) arrays.
+
+    With no store marker (``key`` 0) the log evidence is 0 (``l = k = 0``).
+    """
+    prec = (key & 1) * tab["b_p"] + (key >> 1) * tab["t_p"]
+    out = {"prec": prec}
+    for c, s0 in (("m", tab["sigma_x"]), ("d", tab["sigma_d"])):
+        v = mk.posterior_variance(s0, prec)
+        out[f"l_{c}"], out[f"k_{c}"] = mk.evidence_terms(s0, prec) if key else (0.0, 0.0)
+        out |= {f"v_{c}": v, f"q_{c}": 1.0 / v, f"lq_{c}": -0.5 * np.log(v), f"r_{c}": 1.0 / np.sqrt(2.0 * v)}
+    return out
+
+
+def update_record(tab: np.ndarray) -> np.ndarray:
+    """:func:`update` for each set of store markers, a structured array (4, D)."""
+    out = np.empty((4, tab.shape[0]), dtype=[(k, "f8") for k in UPDATE])
+    for key in range(4):
+        for k, v in update(tab, key).items():
+            out[key][k] = v
+    return out
 
 
 def below(j):
@@ -58,70 +95,10 @@ def below(j):
     return np.select([j < -1, j == -1, j == 0, j == 1], [1.0, 1.0 + 1.0 / 24.0, 0.5, -1.0 / 24.0], 0.0)
 
 
-def folate_grid(c: mk.Constants, hy: float = H_Y):
-    """Latent folate nodes ``hy`` ln-units apart, aligned on the deficiency cut:
-    ``(y, weights of y < cut (:func:`below`), folate deficit)``."""
-    ly = np.arange(math.floor((Y_MIN - c.ln_fol_def) / hy), math.ceil((Y_MAX - c.ln_fol_def) / hy) + 1)
+def folate_grid(c: mk.Constants, hy: float = grids.H_Y):
+    """Latent folate nodes ``hy`` ln-units apart over the folate range of :mod:`~b12sim.physiology.grids`,
+    aligned on the deficiency cut: ``(y, weights of y < cut (:func:`below`), folate deficit)``."""
+    j0, j1 = grids.aligned(c.ln_fol_def, hy, grids.Y_MIN, grids.Y_MAX)
+    ly = np.arange(j0, j1 + 1)
     y = c.ln_fol_def + hy * ly
     return y, below(ly), mk.folate_deficit(y, c.ln_fol_hinge)
-
-
-
-# rows of the per-draw table of the closed form (each row a (D,) array)
-(CXK, CGA, CMUD, CDV, CDM, CDP, CPI0, CPIA, CPP, CPI, CPB, CBOFF, CIVB, CTOFF, CKTV,
- CYM, CYW, CYR, CPF0) = range(19)
-# rows of its per-draw table for each set of store markers (bit 0: B12, bit 1: holoTC); V, L, A, R of
-# the main (M) and the depleting (D) component as in closed_tables
-KP, KVM, KLM, KAM, KRM, KVD, KLD, KAD, KRD = range(9)
-
-
-def closed_tables(tab: np.ndarray, c: mk.Constants):
-    """Per-draw constants of the closed form: ``base`` (19, D) and ``post`` (4, 9, D).
-
-    ``post[k]`` for the store markers in ``k``: ``P``, the precision (ln-units^-2) they give
-    about ``x``; then per component with prior SD ``s0``: ``V = s0^2 / (1 + s0^2 P)``, the
-    posterior variance; ``L = -ln(1 + s0^2 P) / 2`` and ``A = 1 / (2 P (1 + s0^2 P))`` (0 if
-    ``P = 0``), so that its log evidence is ``L - A g^2`` with ``g = h - P m0`` (``h``: the
-    results' precision-weighted information, ``m0``: the prior mean); ``R = 1 / sqrt(2 V)``.
-    """
-    col = lambda k: tab[:, k]  # noqa: E731
-    prec_y = col(SY) ** -2 + col(SDF) ** -2
-    base = np.stack([
-        col(XK), col(GA), col(MUD), *(col(DSHIFT + k) for k in range(3)), col(PI0), col(PIA),
-        *(col(DSHIFT + 3 + k) for k in range(3)), col(BOFF), col(SDB) ** -2, col(TOFF), col(KT) / col(SDT) ** 2,
-        col(MUY) * col(SY) ** -2 / prec_y, col(SDF) ** -2 / prec_y, np.sqrt(prec_y / 2),
-        ndtr((c.ln_fol_def - col(MUY)) / col(SY)),
-    ])
-    post = np.empty((4, 9, tab.shape[0]))
-    for k in range(4):
-        p = (k & 1) * col(SDB) ** -2 + (k >> 1) * (col(KT) / col(SDT)) ** 2
-        post[k, KP] = p
-        for row, s0 in ((KVM, col(SX)), (KVD, col(SD_))):
-            q = 1.0 + s0**2 * p
-            post[k, row] = s0**2 / q
-            post[k, row + 1] = -0.5 * np.log(q)
-            post[k, row + 2] = 0.5 / (p * q) if k else 0.0
-            post[k, row + 3] = np.sqrt(q / (2.0 * s0**2))
-    return np.ascontiguousarray(base), post
-
-
-
-# columns of the grid kernel's per-draw table of derived constants (see grid_table)
-G_LSX, G_LSD, G_ISX2, G_ISD2, G_IB, G_IT, G_IKT, G_KM, G_ISH, G_YA, G_YW, G_SY1 = range(12)
-
-
-def grid_table(tab: np.ndarray) -> np.ndarray:
-    """Per-draw constants of the grid kernel, derived once from the draw table (D, 12).
-
-    ln of the components' prior SDs, their precisions, the precisions of B12 and of holoTC
-    about ``x``, ``1/kappa_t``, ``1/SD`` of MMA and tHcy, and the latent folate's conjugate
-    update by a folate result ``f``: mean ``YA + YW f``, SD ``SY1``.
-    """
-    col = lambda k: tab[:, k]  # noqa: E731
-    prec_y = col(SY) ** -2 + col(SDF) ** -2
-    return np.ascontiguousarray(np.stack([
-        np.log(col(SX)), np.log(col(SD_)), col(SX) ** -2, col(SD_) ** -2, col(SDB) ** -2, (col(KT) / col(SDT)) ** 2,
-        1.0 / col(KT), 1.0 / col(SDM), 1.0 / col(SDH), col(MUY) * col(SY) ** -2 / prec_y, col(SDF) ** -2 / prec_y,
-        prec_y**-0.5,
-    ], axis=1))
-

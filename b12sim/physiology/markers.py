@@ -31,6 +31,13 @@ combines within-person variation, Solomon 2005, and a fitted between-person part
 * MMA        = m0 + bm_age a + bm_renal r + a_m D(x)
 * tHcy       = h0 + bh_age a + bh_renal r + a_h D(x) + c_f softplus(ln F_h - y)
 * folate     = y
+
+Forms for the scorers
+---------------------
+The mixture prior in logs (:func:`depleting_logit`, the log-odds of :func:`depleting_share`;
+:func:`component_log_weights`; :func:`store_log_prior`) and the conjugate update of a normal
+prior by results linear in the latent value (:func:`posterior_variance`, :func:`posterior_mean`,
+:func:`evidence_terms`, :func:`log_evidence`), used alike by the numpy scorers and the kernels.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ RISKS = RISKS_SHIFT + RISKS_DEPLETING
 
 AGE_REF = 50.0  # years; centring only
 EGFR_REF = 90.0  # mL/min/1.73m2; KDIGO G1 boundary, no renal effect above it
+LN_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 # parameter names carried by a posterior draw (scalars)
 PARAMS = (
@@ -139,14 +147,79 @@ def store_mean(a, vegan, metformin, ppi, ln_s_med, gamma_age, delta_vegan, delta
     return ln_s_med + gamma_age * a + delta_vegan * vegan + delta_metformin * metformin + delta_ppi * ppi
 
 
+def depleting_base_logit(a, pi0, pi_age):
+    """Background log-odds of the depleting component at centred age ``a`` (no named cause)."""
+    return pi0 + pi_age * a
+
+
+def cause_free(pernicious_anaemia, ileal_resection, bariatric, p_pernicious_anaemia, p_ileal_resection, p_bariatric):
+    """Probability that none of the named causes present (flags 0/1) puts a person in the depleting component."""
+    return ((1.0 - p_pernicious_anaemia * pernicious_anaemia) * (1.0 - p_ileal_resection * ileal_resection)
+            * (1.0 - p_bariatric * bariatric))
+
+
 def depleting_share(a, pernicious_anaemia, ileal_resection, bariatric, pi0, pi_age,
                     p_pernicious_anaemia, p_ileal_resection, p_bariatric):
-    """Probability of the depleting (malabsorption) component: the age-based background
-    ``1 / (1 + exp(-(pi0 + pi_age a)))``, raised by each named cause present (flags 0/1)."""
-    base = 1.0 / (1.0 + exp(-(pi0 + pi_age * a)))
-    keep = ((1.0 - p_pernicious_anaemia * pernicious_anaemia) * (1.0 - p_ileal_resection * ileal_resection)
-            * (1.0 - p_bariatric * bariatric))
+    """Probability ``pi`` of the depleting (malabsorption) component: the age-based background
+    ``1 / (1 + exp(-z))`` (:func:`depleting_base_logit`), raised by each named cause present (flags 0/1)."""
+    base = 1.0 / (1.0 + exp(-depleting_base_logit(a, pi0, pi_age)))
+    keep = cause_free(pernicious_anaemia, ileal_resection, bariatric, p_pernicious_anaemia, p_ileal_resection,
+                      p_bariatric)
     return 1.0 - (1.0 - base) * keep
+
+
+def depleting_logit(z, keep):
+    """:func:`depleting_share` as log-odds ``ln(pi / (1 - pi)) = ln(e^z + 1 - keep) - ln(keep)``, from the
+    background log-odds ``z`` (:func:`depleting_base_logit`) and ``keep`` (:func:`cause_free`)."""
+    return log(exp(z) + 1.0 - keep) - log(keep)
+
+
+def component_log_weights(lo):
+    """``(ln(1 - pi), ln(pi))``, the log weights of the main and the depleting component, from the
+    log-odds ``lo`` of the depleting one (:func:`depleting_logit`)."""
+    sp = softplus(lo)
+    return -sp, lo - sp
+
+
+def normal_log_density(v, mean, sd):
+    """ln density of ``v`` under a normal of mean ``mean`` and SD ``sd`` (a prior component of ln stores,
+    a log marker's noise; units of ``v``)."""
+    return -0.5 * ((v - mean) / sd) ** 2 - (log(sd) + LN_SQRT_2PI)
+
+
+def store_log_prior(x, lo, mu, sigma_x, mu_d, sigma_d):
+    """ln prior density of ln stores ``x`` (ug): the main component N(``mu``,
+    ``sigma_x``) and the depleting one N(``mu_d``, ``sigma_d``), the latter with log-odds ``lo``."""
+    lw_main, lw_dep = component_log_weights(lo)
+    main = lw_main + normal_log_density(x, mu, sigma_x)
+    dep = lw_dep + normal_log_density(x, mu_d, sigma_d)
+    return main + softplus(dep - main)
+
+
+def posterior_variance(s0, prec):
+    """Posterior variance ``s0^2 / (1 + s0^2 prec)`` of a latent value with a normal prior of SD ``s0``
+    given results of precision ``prec`` about it (each result's slope^2 / SD^2; ln-units^-2)."""
+    return s0**2 / (1.0 + s0**2 * prec)
+
+
+def evidence_terms(s0, prec):
+    """``(l, k)`` of the log evidence ``l - k g^2`` of those results (:func:`log_evidence`); ``prec > 0``."""
+    q = 1.0 + s0**2 * prec
+    return -0.5 * log(q), 0.5 / (prec * q)
+
+
+def posterior_mean(m0, h, prec, v):
+    """Posterior mean of a latent value with a normal prior of mean ``m0`` given results of precision
+    ``prec`` and information ``h`` about it (the sum over them of slope * (value - intercept) / SD^2);
+    ``v``: :func:`posterior_variance`."""
+    return m0 + (h - prec * m0) * v
+
+
+def log_evidence(m0, h, prec, l, k):
+    """Log marginal likelihood of those results under the prior of :func:`posterior_mean`, less
+    ``h^2 / (2 prec)`` (shared by priors updated by the same results): ``l - k g^2``, ``g = h - prec m0``."""
+    g = h - prec * m0
+    return l - k * g * g
 
 
 def log_means(x, y, age, egfr, p, c: Constants):
@@ -185,3 +258,10 @@ def depleting_prob(a, risks, p):
     """:func:`depleting_share` for a mapping ``risks`` (name -> 0/1 value or array; absent names count as 0)."""
     return depleting_share(a, *(risks.get(k, 0.0) for k in RISKS_DEPLETING), p["pi0"], p["pi_age"],
                            *(p[f"p_{k}"] for k in RISKS_DEPLETING))
+
+
+def depleting_log_odds(a, risks, p):
+    """:func:`depleting_logit` for a mapping ``risks`` (name -> 0/1 value or array; absent names count as 0)."""
+    return depleting_logit(depleting_base_logit(a, p["pi0"], p["pi_age"]),
+                           cause_free(*(risks.get(k, 0.0) for k in RISKS_DEPLETING),
+                                      *(p[f"p_{k}"] for k in RISKS_DEPLETING)))
