@@ -120,3 +120,10 @@ def test_cli_large_seed_is_read_exactly(cli):
     status, out, _ = cli(*SIM_ARGS[:-3], "--seed", seed, "--horizon-days", "3", "--json")
     assert status == 0 and json.loads(out)["seed"] == int(seed)
     assert np.isfinite(json.loads(out)["summary"]["p_permanent_damage"])
+
+
+def test_an_unknown_cost_setting_is_named_as_the_caller_wrote_it():
+    with pytest.raises(InputError, match=r"^costs: got 'ontaro'"):
+        b12sim.compare_strategies(8, ["oral_1mg"], draws=2, costs="ontaro", progress=False)
+    with pytest.warns(DeprecationWarning), pytest.raises(InputError, match=r"^setting: got 'ontaro'"):
+        b12sim.compare_strategies(8, ["oral_1mg"], draws=2, setting="ontaro", progress=False)

@@ -122,7 +122,13 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     substeps = whole("substeps", substeps, 1, 96)
     rate = evidence.value("discount_rate") if discount_rate is None else discount_rate
     econ.discount_factor(0.0, rate)  # validates the rate
-    costs = costs if isinstance(costs, econ.UnitCosts) else econ.unit_costs(costs, overrides=cost_overrides)
+    if not isinstance(costs, econ.UnitCosts):
+        try:
+            costs = econ.unit_costs(costs, overrides=cost_overrides)
+        except InputError as e:  # unit_costs calls the setting "setting"; here it is the costs= keyword
+            if e.field != "setting":
+                raise
+            raise InputError("costs", e.value, e.allowed, e.hint) from None
     df = _cohort(cohort, seed)
     n = len(df)
     chunk = chunk_people if chunk_people is not None else max(ms.BLOCK, DEFAULT_CHUNK_PAIRS // draws)
