@@ -109,23 +109,23 @@ class UnitCosts:
         return self.costs[item]
 
 
-def _read_costs_csv(path: Path) -> dict:
+def _read_costs_csv(path: Path, field: str) -> dict:
     try:
         df = pd.read_csv(path)
     except (OSError, ValueError, pd.errors.ParserError) as e:
-        raise InputError("setting", str(path), "a readable CSV file with columns item,cost", str(e)) from e
+        raise InputError(field, str(path), "a readable CSV file with columns item,cost", str(e)) from e
     if not {"item", "cost"} <= set(df.columns):
-        raise InputError("setting", str(path), "a CSV file with columns item,cost",
+        raise InputError(field, str(path), "a CSV file with columns item,cost",
                          f"found columns {list(df.columns)}")
     dup = df["item"][df["item"].duplicated()].tolist()
     if dup:
-        raise InputError("setting", str(path), "each item once", f"repeated: {dup}")
+        raise InputError(field, str(path), "each item once", f"repeated: {dup}")
     return dict(zip(df["item"], df["cost"], strict=True))
 
 
 def unit_costs(setting: str | Path | Mapping[str, float] = "ontario", *,
                overrides: Mapping[str, float] | None = None,
-               currency: str | None = None, price_year: int | None = None) -> UnitCosts:
+               currency: str | None = None, price_year: int | None = None, field: str = "setting") -> UnitCosts:
     """Unit costs of a setting.
 
     Parameters
@@ -139,6 +139,8 @@ def unit_costs(setting: str | Path | Mapping[str, float] = "ontario", *,
     currency, price_year
         Required for a user setting; for a named setting they relabel its costs (no
         conversion is done).
+    field
+        The name errors give the setting (the caller's keyword for it).
 
     Costs must be finite and >= 0; anything else is refused with an
     :class:`~b12sim.errors.InputError` naming the item.
@@ -151,13 +153,13 @@ def unit_costs(setting: str | Path | Mapping[str, float] = "ontario", *,
         if isinstance(setting, Mapping):
             name, costs = "user", dict(setting)
         else:
-            name, costs = str(setting), _read_costs_csv(Path(setting))
+            name, costs = str(setting), _read_costs_csv(Path(setting), field)
         if currency is None or price_year is None:
             missing = "currency" if currency is None else "price_year"
             raise InputError(missing, None, "given with a user setting (e.g. currency='GBP', price_year=2024)")
         cur, year, note = currency, price_year, ""
     else:
-        raise InputError("setting", setting, f"one of {sorted(_SETTINGS)}, a mapping {{item: cost}} "
+        raise InputError(field, setting, f"one of {sorted(_SETTINGS)}, a mapping {{item: cost}} "
                                              "or an existing CSV file with columns item,cost")
     if overrides is not None and not isinstance(overrides, Mapping):
         raise InputError("overrides", overrides, "a mapping {item: cost}")

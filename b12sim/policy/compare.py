@@ -123,12 +123,7 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     rate = evidence.value("discount_rate") if discount_rate is None else discount_rate
     econ.discount_factor(0.0, rate)  # validates the rate
     if not isinstance(costs, econ.UnitCosts):
-        try:
-            costs = econ.unit_costs(costs, overrides=cost_overrides)
-        except InputError as e:  # unit_costs calls the setting "setting"; here it is the costs= keyword
-            if e.field != "setting":
-                raise
-            raise InputError("costs", e.value, e.allowed, e.hint) from None
+        costs = econ.unit_costs(costs, overrides=cost_overrides, field="costs")
     df = _cohort(cohort, seed)
     n = len(df)
     chunk = chunk_people if chunk_people is not None else max(ms.BLOCK, DEFAULT_CHUNK_PAIRS // draws)
