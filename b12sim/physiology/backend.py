@@ -62,6 +62,7 @@ def _module(funcs: dict) -> types.ModuleType:
     return mod
 
 
+@functools.cache
 def numpy() -> types.ModuleType:
     """The equations as written (numpy primitives)."""
     return _module(_equations())
