@@ -17,13 +17,14 @@ from b12sim.simulation import engine, parameters, reference
 
 # the simulator's physiology: absorption and losses, pool kinetics, marrow and red cells, nerves, markers
 SIMULATOR_EQUATIONS = {
-    "oral_absorbed", "im_retained", "loss_rate", "recent_rates", "pool_update", "halflife_rate", "first_order_step",
+    "oral_absorbed", "retained", "food_kept", "loss_rate", "pool_update", "steady_pools", "halflife_rate",
+    "first_order_step",
     "folic_acid_left", "folic_acid_effect", "deficit", "folate_deficit", "marrow_deficit", "folate_marrow_deficit",
     "stage_rates", "production_scale", "production", "new_cell_mcv", "steady_hb", "exposure_anchors",
     "exposure_rate", "dysfunction_constants", "dysfunction_rates", "weibull", "p_permanent", "b12_with_recent",
     "holotc_with_recent", "log_mma", "log_hcy",
 }
-KERNEL_EQUATIONS = SIMULATOR_EQUATIONS - {"recent_rates", "steady_hb"}  # those two are used before the kernel
+KERNEL_EQUATIONS = SIMULATOR_EQUATIONS - {"food_kept", "steady_pools", "steady_hb"}  # used before the kernel
 
 
 def _tree(obj):
@@ -66,12 +67,12 @@ def test_numpy_paths_call_the_same_equations():
     from b12sim.calibration import neurology, treatment
 
     engine_calls = _called(engine) | _called(reference) | _called(haem.marrow_rates)
-    assert SIMULATOR_EQUATIONS - {"recent_rates"} <= engine_calls, SIMULATOR_EQUATIONS - engine_calls
-    assert "recent_rates" in _called(parameters.draw)
+    assert SIMULATOR_EQUATIONS <= engine_calls, SIMULATOR_EQUATIONS - engine_calls
+    assert "halflife_rate" in _called(parameters.draw)
     # the reference integrator takes the pools and folic acid from their exact solution, not an ODE of its own
     assert {"pool_update", "folic_acid_left"} <= _called(reference)
-    assert {"recent_rates", "loss_rate", "oral_absorbed", "im_retained", "pool_update", "deficit",
-            "b12_with_recent", "log_mma", "log_hcy"} <= _called(treatment, {"eq", "kin"})
+    assert {"halflife_rate", "loss_rate", "oral_absorbed", "retained", "food_kept", "pool_update", "steady_pools",
+            "deficit", "b12_with_recent", "log_mma", "log_hcy"} <= _called(treatment, {"eq", "kin"})
     assert {"p_permanent", "weibull"} <= _called(neurology, {"eq", "neuro"})
 
 

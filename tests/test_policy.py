@@ -122,7 +122,7 @@ def test_microsimulation_and_decide_agree_for_one_person(monkeypatch):
     person, u, costs = ppl.parse(row), econ.utilities(), econ.unit_costs()
     params = parameters.draw(draws, np.random.SeedSequence(seed).spawn(3)[0])  # the microsimulation's parameter stream
     w = outcomes.worlds(person, np.full(draws, np.log(row["stores_ug"])), params, reg, (0,), h,
-                        np.random.SeedSequence(0), costs, u)
+                        np.random.SeedSequence(0), np.random.SeedSequence(1), costs, u)
     life = outcomes.life_weights(person["age"], person["sex"])
     permanent_after = u.myelopathy * w.p_permanent[:, 1] * life[h + 1:].sum() / year
     lived = u.neuropathy_none * life[1:h + 1].sum() / year - (w.qaly_loss[:, 1] - permanent_after)

@@ -1,4 +1,5 @@
-"""The treatment-kinetics calibration (Kuzminski 1998): shipped posterior and a re-run."""
+"""The kinetics calibration (Kuzminski 1998, absorption and retention, steady stores, gastrectomy):
+shipped posterior and a re-run."""
 
 import numpy as np
 import pytest
@@ -12,12 +13,17 @@ def shipped():
     return load_posterior("treatment")
 
 
-def test_shipped_posterior_converged_and_reproduces_kuzminski(shipped):
-    """Target 1: all six day-120 arm means inside their posterior predictive 95% intervals,
-    R-hat < 1.01, bulk ESS > 400, no divergences; the oral arm's serum B12 above the IM arm's."""
+def test_shipped_posterior_converged_and_reproduces_the_evidence(shipped):
+    """Target 1: all six Kuzminski day-120 arm means, the steady store of the median diet and the
+    speed of depletion after gastrectomy inside their posterior predictive 95% intervals; of the
+    absorption and retention values, which disagree with each other (Carmel's 50 ug against
+    Kurpad's 2.5 ug, Carmel's and Glass's 1 mg injection), all but three; R-hat < 1.01, bulk
+    ESS > 400, no divergences; the oral arm's serum B12 above the IM arm's."""
     assert converged(shipped)
     checks = shipped["checks"].to_dataset()
-    assert bool(checks["inside"].all())
+    core = [o for o in checks.observation.values if not o.startswith(("carmel", "kurpad", "glass"))]
+    assert len(core) == 8 and bool(checks["inside"].sel(observation=core).all())
+    assert int((~checks["inside"]).sum()) <= 3
     post = shipped["posterior"].to_dataset()
     assert float((post["pred_oral_b12"] > post["pred_im_b12"]).mean()) > 0.99
     # the trial informs the recent pool: its serum weight is narrower than its prior

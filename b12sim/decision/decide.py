@@ -255,7 +255,7 @@ def decide(patient=None, *, regimen: str | Regimen = DEFAULT_REGIMEN, tests=info
     post = information.posterior(person, dr)
     starts = tuple(sorted({s for s in WAIT_GRID if s < horizon} | set(waits.values())))
     w = outcomes.worlds(person, post.mean_if_deficient(params["x_k"]), params, reg, starts, horizon, s_dose,
-                        uc, economics.utilities())
+                        ppl.stream(s_param), uc, economics.utilities())
     an = _Analysis(post.p, w, -wtp * w.qaly_loss - w.cost_def[None, :], -w.cost_rep,
                    {s: j for j, s in enumerate(starts, start=1)})
 

@@ -111,16 +111,15 @@ def _first_normal_day(hb: np.ndarray, normal: float) -> np.ndarray:
 
 
 def simulate(person: dict, x0: np.ndarray, params: dict, regimen: Regimen, starts, horizon: int,
-             dose_seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
+             dose_seed: np.random.SeedSequence, people_seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
     """Simulated Hb, nerve dysfunction and P(permanent) of the deficient world: (draws, 1 + len(starts), horizon + 1).
 
     ``x0`` (draws,): starting ln stores (ug); person 0 is untreated, person ``j`` gets
     ``regimen`` from ``starts[j - 1]``. Day 0 is the untreated steady state. Runs on the
     engine's numba kernel (compiled once per installation, then cached).
     """
-    people = [{**person, "stores_ug": 1.0}] * (1 + len(starts))  # known stores: replaced by x0 below
-    arr = ppl.arrays(people, params)
-    arr["x0"] = np.repeat(np.asarray(x0, float)[:, None], len(people), axis=1)
+    people = [person] * (1 + len(starts))
+    arr = ppl.arrays(people, params, seed=people_seed, x0=x0, ids=[0] * len(people))
     doses = {c: np.zeros((len(people), horizon)) for c in CHANNELS}
     for j, s in enumerate(starts, start=1):
         child = np.random.SeedSequence(dose_seed.entropy, spawn_key=(*dose_seed.spawn_key, j))
@@ -135,10 +134,10 @@ def simulate(person: dict, x0: np.ndarray, params: dict, regimen: Regimen, start
 
 
 def worlds(person: dict, x0: np.ndarray, params: dict, regimen: Regimen, starts, horizon: int,
-           dose_seed: np.random.SeedSequence, costs: economics.UnitCosts,
+           dose_seed: np.random.SeedSequence, people_seed: np.random.SeedSequence, costs: economics.UnitCosts,
            u: economics.Utilities) -> Worlds:
     """Simulate the deficient world and cost both worlds (see the module doc)."""
-    sim = simulate(person, x0, params, regimen, starts, horizon, dose_seed)
+    sim = simulate(person, x0, params, regimen, starts, horizon, dose_seed, people_seed)
     weights = life_weights(person["age"], person["sex"])
     per_day = weights[1: horizon + 1] / DAYS_PER_YEAR  # years of (discounted) life per simulated day
     after = weights[horizon + 1:].sum() / DAYS_PER_YEAR

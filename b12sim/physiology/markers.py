@@ -196,6 +196,15 @@ def store_log_prior(x, lo, mu, sigma_x, mu_d, sigma_d):
     return main + softplus(dep - main)
 
 
+def depleting_posterior(x, lo, mu, sigma_x, mu_d, sigma_d):
+    """Probability that a person with ln stores ``x`` (ug) is in the depleting component, the prior of
+    :func:`store_log_prior` (the markers depend on ``x`` alone, so this is also the probability given
+    their results and ``x``)."""
+    lw_main, lw_dep = component_log_weights(lo)
+    z = lw_dep + normal_log_density(x, mu_d, sigma_d) - lw_main - normal_log_density(x, mu, sigma_x)
+    return 1.0 / (1.0 + exp(-z))
+
+
 def posterior_variance(s0, prec):
     """Posterior variance ``s0^2 / (1 + s0^2 prec)`` of a latent value with a normal prior of SD ``s0``
     given results of precision ``prec`` about it (each result's slope^2 / SD^2; ln-units^-2)."""

@@ -29,7 +29,8 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     Returns one row per person: ``age``, ``egfr``, risk flags, markers in canonical
     units (NaN when not measured; clipped to the accepted input range, as an assay
     reports within its range), ``true_stores_ug``, ``true_folate`` (nmol/L),
-    and the truth labels ``deficient`` and ``folate_deficient``.
+    and the truth labels ``deficient``, ``folate_deficient`` and ``depleting`` (drawn from the
+    depleting, malabsorption component: stores falling for want of intrinsic factor).
     """
     c = mk.Constants.load()
     risks = risks or {}
@@ -64,5 +65,6 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     out["true_stores_ug"] = np.exp(x)
     out["true_folate"] = np.exp(y)
     out["deficient"] = x < params["x_k"]
+    out["depleting"] = dep
     out["folate_deficient"] = y < c.ln_fol_def
     return pd.DataFrame(out)

@@ -256,7 +256,7 @@ def run_blocks(setup: Setup, rows: pd.DataFrame, draws: slice = slice(None)) -> 
     p, ed = ({k: np.asarray(v)[draws] for k, v in d.items()} for d in (p, ed))
     n_draw = len(p["x_k"])
     ids = rows["person"].to_numpy(int)
-    arr = ppl.arrays(_people(rows), p)
+    arr = ppl.arrays(_people(rows), p, seed=setup.streams()[0], ids=ids)
     u, u_stop = _uniforms(setup, ids)
     shares = {route: rows[col].to_numpy(float) for route, col in adherence.TRAITS.items()}
     h = setup.horizon_days

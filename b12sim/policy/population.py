@@ -62,7 +62,8 @@ def synthetic_cohort(n: int, *, seed: int = SEED, age: tuple[float, float] | Non
     tested population (defaults from the evidence table). Columns: labs in
     canonical units, ``age``, ``egfr``, ``sex``, risk flags, ``cause`` (one of
     :data:`CAUSES`), ``neuro_days`` (0 without nerve involvement), the truth
-    ``stores_ug`` and ``deficient``, and adherence traits (shares of oral doses taken
+    ``stores_ug``, ``deficient`` and ``intrinsic_factor`` (absent in people whose stores are
+    falling from malabsorption; the others are at the steady state of their diet), and adherence traits (shares of oral doses taken
     and injections received).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_PEOPLE:
@@ -106,6 +107,7 @@ def synthetic_cohort(n: int, *, seed: int = SEED, age: tuple[float, float] | Non
             extra[k].append(_beta(rng, ev(f"{k}_mean"), conc))
     for k, v in extra.items():
         df[k] = v
+    df["intrinsic_factor"] = np.where(df.pop("depleting"), "absent", "present")
     df = df.rename(columns={"true_stores_ug": "stores_ug"}).drop(columns=["true_folate", "folate_deficient"])
     df.index.name = "person"
     return df.reset_index()

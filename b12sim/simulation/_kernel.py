@@ -46,9 +46,9 @@ DAY_CHUNK = 32  # days of doses and outputs a block copies in and out at a time
 OUTPUTS = ("stores_ug", "b12", "holotc", "mma", "hcy", "hb", "mcv", "reticulocytes", "neuro_dysfunction",
            "p_permanent")  # in the order of _observe's codes
 PARAMS = (  # fields of the per-draw record
-    "loss_per_day", "biliary_reabsorbed", "biliary_ug_per_day", "store_median_ug", "recent_to_stores_per_day",
-    "recent_lost_per_day", "if_fraction", "if_max_ug", "passive_fraction", "im_hydroxo_max_ug", "im_hydroxo_half_ug",
-    "im_cyano_max_ug", "im_cyano_half_ug", "folic_acid_halflife_days", "folic_acid_threshold_mg", "folic_acid_bypass",
+    "loss_per_day", "biliary_reabsorbed", "biliary_ug_per_day", "store_median_ug", "recent_per_day", "spill_ug",
+    "if_fraction", "if_max_ug", "passive_fraction", "spill_hydroxo_ug", "spill_cyano_ug", "folic_acid_halflife_days",
+    "folic_acid_threshold_mg", "folic_acid_bypass",
     "x_k", "n_hinge", "mu_d", "mu_y", "ln_s_med", "ln_fol_hinge", "a_h", "c_f", "marrow_delay_days",
     "reticulocyte_days", "rbc_lifespan_days", "epo_exponent", "mcv_normal_fl", "mcv_per_deficit",
     "marker_halflife_days", "neuro_onset_days", "neuro_recovery_halflife_days", "neuro_permanent_p_3mo",
@@ -58,7 +58,8 @@ PARAMS = (  # fields of the per-draw record
 STATE = (("s", ()), ("r", ()), ("fa", ()), ("dl", ()), ("q", (N_DELAY,)), ("ret", ()), ("ret_vol", ()),
          ("age", (N_AGE,)), ("age_vol", (N_AGE,)), ("neuro_x", ()), ("neuro_n", ()))  # as engine.initial_state
 CELL = np.dtype([(k, "f8", shape) for k, shape in STATE]
-                + [(k, "f8") for k in ("dfol", "marrow_sensitivity", "hb_replete", "if_intact", "a", "renal")])
+                + [(k, "f8") for k in ("dfol", "marrow_sensitivity", "hb_replete", "if_intact", "food", "usual", "a",
+                                       "renal")])
 LANE = (  # per lane, besides its states
     # fixed: the pools' and folic acid's half-substep; anchors of the deficits; nerve rates
     "e_s", "e_r", "gain", "fa_left", "folic_acid_threshold_mg", "x_k", "n_hinge", "d_replete", "dfol",
@@ -68,8 +69,8 @@ LANE = (  # per lane, besides its states
     "c1", "c2", "c1_ret", "c0_ret", "marrow_sensitivity", "ln_scale", "epo_exponent", "mcv_normal_fl",
     "mcv_per_deficit",
     # fixed: absorption and outputs
-    "if_intact", "if_fraction", "if_max_ug", "passive_fraction", "im_hydroxo_max_ug", "im_hydroxo_half_ug",
-    "im_cyano_max_ug", "im_cyano_half_ug", "b0", "serum_per_ug_recent", "t0", "kappa_t", "ln_s_med", "a", "renal",
+    "if_intact", "if_fraction", "if_max_ug", "passive_fraction", "spill_ug", "food", "usual", "spill_hydroxo_ug",
+    "spill_cyano_ug", "b0", "serum_per_ug_recent", "t0", "kappa_t", "ln_s_med", "a", "renal",
     "m0", "bm_age", "bm_renal", "a_m", "h0", "bh_age", "bh_renal", "theta", "k_weibull",
     # per substep: the ageing chains' sums, then values handed from one loop to the next
     "hb_sum", "vol_sum", "x1", "x2", "fe1", "fe2", "ln_hb", "trial_hb", "d1", "d2", "dmar1", "dmar2", "e1", "e2",
@@ -135,17 +136,19 @@ def _block(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps,
         if given[3]:
             _copy_in(folic_mg, doses[3], idx, n, d0, nday)
         for k in range(nday):
-            # the day's absorbed cobalamin enters the recent pool, folic acid the body
+            # the day's kept cobalamin (food, doses) enters the recent pool, folic acid the body
+            for l in range(LANES):
+                w.r[l] += w.food[l]
             if given[0]:
                 for l in range(LANES):
-                    w.r[l] += EQ.oral_absorbed(doses[0, k, l], w.if_intact[l], w.if_fraction[l], w.if_max_ug[l],
-                                               w.passive_fraction[l])
+                    w.r[l] += EQ.retained(EQ.oral_absorbed(doses[0, k, l], w.if_intact[l], w.if_fraction[l],
+                                                           w.if_max_ug[l], w.passive_fraction[l]), w.spill_ug[l])
             if given[1]:
                 for l in range(LANES):
-                    w.r[l] += EQ.im_retained(doses[1, k, l], w.im_hydroxo_max_ug[l], w.im_hydroxo_half_ug[l])
+                    w.r[l] += EQ.retained(doses[1, k, l], w.spill_hydroxo_ug[l])
             if given[2]:
                 for l in range(LANES):
-                    w.r[l] += EQ.im_retained(doses[2, k, l], w.im_cyano_max_ug[l], w.im_cyano_half_ug[l])
+                    w.r[l] += EQ.retained(doses[2, k, l], w.spill_cyano_ug[l])
             if given[3]:
                 for l in range(LANES):
                     w.fa[l] += doses[3, k, l]
@@ -175,7 +178,7 @@ def _lane(work, l, p, c, h):
     w.hb_sum[l], w.vol_sum[l] = hb_sum, vol_sum
     # the pools and folic acid over half a substep
     lam = EQ.loss_rate(c.if_intact, p.loss_per_day, p.biliary_reabsorbed, p.biliary_ug_per_day, p.store_median_ug)
-    w.e_s[l], w.e_r[l], w.gain[l] = EQ.pool_update(lam, p.recent_to_stores_per_day, p.recent_lost_per_day, h / 2)
+    w.e_s[l], w.e_r[l], w.gain[l] = EQ.pool_update(lam, p.recent_per_day, h / 2)
     w.fa_left[l] = EQ.folic_acid_left(p.folic_acid_halflife_days, h / 2)
     w.fe1[l] = w.fe2[l] = EQ.folic_acid_effect(c.fa, p.folic_acid_threshold_mg)  # kept if none is given
     w.folic_acid_threshold_mg[l], w.folic_acid_bypass[l] = p.folic_acid_threshold_mg, p.folic_acid_bypass
@@ -202,9 +205,8 @@ def _lane(work, l, p, c, h):
     w.mcv_normal_fl[l], w.mcv_per_deficit[l] = p.mcv_normal_fl, p.mcv_per_deficit
     # absorption
     w.if_intact[l], w.if_fraction[l], w.if_max_ug[l] = c.if_intact, p.if_fraction, p.if_max_ug
-    w.passive_fraction[l] = p.passive_fraction
-    w.im_hydroxo_max_ug[l], w.im_hydroxo_half_ug[l] = p.im_hydroxo_max_ug, p.im_hydroxo_half_ug
-    w.im_cyano_max_ug[l], w.im_cyano_half_ug[l] = p.im_cyano_max_ug, p.im_cyano_half_ug
+    w.passive_fraction[l], w.spill_ug[l], w.food[l], w.usual[l] = p.passive_fraction, p.spill_ug, c.food, c.usual
+    w.spill_hydroxo_ug[l], w.spill_cyano_ug[l] = p.spill_hydroxo_ug, p.spill_cyano_ug
     # outputs
     w.b0[l], w.serum_per_ug_recent[l], w.t0[l], w.kappa_t[l] = p.b0, p.serum_per_ug_recent, p.t0, p.kappa_t
     w.ln_s_med[l], w.a[l], w.renal[l] = p.ln_s_med, c.a, c.renal
@@ -319,10 +321,10 @@ def _observe(work, code, v):
             v[l] = w.s[l] + w.r[l]
     elif code == 1:  # b12
         for l in range(LANES):
-            v[l] = EQ.b12_with_recent(w.x2[l], w.r[l], w.b0[l], w.serum_per_ug_recent[l], w.ln_s_med[l])
+            v[l] = EQ.b12_with_recent(w.x2[l], w.r[l] - w.usual[l], w.b0[l], w.serum_per_ug_recent[l], w.ln_s_med[l])
     elif code == 2:  # holotc
         for l in range(LANES):
-            v[l] = EQ.holotc_with_recent(w.x2[l], w.r[l], w.t0[l], w.kappa_t[l], w.b0[l], w.serum_per_ug_recent[l],
+            v[l] = EQ.holotc_with_recent(w.x2[l], w.r[l] - w.usual[l], w.t0[l], w.kappa_t[l], w.b0[l], w.serum_per_ug_recent[l],
                                          w.ln_s_med[l])
     elif code == 3:  # mma
         for l in range(LANES):

@@ -1,6 +1,6 @@
 """The vectorized simulator: people x draws advanced day by day.
 
-Each day, the day's absorbed cobalamin enters the recent pool and the day is
+Each day, the day's kept cobalamin (food and doses) enters the recent pool and the day is
 split into ``substeps``: the two B12 pools take exact steps
 (:func:`b12sim.physiology.kinetics.pool_update`); every other state ``z`` has the form
 ``dz/dt = inflow - k z`` and takes an exponential predictor-corrector step
@@ -72,13 +72,30 @@ def anchor_hb(q: dict, dmar, hb0) -> None:
     q["hb_replete"] = np.where(given, np.minimum(need, cap), q["hb_replete"] * np.ones_like(hb0))
 
 
+def food(q, people, total) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept, usual)``: cobalamin kept from food (ug/day) and the recent pool it keeps (ug) of each
+    cell with body total ``total`` (ug) at day 0. A NaN intake means the person eats what holds
+    their day-0 stores steady (:func:`kin.steady_pools`); a given intake (ug/day) is absorbed by
+    their intrinsic factor and food release (:func:`kin.food_kept`)."""
+    ifi = np.asarray(people["if_intact"], float)
+    s_per, r_per = kin.steady_pools(pool_loss(ifi, q), q["recent_per_day"])
+    intake = np.asarray(people["intake_ug"], float)
+    given = kin.food_kept(np.nan_to_num(intake), q["meals_per_day"], np.asarray(people["release"], float), ifi,
+                          q["if_fraction"], q["if_max_ug"], q["passive_fraction"], q["spill_ug"])
+    kept = np.where(np.isnan(intake), total / (s_per + r_per), given)
+    return kept, np.minimum(kept * r_per, 0.5 * total)
+
+
 def initial_state(q, people, c: mk.Constants) -> dict:
-    """Untreated steady state of each person at day 0 (see :func:`haem.steady_state`)."""
-    x0 = np.asarray(people["x0"], float)
-    s = np.exp(x0) * np.ones_like(q["x_k"])
+    """State of each person at day 0: the pools split by their food intake (:func:`food`), the blood
+    and nerves at the untreated steady state of the day-0 stores (see :func:`haem.steady_state`)."""
+    total = np.exp(np.asarray(people["x0"], float)) * np.ones_like(q["x_k"])
+    kept, usual = food(q, people, total)
+    r = usual.copy()
+    s = total - r
     dfol = mk.folate_deficit(np.asarray(people["y0"], float), c.ln_fol_hinge) * np.ones_like(s)
     zero = np.zeros_like(s)
-    d, dmar = drivers(s, zero, zero, dfol, q, c)
+    d, dmar = drivers(s, r, zero, dfol, q, c)
     hb0 = np.asarray(people["hb"], float) * np.ones_like(s)
     anchor_hb(q, dmar, hb0)
     hb0 = np.where(np.isnan(hb0), haem.steady_hb(dmar, q["marrow_sensitivity"], q["hb_replete"], q["epo_exponent"]),
@@ -87,10 +104,10 @@ def initial_state(q, people, c: mk.Constants) -> dict:
     mcv0 = np.where(np.isnan(mcv0), haem.new_cell_mcv(dmar, q["mcv_normal_fl"], q["mcv_per_deficit"]), mcv0)
     e0 = exposure(d, q)
     nd = np.asarray(people["neuro_days"], float) * np.ones_like(s)
-    st = {"s": s, "r": zero.copy(), "fa": zero.copy(), "dl": d,
+    st = {"s": s, "r": r, "fa": zero.copy(), "dl": d,
           "neuro_x": e0 * nd, "neuro_n": -np.expm1(-e0 * nd / q["neuro_onset_days"])}
     st.update(haem.steady_state(dmar, hb0, mcv0, q))
-    return st | {"dfol": dfol}
+    return st | {"dfol": dfol, "food": kept, "usual": usual}
 
 
 def exposure(d, q):
@@ -107,8 +124,9 @@ def observe(st, q, people, c: mk.Constants) -> dict:
     hb, mcv, ret = haem.totals(st)
     return {
         "stores_ug": s + r,
-        "b12": mk.b12_with_recent(x, r, q["b0"], q["serum_per_ug_recent"], c.ln_s_med),
-        "holotc": mk.holotc_with_recent(x, r, q["t0"], q["kappa_t"], q["b0"], q["serum_per_ug_recent"], c.ln_s_med),
+        "b12": mk.b12_with_recent(x, r - st["usual"], q["b0"], q["serum_per_ug_recent"], c.ln_s_med),
+        "holotc": mk.holotc_with_recent(x, r - st["usual"], q["t0"], q["kappa_t"], q["b0"], q["serum_per_ug_recent"],
+                                        c.ln_s_med),
         "mma": np.exp(mk.log_mma(dl, a, rr, q["m0"], q["bm_age"], q["bm_renal"], q["a_m"])),
         "hcy": np.exp(mk.log_hcy(dl, st["dfol"] * (1 - fa_eff), a, rr, q["h0"], q["bh_age"], q["bh_renal"],
                                  q["a_h"], q["c_f"])),
@@ -136,10 +154,11 @@ def _exp_step(z, inflow, k, h):
 
 
 def absorbed(doses_t, if_intact, q) -> np.ndarray:
-    """Cobalamin (ug) entering the recent pool from one day's doses (arrays (people,))."""
-    return (kin.oral_absorbed(doses_t["oral_ug"], if_intact, q["if_fraction"], q["if_max_ug"], q["passive_fraction"])
-            + kin.im_retained(doses_t["im_hydroxo_ug"], *kin.im_retention("hydroxocobalamin"))
-            + kin.im_retained(doses_t["im_cyano_ug"], *kin.im_retention("cyanocobalamin")))
+    """Cobalamin (ug) kept from one day's doses (arrays (people,)), entering the recent pool."""
+    return (kin.retained(kin.oral_absorbed(doses_t["oral_ug"], if_intact, q["if_fraction"], q["if_max_ug"],
+                                           q["passive_fraction"]), q["spill_ug"])
+            + kin.retained(doses_t["im_hydroxo_ug"], q["spill_hydroxo_ug"])
+            + kin.retained(doses_t["im_cyano_ug"], q["spill_cyano_ug"]))
 
 
 def pool_loss(ifi, q):
@@ -154,8 +173,6 @@ def _kernel_inputs(p: dict, q: dict, st: dict, people: dict, c: mk.Constants):
 
     consts = {"ln_s_med": c.ln_s_med, "ln_fol_hinge": c.ln_fol_hinge,
               "store_median_ug": evidence.value("body_store_median_ug")}
-    for form, key in (("hydroxocobalamin", "hydroxo"), ("cyanocobalamin", "cyano")):
-        consts[f"im_{key}_max_ug"], consts[f"im_{key}_half_ug"] = kin.im_retention(form)
     cells = np.empty(st["s"].shape, K.CELL)
     given = st | {k: q[k] for k in ("marrow_sensitivity", "hb_replete")} | {
         "if_intact": people["if_intact"], "a": people["a"], "renal": people["r"]}
@@ -171,15 +188,16 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
 
     ``p``: parameter draws (:func:`parameters.draw`); ``people``: arrays (people,) or
     (draws, people) for ``x0`` (ln total stores, ug), ``y0`` (ln folate, nmol/L),
-    ``if_intact``, ``hb``/``mcv`` (NaN: steady state),
+    ``if_intact`` (0/1), ``intake_ug`` (ug/day of food; NaN: what holds the day-0 stores steady) and
+    ``release`` (share of food B12 freed for absorption), ``hb``/``mcv`` (NaN: steady state),
     ``neuro_days``, ``female``, centred age ``a`` and renal term ``r``; ``doses``: channel -> (people, days) received doses.
     ``kernel``: use the numba kernel (default: when draws x people reaches
     :data:`KERNEL_MIN`; it compiles once, about 10 s, and is cached on disk).
     """
     c = mk.Constants.load()
     q = person_params(p, people)
-    ifi = np.asarray(people["if_intact"], float)[None, :]
     st = initial_state(q, people, c)
+    ifi = np.broadcast_to(np.asarray(people["if_intact"], float), st["s"].shape)
     n_draw, n_people = st["s"].shape
     if kernel or (kernel is None and n_draw * n_people >= KERNEL_MIN):
         from b12sim.simulation import _kernel
@@ -193,7 +211,7 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
         return dict(zip(outputs, arr))
     out = {k: np.empty((n_draw, n_people, days)) for k in outputs}
     h = 1.0 / substeps
-    e_s, e_r, g = kin.pool_update(pool_loss(ifi, q), q["recent_to_stores_per_day"], q["recent_lost_per_day"], h / 2)
+    e_s, e_r, g = kin.pool_update(pool_loss(ifi, q), q["recent_per_day"], h / 2)
     left = haem.folic_acid_left(q["folic_acid_halflife_days"], h / 2)
 
     def half_step():  # the pools and folic acid are exact
@@ -201,7 +219,7 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
 
     steps = range(days) if progress is None else progress(range(days))
     for t in steps:
-        st["r"] = st["r"] + absorbed({ch: v[:, t] for ch, v in doses.items()}, ifi, q)
+        st["r"] = st["r"] + st["food"] + absorbed({ch: v[:, t] for ch, v in doses.items()}, ifi, q)
         st["fa"] = st["fa"] + doses["folic_acid_mg"][:, t]
         for _ in range(substeps):
             # the other states see the pools and folic acid at the substep midpoint

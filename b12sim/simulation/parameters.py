@@ -23,8 +23,8 @@ from b12sim.physiology import neurology as neuro
 STATUS = ("kinetics calibrated to Kuzminski 1998, blood response to the target-5 timeline and the "
           "permanent-deficit curve to Martin 1992 with the FDA 3-month anchor as prior (target 6; PyMC); "
           "onset and recovery of reversible nerve dysfunction are evidence priors (no data)")
-KINETIC = ("recent_halflife_days", "recent_lost_fraction", "serum_per_ug_recent", "loss_per_day",
-           "passive_fraction")  # b12sim.calibration.treatment.FREE (that module imports PyMC)
+KINETIC = ("recent_halflife_days", "spill_ug", "spill_hydroxo_ug", "spill_cyano_ug", "serum_per_ug_recent",
+           "loss_per_day", "passive_fraction", "biliary_ug_per_day", "if_fraction", "if_max_ug")  # b12sim.calibration.treatment.FREE (that module imports PyMC)
 HAEMATOLOGIC = ("marrow_delay_days", "reticulocyte_days", "epo_exponent", "marrow_sensitivity",
                 "rbc_lifespan_days", "mcv_normal_fl", "mcv_per_deficit")  # b12sim.calibration.haematology.FREE
 NEUROLOGIC = ("neuro_permanent_p_3mo", "neuro_permanent_p_12mo")  # b12sim.calibration.neurology.FREE
@@ -34,7 +34,9 @@ CALIBRATED = ({name: "treatment" for name in KINETIC} | {name: "haematology" for
 # model name -> (evidence row, lower bound, upper bound)
 PRIORS = {
     "recent_halflife_days": ("recent_pool_halflife_days", 0.5, 120.0),
-    "recent_lost_fraction": ("recent_pool_lost_fraction", 0.0, 0.9),
+    "spill_ug": ("plasma_spill_ug", 1.0, 200.0),
+    "spill_hydroxo_ug": ("im_spill_hydroxocobalamin_ug", 10.0, 50000.0),
+    "spill_cyano_ug": ("im_spill_cyanocobalamin_ug", 10.0, 50000.0),
     "serum_per_ug_recent": ("serum_b12_per_ug_recent", 0.01, 250.0),
     "marker_halflife_days": ("marker_response_halflife_days", 0.25, 60.0),
     "rbc_lifespan_days": ("rbc_lifespan_days", 60.0, 160.0),
@@ -56,6 +58,7 @@ PRIORS = {
     "if_max_ug": ("if_saturation_ug", 0.5, 4.0),
     "passive_fraction": ("passive_absorption_fraction", 0.003, 0.03),
     "loss_per_day": ("store_loss_per_day", 0.0003, 0.004),
+    "biliary_ug_per_day": ("biliary_secretion_ug_per_day", 0.2, 15.0),
 }
 
 
@@ -98,10 +101,9 @@ def draw(n: int, seed, *, prior: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     # the 12-month probability of permanent damage is above the 3-month one
     p["neuro_permanent_p_12mo"] = np.maximum(p["neuro_permanent_p_12mo"], p["neuro_permanent_p_3mo"] + neuro.MIN_GAP)
     ev = evidence.value
-    p["biliary_ug_per_day"] = np.full(n, ev("biliary_secretion_ug_per_day"))
     p["biliary_reabsorbed"] = np.full(n, ev("biliary_reabsorbed_fraction"))
-    p["recent_to_stores_per_day"], p["recent_lost_per_day"] = kin.recent_rates(p["recent_halflife_days"],
-                                                                               p["recent_lost_fraction"])
+    p["recent_per_day"] = kin.halflife_rate(p["recent_halflife_days"])
+    p["meals_per_day"] = np.full(n, ev("meals_per_day"))
     p["folic_acid_threshold_mg"] = np.full(n, ev("folic_acid_threshold_mg"))
     return p
 

@@ -6,6 +6,22 @@ parameter draw), so a diagnosed patient's uncertainty carries into their course.
 Haemoglobin and MCV are taken as given; left out, they start at the model's
 steady state for the inferred deficit. Synthetic people whose stores are known
 (``stores_ug``) start from them in every draw, without inference.
+
+People eat. Whether their stores hold or fall has a cause:
+
+* intrinsic factor is absent with pernicious anaemia, ileal resection or bariatric
+  surgery, or when ``intrinsic_factor="absent"``; with no named cause, a draw
+  takes it as lost with the probability that the marker model's depleting
+  (malabsorption) component holds the person's day-0 stores
+  (:func:`b12sim.physiology.markers.depleting_posterior`);
+* a given ``diet`` (intake drawn per draw from the dietary surveys,
+  ``data/evidence/diet.csv``) or ``intake_ug_per_day`` is what the person eats from
+  day 0; without either, a person with intrinsic factor eats what holds their day-0
+  stores steady (their stores reflect their usual diet), and one without eats the
+  median omnivore intake, of which only the passive share is absorbed;
+* food B12 is freed from food proteins less on acid suppression or metformin: the
+  share that gives the marker model's store shift of those risk factors at steady
+  state (``exp(delta)``, one population for both models).
 """
 
 from __future__ import annotations
@@ -14,19 +30,24 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
-from b12sim import units
+from b12sim import evidence, units
+from b12sim.defaults import SEED
 from b12sim.diagnosis import inputs
 from b12sim.diagnosis.core import score_arrays
 from b12sim.diagnosis.draws import Draws
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
 
-EXTRA = ("hb", "mcv", "neuro_days", "sex", "stores_ug")
+EXTRA = ("hb", "mcv", "neuro_days", "sex", "stores_ug", "diet", "intake_ug_per_day", "intrinsic_factor")
 MAX_STORES_UG = 100_000.0
 NO_INTRINSIC_FACTOR = ("pernicious_anaemia", "ileal_resection", "bariatric")
 SEXES = ("female", "male")
 MAX_NEURO_DAYS = 3650
+DIETS = ("omnivore", "vegetarian", "vegan", "low_intake")
+MAX_INTAKE_UG = 1000.0  # ug/day from food; fortified foods and supplements beyond it are doses
+IF_STATES = ("present", "absent")
 
 
 def _extra(field: str, v) -> float | str:
@@ -44,6 +65,24 @@ def _extra(field: str, v) -> float | str:
         if not (math.isfinite(d) and 0 < d <= MAX_STORES_UG):
             raise InputError("stores_ug", v, f"known body stores above 0 and up to {MAX_STORES_UG:,.0f} ug")
         return d
+    if field == "diet":
+        d = str(v).strip().lower().replace("-", "_").replace(" ", "_")
+        if d not in DIETS:
+            raise InputError("diet", v, f"one of {', '.join(DIETS)} (what the person eats from day 0)")
+        return d
+    if field == "intrinsic_factor":
+        d = str(v).strip().lower()
+        if d not in IF_STATES:
+            raise InputError("intrinsic_factor", v, "present or absent")
+        return d
+    if field == "intake_ug_per_day":
+        try:
+            d = float(v)
+        except (TypeError, ValueError):
+            d = math.nan
+        if not (math.isfinite(d) and 0 <= d <= MAX_INTAKE_UG):
+            raise InputError("intake_ug_per_day", v, f"dietary B12 from 0 to {MAX_INTAKE_UG:,.0f} ug/day")
+        return d
     if field == "neuro_days":
         try:
             d = float(v)
@@ -56,13 +95,18 @@ def _extra(field: str, v) -> float | str:
 
 
 def parse(values: dict) -> dict:
-    """Check one person's values: lab keywords as for ``diagnose`` plus ``hb``, ``mcv``, ``neuro_days``, ``sex``."""
+    """Check one person's values: lab keywords as for ``diagnose`` plus ``hb``, ``mcv``, ``neuro_days``,
+    ``sex``, ``stores_ug``, ``diet``, ``intake_ug_per_day`` and ``intrinsic_factor``. A vegan ``diet``
+    sets the diagnosis model's vegan risk factor unless it is given."""
     labs = {k: v for k, v in values.items() if k not in EXTRA}
-    person = inputs.from_kwargs(labs)
+    extra = {}
     for k in EXTRA:
         v = values.get(k)
-        person[k] = _extra(k, v) if v is not None else {"sex": "female", "neuro_days": 0.0}.get(k, math.nan)
-    return person
+        missing = v is None or (isinstance(v, float) and math.isnan(v))
+        extra[k] = _extra(k, v) if not missing else {"sex": "female", "neuro_days": 0.0}.get(k, math.nan)
+    if extra["diet"] == "vegan" and "vegan" not in labs:
+        labs["vegan"] = True
+    return inputs.from_kwargs(labs) | extra
 
 
 def merge(patient, values: dict):
@@ -103,22 +147,65 @@ def from_patient(patient) -> list[dict]:
     raise InputError("patient", type(patient).__name__, "a dict of values, a Diagnosis or a DataFrame")
 
 
-def arrays(people: list[dict], p: dict) -> dict:
-    """Engine inputs: ``x0`` (draws, people) and per-person arrays (see :func:`engine.run`)."""
+def stream(param_seed: np.random.SeedSequence) -> np.random.SeedSequence:
+    """The seed of :func:`arrays`' per-person draws for a run whose parameters come from ``param_seed``
+    (:func:`b12sim.simulate` and :func:`b12sim.decide` share it, so one seed gives the same people)."""
+    return np.random.SeedSequence(param_seed.entropy, spawn_key=(*param_seed.spawn_key, 0))
+
+
+def _diet_intake(diet: str, z):
+    """Intake (ug/day) of ``diet`` at standard normal deviates ``z``: log-normal around the diet's median."""
+    ev = evidence.value
+    median = ev("intake_omnivore_median_ug") * (1.0 if diet == "omnivore" else ev(f"intake_{diet}_ratio"))
+    return median * np.exp(ev("intake_log_sd") * z)
+
+
+def arrays(people: list[dict], p: dict, *, seed=SEED, x0=None, ids=None) -> dict:
+    """Engine inputs: ``x0`` (draws, people) and per-person arrays (see :func:`engine.run`).
+
+    ``x0`` (draws,) or (draws, people): day-0 ln stores (ug) to use instead of inferring them.
+    ``seed`` draws, for person ``i`` alone (the same whatever the others; ``ids[i]`` when given), whether
+    intrinsic factor is lost when no cause is named and their intake when a diet is given.
+    """
     canon = pd.DataFrame(people, columns=list(inputs.FIELDS))
     canon["age"] = canon["age"].fillna(mk.AGE_REF)
     obs, a, r, risks = inputs.arrays(canon)
-    known = np.array([q["stores_ug"] for q in people], float)
-    ex = np.broadcast_to(np.log(known)[:, None], (len(people), len(p["x_k"]))).copy()
-    infer = np.isnan(known)
-    if infer.any():
-        dr = Draws({k: np.asarray(p[k]) for k in mk.PARAMS}, mk.Constants.load())
-        ex[infer] = score_arrays(obs[infer], a[infer], r[infer], risks[infer], dr, explain=False)[2]
+    n_draw, n = len(p["x_k"]), len(people)
+    if x0 is None:
+        known = np.array([q["stores_ug"] for q in people], float)
+        ex = np.broadcast_to(np.log(known)[:, None], (n, n_draw)).copy()
+        infer = np.isnan(known)
+        if infer.any():
+            dr = Draws({k: np.asarray(p[k]) for k in mk.PARAMS}, mk.Constants.load())
+            ex[infer] = score_arrays(obs[infer], a[infer], r[infer], risks[infer], dr, explain=False)[2]
+        x0 = ex.T
+    x0 = np.broadcast_to(np.asarray(x0, float).reshape(n_draw, -1), (n_draw, n))
     fol = canon["folate"].to_numpy(float)
     y0 = np.where(np.isnan(fol)[None, :], p["mu_y"][:, None], np.log(fol)[None, :])
-    no_if = canon[list(NO_INTRINSIC_FACTOR)].fillna(0).to_numpy(float).max(axis=1) > 0
+    flags = {k: canon[k].fillna(0).to_numpy(float)[None, :] for k in mk.RISKS}
+    named = np.maximum.reduce([flags[k] for k in NO_INTRINSIC_FACTOR])[0] > 0
+    said = np.array([q.get("intrinsic_factor") if isinstance(q.get("intrinsic_factor"), str) else "" for q in people])
+    q_ = {k: np.asarray(p[k])[:, None] for k in mk.PARAMS}
+    c = mk.Constants.load()
+    lost = mk.depleting_posterior(x0, mk.depleting_log_odds(a[None, :], flags, q_), mk.main_mean(a[None, :], flags, q_, c),
+                                  q_["sigma_x"], q_["mu_d"], q_["sigma_d"])
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    keys = range(n) if ids is None else (int(i) for i in ids)
+    u = np.stack([np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i)))
+                  .random((2, n_draw)) for i in keys], axis=-1)  # (2, draws, people)
+    absent = np.where(said == "absent", True, np.where(said == "present", False, named | (u[0] < lost)))
+    intake = np.full((n_draw, n), np.nan)
+    for i, q in enumerate(people):
+        if not math.isnan(q.get("intake_ug_per_day", math.nan)):
+            intake[:, i] = q["intake_ug_per_day"]
+        elif isinstance(q.get("diet"), str):
+            intake[:, i] = _diet_intake(q["diet"], ndtri(np.clip(u[1, :, i], 1e-12, 1 - 1e-12)))
+    # without intrinsic factor the stores are not at a steady state of the diet
+    intake = np.where(absent & np.isnan(intake), evidence.value("intake_omnivore_median_ug"), intake)
+    release = np.exp(sum(q_[f"delta_{k}"] * flags[k] for k in ("metformin", "ppi")))
     return {
-        "x0": ex.T, "y0": y0, "a": a, "r": r, "if_intact": (~no_if).astype(float),
+        "x0": x0, "y0": y0, "a": a, "r": r, "if_intact": (~absent).astype(float), "intake_ug": intake,
+        "release": release * np.ones((n_draw, n)),
         "hb": np.array([q["hb"] for q in people], float), "mcv": np.array([q["mcv"] for q in people], float),
         "neuro_days": np.array([q["neuro_days"] for q in people], float),
         "female": np.array([q["sex"] == "female" for q in people]),

@@ -17,7 +17,7 @@ from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
 from b12sim.simulation import engine
 
-EXACT = ("s", "r", "fa", "dfol")  # states known in closed form within a day
+EXACT = ("s", "r", "fa", "dfol", "food", "usual")  # states known in closed form within a day
 
 
 def run_one(p: dict, people: dict, doses: dict, days: int, *, draw: int = 0, person: int = 0,
@@ -30,9 +30,9 @@ def run_one(p: dict, people: dict, doses: dict, days: int, *, draw: int = 0, per
         one[k] = v[draw:draw + 1, person:person + 1] if v.ndim == 2 else v[person:person + 1]
     c = mk.Constants.load()
     q = engine.person_params(p1, one)
-    ifi = np.asarray(one["if_intact"], float)[None, :]
-    lam = engine.pool_loss(ifi, q)
     st = engine.initial_state(q, one, c)
+    ifi = np.broadcast_to(np.asarray(one["if_intact"], float), st["s"].shape)
+    lam = engine.pool_loss(ifi, q)
     start = {k: st[k] for k in EXACT}  # the exact states at the start of the current day
     names = [k for k in st if k not in EXACT]
     shapes = {k: st[k].shape for k in names}
@@ -47,7 +47,7 @@ def run_one(p: dict, people: dict, doses: dict, days: int, *, draw: int = 0, per
         for k in names:
             out[k] = y[i:i + sizes[k]].reshape(shapes[k])
             i += sizes[k]
-        e_s, e_r, g = kin.pool_update(lam, q["recent_to_stores_per_day"], q["recent_lost_per_day"], t)
+        e_s, e_r, g = kin.pool_update(lam, q["recent_per_day"], t)
         out["s"], out["r"] = start["s"] * e_s + g * start["r"], start["r"] * e_r
         out["fa"] = start["fa"] * haem.folic_acid_left(q["folic_acid_halflife_days"], t)
         return out
@@ -59,7 +59,7 @@ def run_one(p: dict, people: dict, doses: dict, days: int, *, draw: int = 0, per
     out = {k: np.empty(days) for k in engine.OUTPUTS}
     y = pack(st)
     for t in range(days):
-        start["r"] = start["r"] + engine.absorbed({ch: v[person:person + 1, t] for ch, v in doses.items()}, ifi, q)
+        start["r"] = start["r"] + start["food"] + engine.absorbed({ch: v[person:person + 1, t] for ch, v in doses.items()}, ifi, q)
         start["fa"] = start["fa"] + doses["folic_acid_mg"][person, t]
         y = solve_ivp(rhs, (0.0, 1.0), y, method="LSODA", rtol=rtol, atol=atol).y[:, -1]
         start.update({k: v for k, v in state(1.0, y).items() if k in EXACT})

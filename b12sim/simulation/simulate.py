@@ -28,12 +28,13 @@ def _doses(regimen: Regimen, n: int, start_day: int, days: int, seed) -> dict[st
     return out
 
 
-def _run(people, regimens, starts, days, draws, seed, substeps, progress, outputs=tuple(engine.OUTPUTS)):
-    """Shared runner: person ``i`` gets ``regimens[i]`` from ``starts[i]``; day-0 state and days 1..days."""
+def _run(people, regimens, starts, days, draws, seed, substeps, progress, outputs=tuple(engine.OUTPUTS), ids=None):
+    """Shared runner: person ``i`` gets ``regimens[i]`` from ``starts[i]``; day-0 state and days 1..days.
+    ``ids``: who each person is (copies of one person share their draws of intake and intrinsic factor)."""
     root = np.random.SeedSequence(seed)
     s_param, s_dose = root.spawn(2)
     p = parameters.draw(draws, s_param)
-    arr = ppl.arrays(people, p)
+    arr = ppl.arrays(people, p, seed=ppl.stream(s_param), ids=ids)
     doses = {c: np.zeros((len(people), days)) for c in CHANNELS}
     for i, (reg, start) in enumerate(zip(regimens, starts)):
         one = _doses(reg, 1, start, days, np.random.SeedSequence(s_dose.entropy, spawn_key=(*s_dose.spawn_key, i)))
@@ -172,7 +173,7 @@ def delay_curve(patient, regimens=("uk_im_hydroxo_neuro", "oral_2mg_daily", "fol
     rows = []
     for reg in regs:
         _, _, out, _ = _run(person * len(delays), [reg] * len(delays), delays, horizon, draws, seed,
-                            engine.SUBSTEPS, False, outputs=("p_permanent",))
+                            engine.SUBSTEPS, False, outputs=("p_permanent",), ids=[0] * len(delays))
         pp = out["p_permanent"][:, :, -1]  # (draws, delays)
         for j, d in enumerate(delays):
             lo, hi = np.quantile(pp[:, j], [0.025, 0.975])
