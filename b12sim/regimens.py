@@ -400,15 +400,20 @@ def _parse(text: str, path: Path) -> object:
         raise InputError(where, got, "valid TOML" if is_toml else "valid JSON", str(e)) from None
 
 
-def _load_file(path: Path) -> Regimen:
+def read_file(path: Path, field: str = "path") -> object:
+    """The parsed ``.toml`` or ``.json`` file ``path`` (a regimen or a strategy); refusals name ``field``."""
     if path.suffix.lower() not in (".toml", ".json"):
-        raise InputError("path", str(path), "a .toml or .json file")
+        raise InputError(field, str(path), "a .toml or .json file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError("path", str(path), "a readable UTF-8 .toml or .json file",
+        raise InputError(field, str(path), "a readable UTF-8 .toml or .json file",
                          getattr(e, "strerror", None) or str(e)) from None
-    data = _parse(text, path)
+    return _parse(text, path)
+
+
+def _load_file(path: Path) -> Regimen:
+    data = read_file(path)
     try:
         return Regimen.from_dict(data, name=path.stem)
     except InputError as e:

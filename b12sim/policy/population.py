@@ -92,8 +92,8 @@ def synthetic_cohort(n: int, *, seed: int = SEED, age: tuple[float, float] | Non
             raise InputError("b12_cutoff", cutoff, "a cut-off that some of the population falls below")
     df = pd.concat(kept).iloc[:n].copy()
     df["cause"] = _cause({k: df[k].to_numpy() for k in mk.RISKS})
-    p_neuro, (nd_med, nd_sd) = ev("neuro_involvement_p"), (ev("neuro_days_at_diagnosis"),
-                                                           float(evidence.row("neuro_days_at_diagnosis")["uncertainty"]))
+    p_neuro, nd_med = ev("neuro_involvement_p"), ev("neuro_days_at_diagnosis")
+    nd_sd = evidence.uncertainty("neuro_days_at_diagnosis")
     conc = ev("adherence_concentration")
     extra = {"sex": [], "neuro_days": [], **{k: [] for k in TRAITS.values()}}
     for i, deficient in zip(df.index, df["deficient"]):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from pathlib import Path
 from b12sim.errors import InputError
 from b12sim.economics import TESTS
 from b12sim.policy.population import CAUSES
-from b12sim.regimens import Regimen, load_regimen
+from b12sim.regimens import Regimen, load_regimen, read_file
 from b12sim.validation import number, whole
 
 KEYS = ("description", "source", "flag", "note", "regimen", "neuro_regimen", "by_cause", "confirm_test",
@@ -149,16 +148,7 @@ def load_strategy(spec) -> Strategy:
     if isinstance(spec, str) and spec in _presets():
         return Strategy.from_dict(_presets()[spec], spec)
     if isinstance(spec, (str, Path)) and str(spec).lower().endswith((".toml", ".json")):
-        path = Path(spec)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise InputError("strategy", str(path), "a readable .toml or .json file", e.strerror or str(e)) from None
-        try:
-            d = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-        except (ValueError, tomllib.TOMLDecodeError) as e:
-            raise InputError("strategy", str(path), "valid TOML or JSON", str(e)) from None
-        return Strategy.from_dict(d, path.stem)
+        return Strategy.from_dict(read_file(Path(spec), "strategy"), Path(spec).stem)
     close = difflib.get_close_matches(str(spec), presets(), n=1)
     raise InputError("strategy", spec, "a preset (" + ", ".join(presets()) + "), a .toml/.json file or a dict",
                      f"did you mean {close[0]!r}?" if close else "")
