@@ -25,7 +25,6 @@ Doses come out per day on four channels: ``oral_ug`` (any oral cobalamin),
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import json
 import re
@@ -37,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from b12sim.defaults import DAYS_PER_YEAR
-from b12sim.errors import InputError
+from b12sim.errors import InputError, did_you_mean
 from b12sim.validation import number, whole
 
 CHANNELS = ("oral_ug", "im_hydroxo_ug", "im_cyano_ug", "folic_acid_mg")
@@ -55,9 +54,7 @@ _ADHERENCE_KEYS = ("p_take", "p_stop_per_year")
 def _check_keys(d: dict, allowed: tuple[str, ...], where: str) -> None:
     for k in d:
         if k not in allowed:
-            close = difflib.get_close_matches(str(k), allowed, n=1)
-            raise InputError(f"{where}{k}", d[k], "keys " + ", ".join(allowed),
-                             f"did you mean {close[0]!r}?" if close else "")
+            raise InputError(f"{where}{k}", d[k], "keys " + ", ".join(allowed), did_you_mean(k, allowed))
 
 
 def _prefixed(e: InputError, prefix: str) -> InputError:
@@ -448,10 +445,8 @@ def load_regimen(path_or_name: str | Path) -> Regimen:
     is_file_name = isinstance(path_or_name, str) and path_or_name.lower().endswith((".toml", ".json"))
     if isinstance(path_or_name, Path) or is_file_name:
         return _load_file(Path(path_or_name))
-    close = difflib.get_close_matches(str(path_or_name), presets(), n=1)
-    raise InputError("regimen", path_or_name,
-                     "a preset (" + ", ".join(presets()) + ") or a .toml/.json file",
-                     f"did you mean {close[0]!r}?" if close else "")
+    raise InputError("regimen", path_or_name, "a preset (" + ", ".join(presets()) + ") or a .toml/.json file",
+                     did_you_mean(path_or_name, presets()))
 
 
 def preset_table():

@@ -12,7 +12,6 @@ policy microsimulation alike.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from b12sim import evidence
-from b12sim.errors import InputError
+from b12sim.errors import InputError, did_you_mean
 from b12sim.validation import number
 
 TABLET_UG = 1000.0  # one oral tablet is 1 mg (the unit of the "oral_tablet" cost item)
@@ -76,9 +75,7 @@ _SETTINGS = {
 
 def _check_item(item: object) -> str:
     if item not in COST_ITEMS:
-        close = difflib.get_close_matches(str(item), list(COST_ITEMS), n=1)
-        raise InputError(f"costs.{item}", item, "items " + ", ".join(COST_ITEMS),
-                         f"did you mean {close[0]!r}?" if close else "")
+        raise InputError(f"costs.{item}", item, "items " + ", ".join(COST_ITEMS), did_you_mean(item, COST_ITEMS))
     return item
 
 
