@@ -17,6 +17,8 @@ import warnings
 from pathlib import Path
 
 from b12sim.defaults import DISCLAIMER, DRAWS, SEED, version
+from b12sim.errors import InputError, UnitWarning
+from b12sim.validation import whole
 
 RISK_FLAGS = ("vegan", "metformin", "ppi", "pernicious_anaemia", "ileal_resection", "bariatric")
 MARKER_HELP = {
@@ -160,18 +162,13 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.renamed = getattr(args, "renamed", {})
-    from b12sim.errors import InputError
-
     try:
         rc = {"diagnose": _diagnose, "simulate": _simulate, "decide": _decide, "calibrate": _calibrate, "compare": _compare,
               "strategies": _strategies, "regimens": _regimens, "demo": _demo}[args.command](args)
         for dest, old in args.renamed.items():  # after the run, so that a refusal stays one error line
             print(f"warning: {old} is deprecated; use --{dest.replace('_', '-')}", file=sys.stderr)
         return rc
-    except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+    except (InputError, FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -198,8 +195,6 @@ def _warnings_to_stderr(limit: int = 20):
 
 
 def _diagnose(args) -> int:
-    from b12sim.errors import InputError
-
     patient = _patient(args)
     if args.draws is not None and args.draws < 1:
         raise InputError("--draws", args.draws, "a positive integer")
@@ -221,7 +216,6 @@ def _diagnose_csv(args) -> int:
     import pandas as pd
 
     from b12sim.diagnosis import diagnose
-    from b12sim.errors import InputError
     from b12sim.io import write_csv
 
     allowed = "a readable CSV file (UTF-8 text) with a header row and one row per patient"
@@ -273,8 +267,6 @@ def _diagnose_csv(args) -> int:
 
 def _whole_option(name: str, raw: str, lo: int, hi: int) -> int:
     """Option text read as a number (``"30"``, ``"1e3"``; ints exactly), then :func:`b12sim.validation.whole`."""
-    from b12sim.validation import whole
-
     try:
         v = int(raw)
     except ValueError:
@@ -286,7 +278,6 @@ def _whole_option(name: str, raw: str, lo: int, hi: int) -> int:
 
 
 def _simulate(args) -> int:
-    from b12sim.errors import InputError
     from b12sim.regimens import MAX_DAY
     from b12sim.simulation import simulate
     from b12sim.simulation.simulate import MAX_DRAWS, per_day, summarise
@@ -350,7 +341,6 @@ def _simulation_report(ds, summ: dict, delay: int) -> str:
 def _decide(args) -> int:
     from b12sim.decision import decide
     from b12sim.decision.decide import HORIZON_RANGE, MAX_DRAWS, MAX_WTP
-    from b12sim.errors import InputError
     from b12sim.regimens import MAX_DAY
 
     kw = {"draws": _whole_option("--draws", args.draws, 1, MAX_DRAWS),
@@ -387,7 +377,6 @@ def _calibrate(args) -> int:
 
     from b12sim import posterior
     from b12sim.calibration.report import report
-    from b12sim.errors import InputError
 
     for k in ("draws", "tune", "chains"):
         if getattr(args, k) < 1:
@@ -416,7 +405,6 @@ def _calibrate(args) -> int:
 def _compare(args) -> int:
     import pandas as pd
 
-    from b12sim.errors import InputError, UnitWarning
     from b12sim.policy.compare import MAX_DRAWS, OUTPUT_FILES, compare_strategies
 
     names = [n.strip() for n in args.strategies.split(",") if n.strip()]
@@ -428,7 +416,7 @@ def _compare(args) -> int:
     try:
         wtp = [float(w) for w in args.wtp.split(",")]
     except ValueError:
-        raise InputError("--wtp", args.wtp, "comma-separated numbers >= 0 (currency per QALY)") from None
+        wtp = []
     if not wtp or min(wtp) < 0:
         raise InputError("--wtp", args.wtp, "comma-separated numbers >= 0 (currency per QALY)")
     if args.cohort is not None:

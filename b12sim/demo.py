@@ -40,15 +40,10 @@ def _simulation(figures: Path) -> list[Path]:
               f"P(permanent nerve deficit) {s['p_permanent_damage']:.0%}")
     print(f"  ({runs[0].attrs['calibration']})")
     print()
-    written = []
-    fig = plots.trajectories(runs)
-    written.append(save_figure(fig, figures / "treatment_trajectories.png"))
-    plt.close(fig)
+    written = [save_figure(plots.trajectories(runs), figures / "treatment_trajectories.png")]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     plots.delay_risk(ax, delay_curve(SIM_PATIENT, regimens=(*SIM_REGIMENS, "no_treatment")))
-    written.append(save_figure(fig, figures / "delay_risk.png"))
-    plt.close(fig)
-    return written
+    return written + [save_figure(fig, figures / "delay_risk.png")]
 
 
 POLICY_STRATEGIES = ("no_treatment", "oral_1mg", "im_loading_then_oral", "uk_im_hydroxo", "us_im_cyano_monthly")
@@ -116,12 +111,10 @@ def run(figures: Path) -> int:
     plots.probability_surface(axes[0], egfr=90)
     plots.probability_surface(axes[1], egfr=35)
     written.append(save_figure(fig, figures / "probability_surface.png"))
-    plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     plots.egfr_effect(ax)
     written.append(save_figure(fig, figures / "egfr_effect.png"))
-    plt.close(fig)
 
     picks = ["B", "C", "E", "H"]
     fig, axes = plt.subplots(1, len(picks), figsize=(4 * len(picks), 3.2))
@@ -133,12 +126,10 @@ def run(figures: Path) -> int:
         plots.contributions(ax, d, title=f"{pid}: P = {d.p_deficient:.0%} (prior {d.p_prior:.0%})")
     fig.tight_layout()
     written.append(save_figure(fig, figures / "contributions.png"))
-    plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 7))
     plots.predictive_checks(ax, load_posterior("markers"))
     written.append(save_figure(fig, figures / "calibration_checks.png"))
-    plt.close(fig)
 
     written += _simulation(figures)
     written += _policy(figures)

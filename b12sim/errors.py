@@ -7,6 +7,8 @@ user can see at once what to fix.
 
 from __future__ import annotations
 
+import difflib
+
 
 class InputError(ValueError):
     """A user-supplied value is missing, malformed or out of range.
@@ -34,3 +36,9 @@ class InputError(ValueError):
 
 class UnitWarning(UserWarning):
     """A value is valid but looks like it was given in the wrong unit."""
+
+
+def did_you_mean(word: object, choices, cutoff: float = 0.6) -> str:
+    """The hint ``"did you mean 'x'?"`` for the choice nearest ``word``, or ``""`` when none is near."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=cutoff)
+    return f"did you mean {close[0]!r}?" if close else ""

@@ -47,6 +47,8 @@ from b12sim.errors import InputError
 
 MARKERS = ("b12", "holotc", "mma", "hcy")
 CATEGORIES = ("probable deficiency", "possible deficiency", "low", "adequate", "elevated")
+# evidence rows of the category bounds, lowest first
+CUTS = ("cb12_cut_probable_possible", "cb12_cut_possible_low", "cb12_cut_low_adequate", "cb12_cut_adequate_elevated")
 _SUPPORTED = (
     "all four of b12, holotc, mma, hcy (4cB12); the 3- and 2-marker forms are "
     "not implemented because their equations (Fedosov 2015) could not be confirmed"
@@ -54,33 +56,16 @@ _SUPPORTED = (
 
 
 def cb12(b12=None, holotc=None, mma=None, hcy=None, *, age, folate=None):
-    """Four-marker combined indicator of B12 status, 4cB12.
+    """Four-marker combined indicator of B12 status, 4cB12 (log10 units; a float when every input is a scalar).
 
-    Parameters
-    ----------
-    b12, holotc : float, str or array_like
-        Serum total B12 and holotranscobalamin, pmol/L.
-    mma, hcy : float, str or array_like
-        Methylmalonic acid and total homocysteine, umol/L.
-    age : float, str or array_like
-        Age, years.
-    folate : None
-        Must be None: the folate correction is not implemented.
+    ``b12``, ``holotc``: serum total B12 and holotranscobalamin (pmol/L); ``mma``, ``hcy``:
+    methylmalonic acid and total homocysteine (umol/L); ``age``: years. A number is read in
+    these units and a string may carry its own unit (``"180 pg/mL"``). Arrays hold numbers in
+    these units, NaN meaning a missing marker; they broadcast against each other and against
+    ``age``. ``folate`` must be None: the folate correction is not implemented.
 
-    A number is read in the unit above and a string may carry its own unit
-    (``"180 pg/mL"``). Arrays hold numbers in the units above, NaN meaning a
-    missing marker; they broadcast against each other and against ``age``.
-
-    Returns
-    -------
-    float or numpy.ndarray
-        cB12 (log10 units): a float when every input is a scalar.
-
-    Raises
-    ------
-    InputError
-        Naming the field, for a missing marker, ``folate``, or a value that is
-        not a plausible positive number in an accepted unit.
+    Raises :class:`InputError` naming the field, for a missing marker, ``folate``, or a value
+    that is not a plausible positive number in an accepted unit.
     """
     if folate is not None:
         raise InputError("folate", folate, "None",
@@ -110,26 +95,16 @@ def cb12(b12=None, holotc=None, mma=None, hcy=None, *, age, folate=None):
 
 
 def cb12_category(value):
-    """Category label(s) of cB12 value(s), per the table in the module docstring.
-
-    Parameters
-    ----------
-    value : float or array_like
-        cB12 (log10 units).
-
-    Returns
-    -------
-    str or numpy.ndarray
-        A label for a scalar, an object array of labels for an array.
-    """
+    """Category label(s) of cB12 value(s) (log10 units), per the table in the module docstring: a
+    label for a scalar, an object array of labels for an array."""
     try:
         v = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise InputError("cb12", value, "finite numbers (cB12, log10 units)") from None
     if not np.isfinite(v).all():
         raise InputError("cb12", value, "finite numbers (cB12, log10 units)")
-    lower = [evidence.value(q) for q in ("cb12_cut_probable_possible", "cb12_cut_possible_low", "cb12_cut_low_adequate")]
-    idx = np.searchsorted(lower, v, side="right") + (v > evidence.value("cb12_cut_adequate_elevated"))
+    lower = [evidence.value(q) for q in CUTS[:-1]]
+    idx = np.searchsorted(lower, v, side="right") + (v > evidence.value(CUTS[-1]))  # 1.5 itself is "adequate"
     labels = np.asarray(CATEGORIES, dtype=object)[idx]
     return labels if v.ndim else str(labels)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 
-def atomic_path(path: str | os.PathLike, *, overwrite: bool, suffix: str = ".tmp"):
-    """Check ``path`` may be written and return (final Path, temp Path in the same folder)."""
+def atomic_write(path: str | os.PathLike, write, *, overwrite: bool, suffix: str = ".tmp") -> Path:
+    """Call ``write(temp path)`` on a temp file beside ``path``, then rename it to ``path`` (kept unless ``overwrite``)."""
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; refusing to overwrite it (use --force / overwrite=True)")
@@ -20,26 +20,24 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool, suffix: str = ".tmp
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the final file normal permissions
-    return path, Path(tmp)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     """Write ``df`` as CSV without its index, atomically."""
-    path, tmp = atomic_path(path, overwrite=overwrite, suffix=".csv.tmp")
-    try:
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, lambda tmp: df.to_csv(tmp, index=False), overwrite=overwrite, suffix=".csv.tmp")
 
 
 def save_figure(fig, path: str | os.PathLike, *, dpi: int = 130) -> Path:
-    """Save a matplotlib figure atomically (figures are regenerated, so overwriting is allowed)."""
-    path, tmp = atomic_path(path, overwrite=True, suffix=Path(path).suffix)
-    try:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Save a matplotlib figure atomically, then close it (figures are regenerated, so overwriting is allowed)."""
+    import matplotlib.pyplot as plt
+
+    out = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight"), overwrite=True,
+                       suffix=Path(path).suffix)
+    plt.close(fig)
+    return out

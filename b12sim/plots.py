@@ -135,12 +135,11 @@ def reliability(ax=None, p=None, truth=None, *, bins=10, label="b12sim"):
 def versus_cb12(ax=None, table=None):
     """Our probability against cB12 with the published category bands."""
     from b12sim import evidence
+    from b12sim.fedosov import CUTS
 
     ax = _axes(ax)
-    cuts = [evidence.value(q) for q in ("cb12_cut_probable_possible", "cb12_cut_possible_low",
-                                        "cb12_cut_low_adequate", "cb12_cut_adequate_elevated")]
-    for c in cuts:
-        ax.axvline(c, color="0.5", lw=0.8, ls=":")
+    for q in CUTS:
+        ax.axvline(evidence.value(q), color="0.5", lw=0.8, ls=":")
     ax.scatter(table["cb12"], table["p_deficient"], s=8, alpha=0.5)
     ax.set_xlabel("cB12 (Fedosov, 4 markers)")
     ax.set_ylabel("P(true deficiency), b12sim")

@@ -58,12 +58,7 @@ def write(tree: xr.DataTree, path: str | os.PathLike, *, overwrite: bool = False
 
     Refuses to replace an existing file unless ``overwrite`` is true.
     """
-    from b12sim.io import atomic_path
+    from b12sim.io import atomic_write
 
-    path, tmp = atomic_path(path, overwrite=overwrite, suffix=".nc.tmp")
-    try:
-        tree.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"), overwrite=overwrite,
+                        suffix=".nc.tmp")

@@ -25,7 +25,6 @@ Doses come out per day on four channels: ``oral_ug`` (any oral cobalamin),
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import json
 import re
@@ -37,8 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from b12sim.defaults import DAYS_PER_YEAR
-from b12sim.errors import InputError
-from b12sim.validation import number
+from b12sim.errors import InputError, did_you_mean
+from b12sim.validation import number, whole
 
 CHANNELS = ("oral_ug", "im_hydroxo_ug", "im_cyano_ug", "folic_acid_mg")
 ROUTES = ("oral", "im")
@@ -52,26 +51,10 @@ _REGIMEN_KEYS = ("name", "description", "phases", "adherence", "source", "flag",
 _ADHERENCE_KEYS = ("p_take", "p_stop_per_year")
 
 
-def _int(name: str, v: object, lo: int, hi: int = MAX_DAY) -> int:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise InputError(name, v, f"a whole number from {lo} to {hi}")
-    return v
-
-
-def _text(name: str, v: object) -> str:
-    if not isinstance(v, str):
-        raise InputError(name, v, "a string")
-    return v
-
-
 def _check_keys(d: dict, allowed: tuple[str, ...], where: str) -> None:
     for k in d:
         if k not in allowed:
-            close = difflib.get_close_matches(str(k), allowed, n=1)
-            raise InputError(f"{where}{k}", d[k], "keys " + ", ".join(allowed),
-                             f"did you mean {close[0]!r}?" if close else "")
+            raise InputError(f"{where}{k}", d[k], "keys " + ", ".join(allowed), did_you_mean(k, allowed))
 
 
 def _prefixed(e: InputError, prefix: str) -> InputError:
@@ -123,7 +106,7 @@ class Phase:
         if self.days is not None:
             if not isinstance(self.days, (list, tuple)) or not self.days:
                 raise InputError("days", self.days, "a non-empty list of whole days >= 0")
-            days = tuple(_int(f"days[{j}]", d, 0) for j, d in enumerate(self.days))
+            days = tuple(whole(f"days[{j}]", d, 0, MAX_DAY) for j, d in enumerate(self.days))
             if any(b <= a for a, b in zip(days, days[1:])):
                 raise InputError("days", list(days), "strictly increasing days")
             for k in ("times", "until_day"):
@@ -132,17 +115,17 @@ class Phase:
                                      "(for_days sets the length of a days phase)")
             put("days", days)
             if self.for_days is not None:
-                put("for_days", _int("for_days", self.for_days, days[-1] + 1))
+                put("for_days", whole("for_days", self.for_days, days[-1] + 1, MAX_DAY))
         else:
-            put("every_days", _int("every_days", self.every_days, 1, 3650))
+            put("every_days", whole("every_days", self.every_days, 1, 3650))
             ends = [k for k in ("for_days", "times", "until_day") if getattr(self, k) is not None]
             if len(ends) > 1:
                 raise InputError(ends[1], getattr(self, ends[1]),
                                  "one of for_days, times, until_day (or none: for life)")
             for k in ends:
-                put(k, _int(k, getattr(self, k), 1))
+                put(k, whole(k, getattr(self, k), 1, MAX_DAY))
         if self.start_day is not None:
-            put("start_day", _int("start_day", self.start_day, 0))
+            put("start_day", whole("start_day", self.start_day, 0, MAX_DAY))
 
     @property
     def channel(self) -> str:
@@ -258,7 +241,8 @@ class Regimen:
         if not isinstance(self.name, str) or not self.name.strip():
             raise InputError("name", self.name, "a non-empty string")
         for k in ("description", "source", "note"):
-            _text(k, getattr(self, k))
+            if not isinstance(getattr(self, k), str):
+                raise InputError(k, getattr(self, k), "a string")
         if self.flag not in FLAGS:
             raise InputError("flag", self.flag, ", ".join(FLAGS))
         if not isinstance(self.adherence, Adherence):
@@ -337,7 +321,7 @@ class Regimen:
 
     def schedule(self, horizon_days: int) -> dict[str, np.ndarray]:
         """Prescribed dose per day, days 0..horizon-1, per channel (ug; folic acid mg)."""
-        h = _int("horizon_days", horizon_days, 1)
+        h = whole("horizon_days", horizon_days, 1, MAX_DAY)
         out = {c: np.zeros(h) for c in CHANNELS}
         for p, start in zip(self.phases, self.starts):
             out[p.channel][p.dose_days(start, h)] = p.dose
@@ -352,7 +336,7 @@ class Regimen:
         (for days already inside it) on ``horizon_days``.
         """
         sched = self.schedule(horizon_days)
-        n = _int("n_people", n_people, 1, 10**8)
+        n = whole("n_people", n_people, 1, 10**8)
         root = _seed_sequence(seed)
         dose_days = np.flatnonzero(np.any([a > 0 for a in sched.values()], axis=0))
         kept = np.zeros((n, len(sched["oral_ug"])), dtype=bool)
@@ -413,15 +397,20 @@ def _parse(text: str, path: Path) -> object:
         raise InputError(where, got, "valid TOML" if is_toml else "valid JSON", str(e)) from None
 
 
-def _load_file(path: Path) -> Regimen:
+def read_file(path: Path, field: str = "path") -> object:
+    """The parsed ``.toml`` or ``.json`` file ``path`` (a regimen or a strategy); refusals name ``field``."""
     if path.suffix.lower() not in (".toml", ".json"):
-        raise InputError("path", str(path), "a .toml or .json file")
+        raise InputError(field, str(path), "a .toml or .json file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError("path", str(path), "a readable UTF-8 .toml or .json file",
+        raise InputError(field, str(path), "a readable UTF-8 .toml or .json file",
                          getattr(e, "strerror", None) or str(e)) from None
-    data = _parse(text, path)
+    return _parse(text, path)
+
+
+def _load_file(path: Path) -> Regimen:
+    data = read_file(path)
     try:
         return Regimen.from_dict(data, name=path.stem)
     except InputError as e:
@@ -456,10 +445,8 @@ def load_regimen(path_or_name: str | Path) -> Regimen:
     is_file_name = isinstance(path_or_name, str) and path_or_name.lower().endswith((".toml", ".json"))
     if isinstance(path_or_name, Path) or is_file_name:
         return _load_file(Path(path_or_name))
-    close = difflib.get_close_matches(str(path_or_name), presets(), n=1)
-    raise InputError("regimen", path_or_name,
-                     "a preset (" + ", ".join(presets()) + ") or a .toml/.json file",
-                     f"did you mean {close[0]!r}?" if close else "")
+    raise InputError("regimen", path_or_name, "a preset (" + ", ".join(presets()) + ") or a .toml/.json file",
+                     did_you_mean(path_or_name, presets()))
 
 
 def preset_table():

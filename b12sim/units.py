@@ -113,9 +113,7 @@ def quantity(field: str) -> Quantity:
 def convert(value: float, from_unit: str, to_unit: str, field: str) -> float:
     """Convert ``value`` of ``field`` between two of its accepted units."""
     q = quantity(field)
-    f_from = _factor(q, from_unit)
-    f_to = _factor(q, to_unit)
-    return value * f_from / f_to
+    return value * _factor(q, from_unit) / _factor(q, to_unit)
 
 
 def _factor(q: Quantity, unit: str) -> float:

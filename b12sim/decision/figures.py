@@ -146,5 +146,4 @@ def write(folder: str | Path, decision, *, test: str | None = "mma") -> list[Pat
         for name, fig in (("decision_threshold.png", threshold(None, decision, test=test)),
                           ("decision_waiting.png", waiting(None, decision))):
             out.append(save_figure(fig, Path(folder) / name))
-            plt.close(fig)
     return out

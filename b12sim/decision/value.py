@@ -174,11 +174,13 @@ def _shifted(p, delta):
     return special.expit(special.logit(np.clip(p, 1e-12, 1 - 1e-12)) + delta)
 
 
+def _mean_shifted(p, delta) -> float:
+    """:func:`_shifted` averaged over draws: a point of the probability axis."""
+    return float(_shifted(p, delta).mean())
+
+
 def pooled_thresholds(p, lines: Lines) -> dict[str, float]:
     """Headline thresholds on the pre-test probability averaged over draws (see the module doc)."""
-    def mean_p(d):
-        return float(_shifted(p, d).mean())
-
     def diff(f):
         return lambda d: np.array([f(float(x)) for x in np.atleast_1d(d)])
 
@@ -193,11 +195,11 @@ def pooled_thresholds(p, lines: Lines) -> dict[str, float]:
     star = root(treat_gain, -MAX_SHIFT, MAX_SHIFT)
     f_lo = diff(lambda d: lines.test_pooled(_shifted(p, d)) - lines.nothing(_shifted(p, d)).mean())
     f_hi = diff(lambda d: lines.test_pooled(_shifted(p, d)) - lines.treat(_shifted(p, d)).mean())
-    out = {"p_treat": mean_p(star), "p_test_lo": mean_p(star), "p_test_hi": mean_p(star)}
+    out = dict.fromkeys(("p_treat", "p_test_lo", "p_test_hi"), _mean_shifted(p, star))
     if f_lo(star)[0] > 0:
-        out["p_test_lo"] = mean_p(root(f_lo, -MAX_SHIFT, star))
+        out["p_test_lo"] = _mean_shifted(p, root(f_lo, -MAX_SHIFT, star))
         top = f_hi(MAX_SHIFT)[0] > 0
-        out["p_test_hi"] = 1.0 if top else mean_p(root(f_hi, star, MAX_SHIFT))
+        out["p_test_hi"] = 1.0 if top else _mean_shifted(p, root(f_hi, star, MAX_SHIFT))
     return out
 
 
@@ -207,11 +209,9 @@ def curves(p, lines: Lines, n: int = 201) -> dict[str, np.ndarray]:
     The axis is traversed as in :func:`pooled_thresholds`; ``p`` holds the averaged
     probabilities, from about 0.001 to 0.999.
     """
-    def at(d):
-        return float(_shifted(p, d).mean())
-
     def shift_to(target):
-        return float(_bisect(lambda d: np.array([at(x) - target for x in d]), [-MAX_SHIFT], [MAX_SHIFT])[0])
+        gap = lambda d: np.array([_mean_shifted(p, x) - target for x in d])  # noqa: E731
+        return float(_bisect(gap, [-MAX_SHIFT], [MAX_SHIFT])[0])
 
     lo, hi = shift_to(1e-3), shift_to(1 - 1e-3)
     out = {k: np.empty(n) for k in ("p", "none", "treat", "test")}

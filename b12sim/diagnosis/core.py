@@ -157,7 +157,7 @@ def diagnose(table: pd.DataFrame | None = None, *, posterior=None, draws: int | 
     notes = []
     if math.isnan(patient["egfr"]):
         notes.append("eGFR not given: normal kidney function assumed (no renal adjustment of MMA and tHcy)")
-    cb, cat = _cb12_one(patient)
+    cb, cat = _cb12(canon)
     return Diagnosis(
         p_deficient=float(p_def[0].mean()),
         interval=tuple(float(q) for q in np.quantile(p_def[0], [0.025, 0.975])),
@@ -167,7 +167,8 @@ def diagnose(table: pd.DataFrame | None = None, *, posterior=None, draws: int | 
         contributions={m: float(contrib[inputs.MARKERS.index(m)]) for m in given},
         alone={m: float(lo[_single(inputs.MARKERS.index(m))] - lo[-1]) for m in given},
         stores_ug=float(np.exp(np.median(ex[0]))),
-        cb12=cb, cb12_category=cat, inputs=patient, notes=tuple(notes), draws=dr.n,
+        cb12=None if math.isnan(cb[0]) else float(cb[0]), cb12_category=cat[0] or None, inputs=patient,
+        notes=tuple(notes), draws=dr.n,
     )
 
 
@@ -176,14 +177,17 @@ def _single(k: int) -> int:
     return int(np.flatnonzero((MASKS.sum(axis=1) == 1) & MASKS[:, k])[0])
 
 
-def _cb12_one(patient: dict):
-    from b12sim.fedosov import cb12, cb12_category
+def _cb12(canon: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Fedosov's cB12 and its category per row of canonical values (NaN and "" without all four markers)."""
+    full = canon[list(CB12_MARKERS)].notna().all(axis=1).to_numpy()
+    v, cat = np.full(len(canon), np.nan), np.full(len(canon), "", dtype=object)
+    if full.any():
+        from b12sim.fedosov import cb12, cb12_category
 
-    vals = [patient[m] for m in CB12_MARKERS]
-    if any(math.isnan(v) for v in vals):
-        return None, None
-    v = cb12(*vals, age=patient["age"])
-    return v, cb12_category(v)
+        markers = (canon[m].to_numpy(float)[full] for m in CB12_MARKERS)
+        v[full] = cb12(*markers, age=canon["age"].to_numpy(float)[full])
+        cat[full] = cb12_category(v[full])
+    return v, cat
 
 
 def _diagnose_table(table, dr: Draws, *, explain: bool, progress: bool | None) -> pd.DataFrame:
@@ -207,17 +211,8 @@ def _diagnose_table(table, dr: Draws, *, explain: bool, progress: bool | None) -
         for k, m in enumerate(inputs.MARKERS):
             vals = np.where(np.isnan(obs[:, k]), np.nan, contrib[:, k])
             res.loc[ok, f"llr_{m}"] = vals
-    full = canon[ok][list(CB12_MARKERS)].notna().all(axis=1).to_numpy()
-    res["cb12"] = np.nan
-    res["cb12_category"] = ""
-    if full.any():
-        from b12sim.fedosov import cb12, cb12_category
-
-        sub = canon[ok][full]
-        v = cb12(*(sub[m].to_numpy() for m in CB12_MARKERS), age=sub["age"].to_numpy())
-        idx = sub.index
-        res.loc[idx, "cb12"] = v
-        res.loc[idx, "cb12_category"] = cb12_category(v)
+    res["cb12"], res["cb12_category"] = np.nan, ""
+    res.loc[ok, "cb12"], res.loc[ok, "cb12_category"] = _cb12(canon[ok])
     res["egfr_assumed"] = canon["egfr"].isna() & ok
     res["error"] = errors
     clash = [c for c in res.columns if c in out.columns]

@@ -7,7 +7,6 @@ model integrates over them); a missing ``egfr`` is read as normal kidney functio
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import warnings
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from b12sim import units
-from b12sim.errors import InputError
+from b12sim.errors import InputError, did_you_mean
 from b12sim.physiology import markers as mk
 
 MARKERS = mk.MARKERS
@@ -146,9 +145,8 @@ def from_kwargs(kwargs: dict) -> dict:
     for k, v in kwargs.items():
         field, unit = canonical_name(k)
         if field is None:
-            near = difflib.get_close_matches(_norm_key(k), _FIELD_NAMES, n=1, cutoff=0.75)
             raise InputError(k, v, f"a keyword among {', '.join(FIELDS)}",
-                             f"did you mean {near[0]!r}?" if near else "")
+                             did_you_mean(_norm_key(k), _FIELD_NAMES, cutoff=0.75))
         if field in values:
             raise InputError(k, v, "each field once",
                              f"{k!r} and {given_as[field]!r} both mean {field}")

@@ -12,7 +12,6 @@ policy microsimulation alike.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from b12sim import evidence
-from b12sim.errors import InputError
+from b12sim.errors import InputError, did_you_mean
 from b12sim.validation import number
 
 TABLET_UG = 1000.0  # one oral tablet is 1 mg (the unit of the "oral_tablet" cost item)
@@ -74,15 +73,9 @@ _SETTINGS = {
 }
 
 
-def _check_cost(item: str, v: object) -> float:
-    return number(f"costs.{item}", v, 0.0, math.inf, "a finite number >= 0 (currency units)")
-
-
 def _check_item(item: object) -> str:
     if item not in COST_ITEMS:
-        close = difflib.get_close_matches(str(item), list(COST_ITEMS), n=1)
-        raise InputError(f"costs.{item}", item, "items " + ", ".join(COST_ITEMS),
-                         f"did you mean {close[0]!r}?" if close else "")
+        raise InputError(f"costs.{item}", item, "items " + ", ".join(COST_ITEMS), did_you_mean(item, COST_ITEMS))
     return item
 
 
@@ -126,23 +119,14 @@ def _read_costs_csv(path: Path, field: str) -> dict:
 def unit_costs(setting: str | Path | Mapping[str, float] = "ontario", *,
                overrides: Mapping[str, float] | None = None,
                currency: str | None = None, price_year: int | None = None, field: str = "setting") -> UnitCosts:
-    """Unit costs of a setting.
+    """Unit costs of a setting: ``"ontario"`` (CAD, price year 2013, from ``economics.csv``), a mapping
+    ``{item: cost}`` or the path of a CSV file with columns ``item,cost`` (items of :data:`COST_ITEMS`;
+    a user setting may give only some of them).
 
-    Parameters
-    ----------
-    setting
-        ``"ontario"`` (CAD, price year 2013, from ``economics.csv``), a mapping
-        ``{item: cost}`` or the path of a CSV file with columns ``item,cost``. Items are
-        those of :data:`COST_ITEMS`; a user setting may give only some of them.
-    overrides
-        ``{item: cost}`` replacing items of the setting (e.g. a local tablet price).
-    currency, price_year
-        Required for a user setting; for a named setting they relabel its costs (no
-        conversion is done).
-    field
-        The name errors give the setting (the caller's keyword for it).
-
-    Costs must be finite and >= 0; anything else is refused with an
+    ``overrides``: ``{item: cost}`` replacing items of the setting (e.g. a local tablet price).
+    ``currency``, ``price_year``: required for a user setting; for a named setting they relabel
+    its costs (no conversion is done). ``field``: the name errors give the setting (the caller's
+    keyword for it). Costs must be finite and >= 0; anything else is refused with an
     :class:`~b12sim.errors.InputError` naming the item.
     """
     if isinstance(setting, str) and setting.strip().lower() in _SETTINGS:
@@ -164,7 +148,8 @@ def unit_costs(setting: str | Path | Mapping[str, float] = "ontario", *,
     if overrides is not None and not isinstance(overrides, Mapping):
         raise InputError("overrides", overrides, "a mapping {item: cost}")
     costs.update(overrides or {})
-    checked = {_check_item(k): _check_cost(k, v) for k, v in costs.items()}
+    checked = {_check_item(k): number(f"costs.{k}", v, 0.0, math.inf, "a finite number >= 0 (currency units)")
+               for k, v in costs.items()}
     cur = currency if currency is not None else cur
     if not isinstance(cur, str) or not cur.strip():
         raise InputError("currency", cur, "a currency code such as 'CAD'")
@@ -183,38 +168,23 @@ def annual_regimen_cost(*, injections: float = 0.0, injection_at: str = "visit",
                         blood_draws: float | None = None, physician_visits: float = 0.0,
                         nurse_minutes_per_injection: float = 0.0,
                         costs: UnitCosts | None = None) -> pd.Series:
-    """Cost of one person-year of a regimen from yearly counts, item by item.
+    """Cost of one person-year of a regimen from yearly counts (fractions allowed, e.g. expected counts).
 
-    Parameters (all counts per year; fractions allowed, e.g. expected counts)
-    ----------
-    injections
-        IM cobalamin injections; each costs ``im_drug_per_injection`` plus its fee.
-    injection_at
-        ``"visit"``: each injection is given at a physician visit (``physician_visit`` +
-        ``injection_fee_with_visit``); ``"sole_reason"``: the injection is the only reason
-        for the encounter (``injection_fee_sole_reason``, no visit fee).
-    oral_tablets
-        Oral tablets taken (``oral_tablet`` each).
-    tests
-        ``{"cbc" | "b12" | "mma" | "hcy": count}``.
-    blood_draws
-        Blood samples taken (``blood_collection`` each); default: the largest test count
-        (all tests of one occasion run on one sample).
-    physician_visits
-        Visits besides those of ``injection_at="visit"`` (e.g. monitoring, switching).
-    nurse_minutes_per_injection
-        Nurse time per injection costed at ``nurse_per_hour``, for settings where staff time
-        is not already paid by the injection fee (0 for the Ontario fee codes; the assumed
-        10-15 minutes is ``evidence.value("nurse_minutes_per_injection")``, flag U).
-    costs
-        :class:`UnitCosts`; default ``unit_costs("ontario")``.
+    ``injections``: IM cobalamin injections, each ``im_drug_per_injection`` plus its fee: with
+    ``injection_at="visit"`` given at a physician visit (``physician_visit`` +
+    ``injection_fee_with_visit``), with ``"sole_reason"`` the only reason for the encounter
+    (``injection_fee_sole_reason``, no visit fee). ``oral_tablets``: ``oral_tablet`` each.
+    ``tests``: ``{"cbc" | "b12" | "mma" | "hcy": count}``. ``blood_draws``: ``blood_collection``
+    each; default the largest test count (all tests of one occasion run on one sample).
+    ``physician_visits``: visits besides those of ``injection_at="visit"`` (e.g. monitoring,
+    switching). ``nurse_minutes_per_injection``: nurse time at ``nurse_per_hour``, for settings
+    where the injection fee does not pay staff time (0 for the Ontario fee codes; the assumed
+    10-15 minutes is ``evidence.value("nurse_minutes_per_injection")``, flag U). ``costs``: a
+    :class:`UnitCosts`, default ``unit_costs("ontario")``.
 
-    Returns
-    -------
-    pandas.Series
-        Components ``physician_visits, injection_fees, im_drug, oral_drug, tests,
-        blood_collection, nurse_time`` and ``total``, in ``attrs["unit"]`` (currency per
-        person-year at the setting's price year).
+    Returns a Series, item by item: ``physician_visits, injection_fees, im_drug, oral_drug, tests,
+    blood_collection, nurse_time`` and ``total``, in ``attrs["unit"]`` (currency per person-year at
+    the setting's price year).
     """
     uc = unit_costs("ontario") if costs is None else costs
     if not isinstance(uc, UnitCosts):

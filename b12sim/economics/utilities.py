@@ -11,13 +11,12 @@ microsimulation alike.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
 
 from b12sim import evidence
-from b12sim.errors import InputError
+from b12sim.errors import InputError, did_you_mean
 from b12sim.validation import number
 
 
@@ -73,9 +72,8 @@ def utilities(**overrides: float) -> Utilities:
     """
     for k, v in overrides.items():
         if k not in _UTILITY_EVIDENCE:
-            close = difflib.get_close_matches(k, list(_UTILITY_EVIDENCE), n=1)
             raise InputError(f"utilities.{k}", v, "fields " + ", ".join(_UTILITY_EVIDENCE),
-                             f"did you mean {close[0]!r}?" if close else "")
+                             did_you_mean(k, _UTILITY_EVIDENCE))
     values = {k: evidence.value(q) for k, q in _UTILITY_EVIDENCE.items()} | overrides
     return Utilities(**values)
 

@@ -232,15 +232,13 @@ class PolicyResult:
     def summary(self) -> pd.DataFrame:
         """Per strategy: mean and 95% interval over draws of every outcome, with the mean's MCSE."""
         ds = self._ds
-        rows = []
-        for s in ds.strategy.values:
-            row = {"strategy": s}
-            for k in ms.OUTCOMES:
-                v = ds[k].sel(strategy=s).to_numpy()
-                lo, hi = np.quantile(v, [0.025, 0.975])
-                row.update({k: v.mean(), f"{k}_lo": lo, f"{k}_hi": hi, f"{k}_mcse": analysis.mcse_mean(v)})
-            rows.append(row)
-        return pd.DataFrame(rows).set_index("strategy")
+        out = pd.DataFrame(index=pd.Index(ds.strategy.values.astype(object), name="strategy"))
+        for k in ms.OUTCOMES:
+            v = ds[k].transpose("strategy", "draw").to_numpy()
+            out[k] = v.mean(axis=1)
+            out[f"{k}_lo"], out[f"{k}_hi"] = np.quantile(v, [0.025, 0.975], axis=1)
+            out[f"{k}_mcse"] = analysis.mcse_mean(v)
+        return out
 
     def icers(self, reference=None) -> pd.DataFrame:
         """ICER table (see :func:`analysis.icer_table`)."""

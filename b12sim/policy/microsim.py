@@ -74,11 +74,10 @@ def economic_draws(n: int, seed, costs: econ.UnitCosts, u: econ.Utilities) -> di
     kept in 0-1 and ordered) and oral tablet price (log-normal around the setting's price
     with the evidence row's log SD)."""
     rng = np.random.default_rng(seed)
-    tab = evidence.row("cost_oral_tablet")
-    out = {"oral_tablet_cost": costs.cost("oral_tablet") * np.exp(float(tab["uncertainty"]) * rng.standard_normal(n))}
+    sd = evidence.uncertainty("cost_oral_tablet")
+    out = {"oral_tablet_cost": costs.cost("oral_tablet") * np.exp(sd * rng.standard_normal(n))}
     for name, row in (("anaemia_low", "utility_anaemia_hb_7_8"), ("anaemia_high", "utility_anaemia_hb_12plus")):
-        sd = float(evidence.row(row)["uncertainty"])
-        out[name] = np.clip(getattr(u, name) + sd * rng.standard_normal(n), 0.01, 1.0)
+        out[name] = np.clip(getattr(u, name) + evidence.uncertainty(row) * rng.standard_normal(n), 0.01, 1.0)
     out["anaemia_low"] = np.minimum(out["anaemia_low"], out["anaemia_high"])
     return out
 
@@ -161,11 +160,6 @@ def _on_oral(reg) -> bool:
     return any(p.route == "oral" and p.form != "folic_acid" for p in reg.phases)
 
 
-def _run_engine(setup, p, arr, doses):
-    """Engine outputs (draws, people, days) of :data:`_SIM_OUT` (numba kernel: identical for any grouping)."""
-    return engine.run(p, arr, doses, setup.horizon_days, substeps=setup.substeps, outputs=_SIM_OUT, kernel=True)
-
-
 def _unit(costs, **counts) -> float:
     return float(econ.annual_regimen_cost(costs=costs, **counts)["total"])
 
@@ -194,7 +188,8 @@ def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv
     h, n_draw, n = setup.horizon_days, len(cm.p["x_k"]), len(rows)
     regs, start, treated = _plan(s, rows, p_mma)
     doses = _doses(regs, start, treated, shares, u, h)
-    sim = _run_engine(setup, cm.p, arr, doses)
+    # the numba kernel: its outputs (draws, people, days) are identical for any grouping of people
+    sim = engine.run(cm.p, arr, doses, h, substeps=setup.substeps, outputs=_SIM_OUT, kernel=True)
     switched = np.zeros((n_draw, n), bool)
     check_day = np.full(n, h)
     alt_doses = doses
@@ -207,7 +202,7 @@ def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv
             fail[:, due] = sim["b12"][:, due, check_day[due] - 1] < cm.cutoff
             if fail.any():
                 alt_doses = _doses(regs, start, treated, shares, u, h, switch=(s.switch_to, check_day))
-                alt = _run_engine(setup, cm.p, arr, alt_doses)
+                alt = engine.run(cm.p, arr, alt_doses, h, substeps=setup.substeps, outputs=_SIM_OUT, kernel=True)
                 for k in _SIM_OUT:
                     sim[k] = np.where(fail[:, :, None], alt[k], sim[k])
                 switched = fail

@@ -23,6 +23,7 @@ from b12sim.economics.adherence import TRAITS
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
 from b12sim.physiology.population import sample_people
+from b12sim.validation import number, whole
 
 CAUSES = ("pernicious_anaemia", "ileal_resection", "bariatric", "dietary", "drug", "unexplained")
 CAUSE_FLAGS = {"pernicious_anaemia": ("pernicious_anaemia",), "ileal_resection": ("ileal_resection",),
@@ -66,8 +67,7 @@ def synthetic_cohort(n: int, *, seed: int = SEED, age: tuple[float, float] | Non
     falling from malabsorption; the others are at the steady state of their diet), and adherence traits (shares of oral doses taken
     and injections received).
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_PEOPLE:
-        raise InputError("n", n, f"a whole number of people from 1 to {MAX_PEOPLE:,}")
+    n = whole("n", n, 1, MAX_PEOPLE)
     ev = evidence.value
     age = age if age is not None else (ev("cohort_age_min"), ev("cohort_age_max"))
     if len(age) != 2 or not 18 <= age[0] < age[1] <= 110:
@@ -76,12 +76,9 @@ def synthetic_cohort(n: int, *, seed: int = SEED, age: tuple[float, float] | Non
     for k, v in (prevalence or {}).items():
         if k not in prev:
             raise InputError(f"prevalence[{k!r}]", v, "one of " + ", ".join(mk.RISKS))
-        if not (isinstance(v, (int, float)) and 0 <= v <= 1):
-            raise InputError(f"prevalence[{k!r}]", v, "a share from 0 to 1")
-        prev[k] = float(v)
-    cutoff = ev("cohort_b12_cutoff") if b12_cutoff is None else b12_cutoff
-    if not (isinstance(cutoff, (int, float)) and 50 <= cutoff <= 500):
-        raise InputError("b12_cutoff", cutoff, "a serum B12 cut-off from 50 to 500 pmol/L")
+        prev[k] = number(f"prevalence[{k!r}]", v, 0, 1, "a share from 0 to 1")
+    cutoff = number("b12_cutoff", ev("cohort_b12_cutoff") if b12_cutoff is None else b12_cutoff, 50, 500,
+                    "a serum B12 cut-off from 50 to 500 pmol/L")
     params = _median_params()
     kept, first = [], 0
     while sum(len(k) for k in kept) < n:
@@ -93,8 +90,8 @@ def synthetic_cohort(n: int, *, seed: int = SEED, age: tuple[float, float] | Non
             raise InputError("b12_cutoff", cutoff, "a cut-off that some of the population falls below")
     df = pd.concat(kept).iloc[:n].copy()
     df["cause"] = _cause({k: df[k].to_numpy() for k in mk.RISKS})
-    p_neuro, (nd_med, nd_sd) = ev("neuro_involvement_p"), (ev("neuro_days_at_diagnosis"),
-                                                           float(evidence.row("neuro_days_at_diagnosis")["uncertainty"]))
+    p_neuro, nd_med = ev("neuro_involvement_p"), ev("neuro_days_at_diagnosis")
+    nd_sd = evidence.uncertainty("neuro_days_at_diagnosis")
     conc = ev("adherence_concentration")
     extra = {"sex": [], "neuro_days": [], **{k: [] for k in TRAITS.values()}}
     for i, deficient in zip(df.index, df["deficient"]):

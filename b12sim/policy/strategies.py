@@ -9,19 +9,17 @@ dict with the same keys.
 
 from __future__ import annotations
 
-import difflib
 import functools
-import json
 import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from b12sim.errors import InputError
+from b12sim.errors import InputError, did_you_mean
 from b12sim.economics import TESTS
 from b12sim.policy.population import CAUSES
-from b12sim.regimens import Regimen, load_regimen
+from b12sim.regimens import Regimen, load_regimen, read_file
 from b12sim.validation import number, whole
 
 KEYS = ("description", "source", "flag", "note", "regimen", "neuro_regimen", "by_cause", "confirm_test",
@@ -57,9 +55,8 @@ class Strategy:
             raise InputError(f"strategy {name}", d, "a table with keys " + ", ".join(KEYS))
         unknown = [k for k in d if k not in KEYS]
         if unknown:
-            close = difflib.get_close_matches(unknown[0], KEYS, n=1)
             raise InputError(f"strategy {name}: {unknown[0]}", d[unknown[0]], "keys " + ", ".join(KEYS),
-                             f"did you mean {close[0]!r}?" if close else "")
+                             did_you_mean(unknown[0], KEYS))
         if "regimen" not in d:
             raise InputError(f"strategy {name}: regimen", None, "a regimen preset name or file")
 
@@ -149,16 +146,6 @@ def load_strategy(spec) -> Strategy:
     if isinstance(spec, str) and spec in _presets():
         return Strategy.from_dict(_presets()[spec], spec)
     if isinstance(spec, (str, Path)) and str(spec).lower().endswith((".toml", ".json")):
-        path = Path(spec)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise InputError("strategy", str(path), "a readable .toml or .json file", e.strerror or str(e)) from None
-        try:
-            d = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-        except (ValueError, tomllib.TOMLDecodeError) as e:
-            raise InputError("strategy", str(path), "valid TOML or JSON", str(e)) from None
-        return Strategy.from_dict(d, path.stem)
-    close = difflib.get_close_matches(str(spec), presets(), n=1)
+        return Strategy.from_dict(read_file(Path(spec), "strategy"), Path(spec).stem)
     raise InputError("strategy", spec, "a preset (" + ", ".join(presets()) + "), a .toml/.json file or a dict",
-                     f"did you mean {close[0]!r}?" if close else "")
+                     did_you_mean(spec, presets()))
