@@ -74,8 +74,8 @@ def _decision(figures: Path) -> list[Path]:
     from b12sim.decision import decide
     from b12sim.decision import figures as dfig
 
-    patient = dict(b12="200 pmol/L", age=72)
-    print("Decision for an indeterminate result (B12 200 pmol/L alone, age 72):")
+    patient = dict(b12="155 pmol/L", age=72)
+    print("Decision for an indeterminate result (B12 155 pmol/L alone, age 72):")
     d = decide(patient, turnaround=dfig.EXAMPLE_TURNAROUND)
     print(d.report().split("\nNote:")[0])
     print()

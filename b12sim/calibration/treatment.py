@@ -149,7 +149,8 @@ def predict(theta: dict, xp=np) -> dict:
         out[f"{arm}_hcy"] = eq.log_hcy(d, float(mk.folate_deficit(p["mu_y"], c.ln_fol_hinge)), a, r, p["h0"],
                                        p["bh_age"], p["bh_renal"], p["a_h"], p["c_f"]) + sd["hcy"] ** 2 / 2
     for dose, if_intact in SINGLE_DOSES:
-        out[f"carmel_absorbed_{dose}ug_{'if' if if_intact else 'noif'}"] = xp.log(absorbed(float(dose), float(if_intact)))
+        key = f"carmel_absorbed_{dose}ug_{'if' if if_intact else 'noif'}"
+        out[key] = xp.log(absorbed(float(dose), float(if_intact)))
     out["kurpad_absorbed_2p5ug"] = xp.log(absorbed(2.5, 1.0))
     for form in GLASS:
         for dose in (500.0, 1000.0):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-EXAMPLE = {"b12": 200, "age": 72}  # serum B12 200 pmol/L (271 pg/mL) alone, a 72-year-old woman
+EXAMPLE = {"b12": 155, "age": 72}  # serum B12 155 pmol/L (210 pg/mL) alone, a 72-year-old woman
 EXAMPLE_TURNAROUND = 7  # days to the test result in the example figures (the README's and the demo's)
 TICKS = (0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.999)
 ZONES = {"no_treatment": ("no treatment", "#9ecae1"), "test": ("test first", "#fdd49e"),

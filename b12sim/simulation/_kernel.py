@@ -324,8 +324,8 @@ def _observe(work, code, v):
             v[l] = EQ.b12_with_recent(w.x2[l], w.r[l] - w.usual[l], w.b0[l], w.serum_per_ug_recent[l], w.ln_s_med[l])
     elif code == 2:  # holotc
         for l in range(LANES):
-            v[l] = EQ.holotc_with_recent(w.x2[l], w.r[l] - w.usual[l], w.t0[l], w.kappa_t[l], w.b0[l], w.serum_per_ug_recent[l],
-                                         w.ln_s_med[l])
+            v[l] = EQ.holotc_with_recent(w.x2[l], w.r[l] - w.usual[l], w.t0[l], w.kappa_t[l], w.b0[l],
+                                         w.serum_per_ug_recent[l], w.ln_s_med[l])
     elif code == 3:  # mma
         for l in range(LANES):
             v[l] = exp(EQ.log_mma(w.dl[l], w.a[l], w.renal[l], w.m0[l], w.bm_age[l], w.bm_renal[l], w.a_m[l]))

@@ -190,7 +190,8 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
     (draws, people) for ``x0`` (ln total stores, ug), ``y0`` (ln folate, nmol/L),
     ``if_intact`` (0/1), ``intake_ug`` (ug/day of food; NaN: what holds the day-0 stores steady) and
     ``release`` (share of food B12 freed for absorption), ``hb``/``mcv`` (NaN: steady state),
-    ``neuro_days``, ``female``, centred age ``a`` and renal term ``r``; ``doses``: channel -> (people, days) received doses.
+    ``neuro_days``, ``female``, centred age ``a`` and renal term ``r``; ``doses``: channel -> (people, days)
+    received doses.
     ``kernel``: use the numba kernel (default: when draws x people reaches
     :data:`KERNEL_MIN`; it compiles once, about 10 s, and is cached on disk).
     """

@@ -20,11 +20,13 @@ from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
 from b12sim.physiology import neurology as neuro
 
-STATUS = ("kinetics calibrated to Kuzminski 1998, blood response to the target-5 timeline and the "
+STATUS = ("kinetics calibrated to Kuzminski 1998, absorption and retention studies, the steady store of the median "
+          "diet and the speed of depletion after gastrectomy, blood response to the target-5 timeline and the "
           "permanent-deficit curve to Martin 1992 with the FDA 3-month anchor as prior (target 6; PyMC); "
           "onset and recovery of reversible nerve dysfunction are evidence priors (no data)")
+# b12sim.calibration.treatment.FREE (that module imports PyMC)
 KINETIC = ("recent_halflife_days", "spill_ug", "spill_hydroxo_ug", "spill_cyano_ug", "serum_per_ug_recent",
-           "loss_per_day", "passive_fraction", "biliary_ug_per_day", "if_fraction", "if_max_ug")  # b12sim.calibration.treatment.FREE (that module imports PyMC)
+           "loss_per_day", "passive_fraction", "biliary_ug_per_day", "if_fraction", "if_max_ug")
 HAEMATOLOGIC = ("marrow_delay_days", "reticulocyte_days", "epo_exponent", "marrow_sensitivity",
                 "rbc_lifespan_days", "mcv_normal_fl", "mcv_per_deficit")  # b12sim.calibration.haematology.FREE
 NEUROLOGIC = ("neuro_permanent_p_3mo", "neuro_permanent_p_12mo")  # b12sim.calibration.neurology.FREE

@@ -187,8 +187,8 @@ def arrays(people: list[dict], p: dict, *, seed=SEED, x0=None, ids=None) -> dict
     said = np.array([q.get("intrinsic_factor") if isinstance(q.get("intrinsic_factor"), str) else "" for q in people])
     q_ = {k: np.asarray(p[k])[:, None] for k in mk.PARAMS}
     c = mk.Constants.load()
-    lost = mk.depleting_posterior(x0, mk.depleting_log_odds(a[None, :], flags, q_), mk.main_mean(a[None, :], flags, q_, c),
-                                  q_["sigma_x"], q_["mu_d"], q_["sigma_d"])
+    lost = mk.depleting_posterior(x0, mk.depleting_log_odds(a[None, :], flags, q_),
+                                  mk.main_mean(a[None, :], flags, q_, c), q_["sigma_x"], q_["mu_d"], q_["sigma_d"])
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     keys = range(n) if ids is None else (int(i) for i in ids)
     u = np.stack([np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i)))
