@@ -68,6 +68,13 @@ def _patient_options(p: argparse.ArgumentParser, *, sex_help: str | None = None)
         p.add_argument("--mcv", help="mean cell volume (fL); model steady state if omitted")
         p.add_argument("--neuro", help="days of neurological symptoms so far (default 0)")
         p.add_argument("--sex", help=sex_help)
+        p.add_argument("--diet", help="what the person eats from today: omnivore, vegetarian, vegan or low_intake "
+                                      "(default: the diet that holds their current stores)")
+        p.add_argument("--intake-ug-per-day", dest="intake_ug_per_day",
+                       help="dietary B12 from today (ug/day, 0-1000), instead of --diet")
+        p.add_argument("--intrinsic-factor", dest="intrinsic_factor",
+                       help="present or absent (default: absent with pernicious anaemia, ileal resection or bariatric "
+                            "surgery, otherwise inferred draw by draw from the stores)")
     for k in RISK_FLAGS:
         p.add_argument(f"--{k.replace('_', '-')}", dest=k, action="store_true", help=f"risk factor: {k.replace('_', ' ')}")
 
@@ -76,7 +83,8 @@ def _patient(args) -> dict:
     """The patient given by :func:`_patient_options` (only the options set)."""
     patient = {k: getattr(args, k) for k in MARKER_HELP if getattr(args, k) is not None}
     patient |= {k: True for k in RISK_FLAGS if getattr(args, k)}
-    for opt, key in (("hb", "hb"), ("mcv", "mcv"), ("neuro", "neuro_days"), ("sex", "sex")):
+    for opt, key in (("hb", "hb"), ("mcv", "mcv"), ("neuro", "neuro_days"), ("sex", "sex"), ("diet", "diet"),
+                     ("intake_ug_per_day", "intake_ug_per_day"), ("intrinsic_factor", "intrinsic_factor")):
         if getattr(args, opt, None) is not None:
             patient[key] = getattr(args, opt)
     return patient

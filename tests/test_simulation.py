@@ -284,6 +284,8 @@ def test_cli_simulate_json_and_plot(tmp_path, capsys):
 @pytest.mark.parametrize("argv, field", [
     (["--regimen", "nope"], "regimen"), (["--days", "0"], "--days"), (["--delay", "500"], "--delay"),
     (["--draws", "x"], "--draws"), (["--hb", "900"], "hb"), (["--sex", "q"], "sex"),
+    (["--diet", "keto"], "diet"), (["--intake-ug-per-day", "5000"], "intake_ug_per_day"),
+    (["--intrinsic-factor", "low"], "intrinsic_factor"),
 ])
 def test_cli_simulate_bad_input(argv, field, capsys):
     from b12sim.cli import main
@@ -292,3 +294,18 @@ def test_cli_simulate_bad_input(argv, field, capsys):
     rc = main(base + argv)
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith(f"error: {field}") and "Traceback" not in err
+
+
+def test_cli_simulate_takes_the_diet_and_intrinsic_factor(capsys):
+    """The same person eating a vegan diet from today loses stores that an omnivore's steady state keeps."""
+    from b12sim.cli import main
+
+    base = ["simulate", "--regimen", "no_treatment", "--b12", "350", "--age", "50", "--horizon-days", "730",
+            "--draws", "20", "--json"]
+    ends = {}
+    for extra in ([], ["--diet", "vegan"], ["--intrinsic-factor", "absent"], ["--intake-ug-per-day", "12"]):
+        assert main(base + extra) == 0
+        b12 = json.loads(capsys.readouterr().out)["outputs"]["b12"]["median"]
+        ends[" ".join(extra)] = b12[-1] / b12[0]
+    assert ends[""] == pytest.approx(1.0, abs=1e-6)
+    assert ends["--intrinsic-factor absent"] < ends["--diet vegan"] < 0.95 < 1.05 < ends["--intake-ug-per-day 12"]
