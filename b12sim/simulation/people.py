@@ -39,6 +39,7 @@ from b12sim.diagnosis.core import score_arrays
 from b12sim.diagnosis.draws import Draws
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
+from b12sim.validation import number
 
 EXTRA = ("hb", "mcv", "neuro_days", "sex", "stores_ug", "diet", "intake_ug_per_day", "intrinsic_factor")
 MAX_STORES_UG = 100_000.0
@@ -50,47 +51,34 @@ MAX_INTAKE_UG = 1000.0  # ug/day from food; fortified foods and supplements beyo
 IF_STATES = ("present", "absent")
 
 
+CHOICES = {  # field -> (accepted names, what the message allows)
+    "sex": (SEXES, "female or male (sets the Hb normal range)"),
+    "diet": (DIETS, f"one of {', '.join(DIETS)} (what the person eats from day 0)"),
+    "intrinsic_factor": (IF_STATES, "present or absent"),
+}
+RANGES = {  # field -> (low, high, low excluded, what the message allows)
+    "stores_ug": (0.0, MAX_STORES_UG, True, f"known body stores above 0 and up to {MAX_STORES_UG:,.0f} ug"),
+    "intake_ug_per_day": (0.0, MAX_INTAKE_UG, False, f"dietary B12 from 0 to {MAX_INTAKE_UG:,.0f} ug/day"),
+    "neuro_days": (0.0, MAX_NEURO_DAYS, False, f"days of neurological symptoms so far, 0 to {MAX_NEURO_DAYS}"),
+}
+_SEX_WORDS = {"f": "female", "m": "male", "woman": "female", "man": "male"}
+
+
 def _extra(field: str, v) -> float | str:
-    if field == "sex":
-        s = str(v).strip().lower()
-        s = {"f": "female", "m": "male", "woman": "female", "man": "male"}.get(s, s)
-        if s not in SEXES:
-            raise InputError("sex", v, "female or male (sets the Hb normal range)")
+    if field in CHOICES:
+        names, allowed = CHOICES[field]
+        s = str(v).strip().lower().replace("-", "_").replace(" ", "_")
+        s = _SEX_WORDS.get(s, s) if field == "sex" else s
+        if s not in names:
+            raise InputError(field, v, allowed)
         return s
-    if field == "stores_ug":
+    if field in RANGES:
+        lo, hi, open_lo, allowed = RANGES[field]
         try:
-            d = float(v)
-        except (TypeError, ValueError):
-            d = math.nan
-        if not (math.isfinite(d) and 0 < d <= MAX_STORES_UG):
-            raise InputError("stores_ug", v, f"known body stores above 0 and up to {MAX_STORES_UG:,.0f} ug")
-        return d
-    if field == "diet":
-        d = str(v).strip().lower().replace("-", "_").replace(" ", "_")
-        if d not in DIETS:
-            raise InputError("diet", v, f"one of {', '.join(DIETS)} (what the person eats from day 0)")
-        return d
-    if field == "intrinsic_factor":
-        d = str(v).strip().lower()
-        if d not in IF_STATES:
-            raise InputError("intrinsic_factor", v, "present or absent")
-        return d
-    if field == "intake_ug_per_day":
-        try:
-            d = float(v)
-        except (TypeError, ValueError):
-            d = math.nan
-        if not (math.isfinite(d) and 0 <= d <= MAX_INTAKE_UG):
-            raise InputError("intake_ug_per_day", v, f"dietary B12 from 0 to {MAX_INTAKE_UG:,.0f} ug/day")
-        return d
-    if field == "neuro_days":
-        try:
-            d = float(v)
-        except (TypeError, ValueError):
-            raise InputError("neuro_days", v, f"days of neurological symptoms so far, 0 to {MAX_NEURO_DAYS}") from None
-        if not (math.isfinite(d) and 0 <= d <= MAX_NEURO_DAYS):
-            raise InputError("neuro_days", v, f"days of neurological symptoms so far, 0 to {MAX_NEURO_DAYS}")
-        return d
+            x = float(v) if isinstance(v, str) else v
+        except ValueError:
+            x = v
+        return number(field, x, lo, hi, allowed, open_lo=open_lo)
     return units.parse(field, v)
 
 
