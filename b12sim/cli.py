@@ -72,6 +72,9 @@ def _patient_options(p: argparse.ArgumentParser, *, sex_help: str | None = None)
                                       "(default: the diet that holds their current stores)")
         p.add_argument("--intake-ug-per-day", dest="intake_ug_per_day",
                        help="dietary B12 from today (ug/day, 0-1000), instead of --diet")
+        p.add_argument("--food-release", dest="food_release",
+                       help="share of food B12 freed for absorption, 0-1 (food-cobalamin malabsorption; "
+                            "default 1, less on PPIs or metformin)")
         p.add_argument("--intrinsic-factor", dest="intrinsic_factor",
                        help="present or absent (default: absent with pernicious anaemia, ileal resection or bariatric "
                             "surgery, otherwise inferred draw by draw from the stores)")
@@ -84,7 +87,8 @@ def _patient(args) -> dict:
     patient = {k: getattr(args, k) for k in MARKER_HELP if getattr(args, k) is not None}
     patient |= {k: True for k in RISK_FLAGS if getattr(args, k)}
     for opt, key in (("hb", "hb"), ("mcv", "mcv"), ("neuro", "neuro_days"), ("sex", "sex"), ("diet", "diet"),
-                     ("intake_ug_per_day", "intake_ug_per_day"), ("intrinsic_factor", "intrinsic_factor")):
+                     ("intake_ug_per_day", "intake_ug_per_day"), ("intrinsic_factor", "intrinsic_factor"),
+                     ("food_release", "food_release")):
         if getattr(args, opt, None) is not None:
             patient[key] = getattr(args, opt)
     return patient

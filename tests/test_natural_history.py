@@ -98,6 +98,14 @@ def test_crystalline_b12_works_in_food_cobalamin_malabsorption_but_hardly_withou
     assert np.all(gain["no IF"] < 0.2 * gain["ppi"])
 
 
+def test_food_cobalamin_malabsorption_lowers_the_level_of_a_given_diet():
+    """The same omnivore intake freeing 30% of food B12 settles lower than freeing all of it; tablets still work."""
+    diet = REPLETE | {"intake_ug_per_day": 3.8}
+    freed, _ = _stores(diet, draws=50)
+    poor, _ = _stores(diet | {"food_release": 0.3}, draws=50)
+    assert np.all(poor[:, 0, -1] < 0.8 * freed[:, 0, -1])
+
+
 def test_intake_sets_the_level_the_stores_move_to():
     more, _ = _stores(REPLETE | {"intake_ug_per_day": 15}, draws=50)
     less, _ = _stores(REPLETE | {"intake_ug_per_day": 1}, draws=50)
@@ -156,6 +164,7 @@ def test_untreated_people_who_are_not_deficient_stay_so_unless_they_lack_intrins
     ("intake_ug_per_day", -2, "0 to 1,000 ug/day"),
     ("intake_ug_per_day", "lots", "0 to 1,000 ug/day"),
     ("intrinsic_factor", "maybe", "present or absent"),
+    ("food_release", 1.5, "0 to 1"),
 ])
 def test_bad_diet_input_names_the_field_and_the_range(field, value, allowed):
     with pytest.raises(InputError, match=field) as e:

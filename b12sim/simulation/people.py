@@ -21,7 +21,9 @@ People eat. Whether their stores hold or fall has a cause:
   median omnivore intake, of which only the passive share is absorbed;
 * food B12 is freed from food proteins less on acid suppression or metformin: the
   share that gives the marker model's store shift of those risk factors at steady
-  state (``exp(delta)``, one population for both models).
+  state (``exp(delta)``, one population for both models), or ``food_release`` when
+  given (food-cobalamin malabsorption of one person: omeprazole cut the absorption of
+  protein-bound B12 to 0.28-0.41 of baseline, Marcuard 1994, Schenk 1996).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
 from b12sim.validation import number
 
-EXTRA = ("hb", "mcv", "neuro_days", "sex", "stores_ug", "diet", "intake_ug_per_day", "intrinsic_factor")
+EXTRA = ("hb", "mcv", "neuro_days", "sex", "stores_ug", "diet", "intake_ug_per_day", "intrinsic_factor", "food_release")
 MAX_STORES_UG = 100_000.0
 NO_INTRINSIC_FACTOR = ("pernicious_anaemia", "ileal_resection", "bariatric")
 SEXES = ("female", "male")
@@ -60,6 +62,7 @@ RANGES = {  # field -> (low, high, low excluded, what the message allows)
     "stores_ug": (0.0, MAX_STORES_UG, True, f"known body stores above 0 and up to {MAX_STORES_UG:,.0f} ug"),
     "intake_ug_per_day": (0.0, MAX_INTAKE_UG, False, f"dietary B12 from 0 to {MAX_INTAKE_UG:,.0f} ug/day"),
     "neuro_days": (0.0, MAX_NEURO_DAYS, False, f"days of neurological symptoms so far, 0 to {MAX_NEURO_DAYS}"),
+    "food_release": (0.0, 1.0, False, "the share of food B12 freed for absorption, 0 to 1"),
 }
 _SEX_WORDS = {"f": "female", "m": "male", "woman": "female", "man": "male"}
 
@@ -84,7 +87,7 @@ def _extra(field: str, v) -> float | str:
 
 def parse(values: dict) -> dict:
     """Check one person's values: lab keywords as for ``diagnose`` plus ``hb``, ``mcv``, ``neuro_days``,
-    ``sex``, ``stores_ug``, ``diet``, ``intake_ug_per_day`` and ``intrinsic_factor``. A vegan ``diet``
+    ``sex``, ``stores_ug``, ``diet``, ``intake_ug_per_day``, ``intrinsic_factor`` and ``food_release``. A vegan ``diet``
     sets the diagnosis model's vegan risk factor unless it is given."""
     labs = {k: v for k, v in values.items() if k not in EXTRA}
     extra = {}
@@ -191,6 +194,8 @@ def arrays(people: list[dict], p: dict, *, seed=SEED, x0=None, ids=None) -> dict
     # without intrinsic factor the stores are not at a steady state of the diet
     intake = np.where(absent & np.isnan(intake), evidence.value("intake_omnivore_median_ug"), intake)
     release = np.exp(sum(q_[f"delta_{k}"] * flags[k] for k in ("metformin", "ppi")))
+    given = np.array([q.get("food_release", math.nan) for q in people], float)
+    release = np.where(np.isnan(given), release, given)
     return {
         "x0": x0, "y0": y0, "a": a, "r": r, "if_intact": (~absent).astype(float), "intake_ug": intake,
         "release": release * np.ones((n_draw, n)),
