@@ -24,6 +24,7 @@ _LAZY = {
     "Decision": "b12sim.decision",
     "compare_strategies": "b12sim.policy.compare",
     "synthetic_cohort": "b12sim.policy.population",
+    "validate": "b12sim.studies",
     "load_posterior": "b12sim.posterior",
     "InputError": "b12sim.errors",
 }

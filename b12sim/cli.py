@@ -148,6 +148,20 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--chains", type=int, default=4)
     c.add_argument("--seed", type=int, help="random seed (default: each model's own)")
 
+    v = sub.add_parser("validate", help="the model against published studies it was and was not fitted to: "
+                                        "table, counts, forest plot")
+    v.add_argument("--only", choices=("diagnosis", "treatment", "blood", "nerves", "natural_history", "costs"),
+                   help="one area of the study table (default all)")
+    v.add_argument("--studies", type=Path, action="append",
+                   help="a study table (CSV, the columns of data/validation/studies.csv) instead of the shipped one; "
+                        "repeat for several")
+    v.add_argument("--draws", default="40", help="parameter draws per study (default 40)")
+    v.add_argument("--people", default="300", help="synthetic people per study population (default 300)")
+    v.add_argument("--seed", default=str(SEED), help=f"random seed (default {SEED})")
+    v.add_argument("--out", type=Path, help="write results.csv, report.md and forest.png into this folder")
+    v.add_argument("--force", action="store_true", help="replace those files if they exist")
+    v.add_argument("--json", action="store_true", help="print the counts and every row as JSON")
+
     p = sub.add_parser("compare", help="compare treatment strategies across a population: costs, QALYs, ICERs, CEAC, EVPI")
     p.add_argument("--strategies", required=True,
                    help="comma-separated strategy presets or TOML/JSON files (see 'b12sim strategies')")
@@ -175,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.renamed = getattr(args, "renamed", {})
     try:
-        rc = {"diagnose": _diagnose, "simulate": _simulate, "decide": _decide, "calibrate": _calibrate, "compare": _compare,
+        rc = {"diagnose": _diagnose, "simulate": _simulate, "decide": _decide, "calibrate": _calibrate, "validate": _validate, "compare": _compare,
               "strategies": _strategies, "regimens": _regimens, "demo": _demo}[args.command](args)
         for dest, old in args.renamed.items():  # after the run, so that a refusal stays one error line
             print(f"warning: {old} is deprecated; use --{dest.replace('_', '-')}", file=sys.stderr)
@@ -287,6 +301,43 @@ def _whole_option(name: str, raw: str, lo: int, hi: int) -> int:
         except ValueError:
             v = raw  # not a number: refused by whole() with the usual message
     return whole(name, v, lo, hi)
+
+
+def _validate(args) -> int:
+    from b12sim.studies import validate
+    from b12sim.studies.validate import MAX_DRAWS, MAX_PEOPLE, OUTPUT_FILES
+
+    draws = _whole_option("--draws", args.draws, 2, MAX_DRAWS)
+    people = _whole_option("--people", args.people, 10, MAX_PEOPLE)
+    seed = _whole_option("--seed", args.seed, 0, 2**32 - 1)
+    if args.out is not None:
+        if args.out.exists() and not args.out.is_dir():
+            raise InputError("--out", str(args.out), "a folder (this is a file)")
+        clash = [f for f in OUTPUT_FILES if (args.out / f).exists()]
+        if clash and not args.force:
+            raise FileExistsError(f"{args.out / clash[0]} exists; pass --force to replace it")
+    with _warnings_to_stderr():
+        res = validate(args.only, studies=args.studies, draws=draws, people=people, seed=seed,
+                       progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        print(json.dumps({"counts": {k: {"inside": a, "rows": b} for k, (a, b) in res.counts.items()},
+                          "draws": draws, "people": people, "seed": seed,
+                          "rows": json.loads(res.results.to_json(orient="records")), "disclaimer": DISCLAIMER}))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+            print(res.table().drop(columns=["id", "area"]).to_string(index=False))
+        from b12sim.studies.report import summary_line
+
+        print(summary_line(res.results))
+    if args.out is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        for path in res.save(args.out, overwrite=True):
+            print(f"written: {path}", file=sys.stderr)
+    return 0
 
 
 def _simulate(args) -> int:
