@@ -269,7 +269,7 @@ def _diagnose_csv(args) -> int:
     import pandas as pd
 
     from b12sim.diagnosis import diagnose
-    from b12sim.io import write_csv
+    from b12sim.io import check_writable, write_csv
 
     allowed = "a readable CSV file (UTF-8 text) with a header row and one row per patient"
     if not args.csv.exists():
@@ -283,6 +283,7 @@ def _diagnose_csv(args) -> int:
             raise InputError("--out", str(args.out), "a file name, not a folder")
         if args.out.exists() and not args.force:
             raise FileExistsError(f"{args.out} exists; add --force to replace it")
+        _writable("--out", args.out, "a file name in a folder you can write to", lambda: check_writable(args.out))
     try:
         with open(args.csv, encoding="utf-8-sig", newline="") as fh:
             header = fh.readline()

@@ -29,7 +29,8 @@ def _prefix(path: Path) -> str:
 
 
 def _running(pid: int) -> bool:
-    if pid == os.getpid():
+    """Whether process ``pid`` may still run (always assumed on Windows, where signal 0 is Ctrl-C)."""
+    if pid == os.getpid() or os.name == "nt":
         return True
     try:
         os.kill(pid, 0)

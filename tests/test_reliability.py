@@ -8,6 +8,7 @@ at points drawn with a fixed seed; the rest run in process. No test asserts a du
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -52,9 +53,11 @@ def no_run(monkeypatch):
         raise AssertionError("the computation started before the input was refused")
 
     import b12sim.decision
+    import b12sim.diagnosis
     import b12sim.policy.compare
     import b12sim.simulation
 
+    monkeypatch.setattr(b12sim.diagnosis, "diagnose", boom)
     monkeypatch.setattr(b12sim.policy.compare, "compare_strategies", boom)
     monkeypatch.setattr(b12sim.simulation, "simulate", boom)
     monkeypatch.setattr(b12sim.decision, "decide", boom)
@@ -294,6 +297,8 @@ def test_unwritable_out_refused_before_simulating(capsys, tmp_path, no_run, cli)
     for command in (["simulate", "--regimen", "no_treatment"], ["decide"]):
         status, _, err = cli(*command, "--b12", "200", "--age", "60", "--plot", "/sys/b12sim.png")
         _refused(status, err, "--plot", "cannot write")
+    status, _, err = cli("diagnose", "--csv", ROOT / "data" / "examples" / "patients.csv", "--out", "/sys/o.csv")
+    _refused(status, err, "--out", "cannot write")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
@@ -416,8 +421,6 @@ def test_every_command_has_a_description_and_its_examples_parse(capsys):
         assert sub.description and sub.description.endswith(".") and "\n" not in sub.description, name
         examples = [ln.strip().split()[2:] for ln in text.splitlines() if ln.startswith(f"  b12sim {name}")]
         for ex in examples:  # each example is a valid command line (parsed, not run)
-            import shlex
-
             args = parser.parse_args([name, *shlex.split(" ".join(ex))])
             assert args.command == name
     help_text = commands["calibrate"].format_help()
