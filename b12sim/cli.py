@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import warnings
@@ -18,8 +19,10 @@ from pathlib import Path
 
 from b12sim.defaults import DISCLAIMER, DRAWS, SEED, version
 from b12sim.errors import InputError, UnitWarning
-from b12sim.validation import whole
+from b12sim.validation import number, whole
 
+MAX_SEED = 2**63 - 1
+PLOT_FORMATS = (".png", ".pdf", ".svg")
 RISK_FLAGS = ("vegan", "metformin", "ppi", "pernicious_anaemia", "ileal_resection", "bariatric")
 MARKER_HELP = {
     "b12": "serum B12 (default unit pmol/L; e.g. '180 pg/mL')",
@@ -32,18 +35,35 @@ MARKER_HELP = {
 }
 
 
+class _Once(argparse.Action):
+    """Store the option's value; an option given twice (under any of its spellings) is refused."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        given = vars(namespace).setdefault("given", {})
+        if self.dest in given:
+            parser.error(f"{option_string} given twice ({given[self.dest]} and {option_string} {values}); give it once")
+        given[self.dest] = f"{option_string} {values}"
+        setattr(namespace, self.dest, values)
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one ``error:`` line (exit 2), like every other refusal."""
+    """argparse, but a usage mistake is one ``error:`` line (exit 2), like every other refusal; options
+    are never abbreviated (``--ag`` is not ``--age``) and one given twice is refused."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, allow_abbrev=False, **kw)
+        self.register("action", None, _Once)
+        self.register("action", "store", _Once)
 
     def error(self, message):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
-class _Renamed(argparse.Action):
+class _Renamed(_Once):
     """The old spelling of a renamed option: sets the new option's value, remembered in ``renamed``."""
 
     def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, values)
+        super().__call__(parser, namespace, values, option_string)
         namespace.renamed = {**getattr(namespace, "renamed", {}), self.dest: option_string}
 
 
@@ -94,21 +114,32 @@ def _patient(args) -> dict:
     return patient
 
 
-def _parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="b12sim", description=f"b12sim {version()}. {DISCLAIMER}")
-    ap.add_argument("--version", action="version", version=f"b12sim {version()}")
-    sub = ap.add_subparsers(dest="command", required=True)
+def _command(sub, name: str, about: str, *examples: str) -> argparse.ArgumentParser:
+    """Subcommand ``name``: ``about`` is its one-line description, ``examples`` close its --help."""
+    epilog = "examples:\n" + "\n".join(f"  b12sim {name} {e}" for e in examples) if examples else None
+    return sub.add_parser(name, help=about, description=about[0].upper() + about[1:] + ".", epilog=epilog,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
-    d = sub.add_parser("diagnose", help="probability of true B12 deficiency from lab results")
+
+def _parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="b12sim", description=f"b12sim {version()}. {DISCLAIMER}",
+                 epilog="'b12sim COMMAND --help' describes a command's options, with examples.")
+    ap.add_argument("-V", "--version", action="version", version=f"b12sim {version()}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+
+    d = _command(sub, "diagnose", "probability of true B12 deficiency from lab results",
+                 "--b12 '180 pg/mL' --mma 0.52 --age 72", "--csv patients.csv --out scored.csv")
     _patient_options(d)
     d.add_argument("--csv", type=Path, help="score a CSV file of patients (one row each)")
     d.add_argument("--out", type=Path, help="output CSV for --csv (default: print to stdout)")
     d.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     d.add_argument("--no-explain", action="store_true", help="skip per-marker contributions (faster for big files)")
-    d.add_argument("--draws", type=int, help=f"posterior draws to integrate over (default {DRAWS['diagnose']})")
+    d.add_argument("--draws", help=f"posterior draws to integrate over (default {DRAWS['diagnose']})")
     d.add_argument("--json", action="store_true", help="print one JSON object")
 
-    s = sub.add_parser("simulate", help="project stores, markers, blood count and nerve outcomes under a regimen")
+    s = _command(sub, "simulate", "project stores, markers, blood count and nerve outcomes under a regimen",
+                 "--regimen oral_1mg_daily --b12 95 --age 70 --hb '9 g/dL'",
+                 "--regimen uk_im_hydroxo_neuro --b12 95 --age 70 --neuro 30 --delay-days 14 --plot course.png")
     s.add_argument("--regimen", required=True, help="a preset name (see 'b12sim regimens') or a TOML/JSON regimen file")
     _option(s, "--delay-days", "--delay", default="0", help="days from today until treatment starts (default 0)")
     _option(s, "--horizon-days", "--days", default="180", help="days simulated (default 180)")
@@ -116,10 +147,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--draws", default=str(DRAWS["simulate"]), help=f"parameter draws (default {DRAWS['simulate']})")
     s.add_argument("--seed", default=str(SEED), help=f"random seed (default {SEED})")
     s.add_argument("--json", action="store_true", help="print per-day medians and 95%% intervals and a summary as JSON")
-    s.add_argument("--plot", type=Path, help="write a trajectory figure (PNG) here")
+    s.add_argument("--plot", type=Path, help="write a trajectory figure here (.png, .pdf or .svg)")
     s.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
 
-    dc = sub.add_parser("decide", help="treat now, test first, or not treat: expected outcomes, thresholds, value of a test")
+    dc = _command(sub, "decide", "treat now, test first, or not treat: expected outcomes, thresholds, value of a test",
+                  "--b12 '155 pmol/L' --age 72", "--b12 150 --age 80 --test mma --wtp 30000 --plot threshold.png")
     _patient_options(dc, sex_help="female or male: Hb normal range and life expectancy (default female)")
     dc.add_argument("--regimen", default="uk_im_hydroxo_no_neuro",
                     help="treatment if treated: a preset (see 'b12sim regimens') or a TOML/JSON file "
@@ -134,22 +166,25 @@ def _parser() -> argparse.ArgumentParser:
     dc.add_argument("--draws", default=str(DRAWS["decide"]), help=f"parameter draws (default {DRAWS['decide']})")
     dc.add_argument("--seed", default=str(SEED), help=f"random seed (default {SEED})")
     dc.add_argument("--json", action="store_true", help="print one JSON object")
-    dc.add_argument("--plot", type=Path, help="write the threshold figure (PNG) here")
+    dc.add_argument("--plot", type=Path, help="write the threshold figure here (.png, .pdf or .svg)")
     dc.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
 
-    c = sub.add_parser("calibrate", help="re-fit the marker model, treatment kinetics, blood response and "
-                                         "permanent nerve damage curve to the evidence (PyMC)")
+    c = _command(sub, "calibrate", "re-fit the marker model, treatment kinetics, blood response and "
+                                   "permanent nerve damage curve to the evidence (PyMC)",
+                 "--model markers --out markers.nc --draws 500 --tune 500 --chains 2")
     c.add_argument("--model", choices=("all", "markers", "treatment", "haematology", "neurology"), default="all",
                    help="which calibration to rebuild (default all: markers, treatment, haematology, then neurology)")
     c.add_argument("--out", type=Path, help="where to write the DataTree (default: the shipped file)")
     c.add_argument("--force", action="store_true", help="replace an existing file")
-    c.add_argument("--draws", type=int, default=1000)
-    c.add_argument("--tune", type=int, default=1000)
-    c.add_argument("--chains", type=int, default=4)
+    c.add_argument("--draws", type=int, default=1000, help="posterior draws kept per chain (default 1000)")
+    c.add_argument("--tune", type=int, default=1000,
+                   help="tuning (warm-up) steps per chain, discarded (default 1000)")
+    c.add_argument("--chains", type=int, default=4, help="independent NUTS chains (default 4)")
     c.add_argument("--seed", type=int, help="random seed (default: each model's own)")
 
-    v = sub.add_parser("validate", help="the model against published studies it was and was not fitted to: "
-                                        "table, counts, forest plot")
+    v = _command(sub, "validate", "the model against published studies it was and was not fitted to: table, counts, "
+                                  "forest plot", "--only natural_history", "--out results/validation --force",
+                 "--studies my_studies.csv --json")
     v.add_argument("--only", choices=("diagnosis", "treatment", "blood", "nerves", "natural_history", "costs"),
                    help="one area of the study table (default all)")
     v.add_argument("--studies", type=Path, action="append",
@@ -158,11 +193,13 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--draws", default="40", help="parameter draws per study (default 40)")
     v.add_argument("--people", default="300", help="synthetic people per study population (default 300)")
     v.add_argument("--seed", default=str(SEED), help=f"random seed (default {SEED})")
-    v.add_argument("--out", type=Path, help="write results.csv, report.md and forest.png into this folder")
-    v.add_argument("--force", action="store_true", help="replace those files if they exist")
+    v.add_argument("--out", type=Path, help="write results.csv, report.md and forest.png into this folder (replaced whole)")
+    v.add_argument("--force", action="store_true", help="replace an earlier result set there")
     v.add_argument("--json", action="store_true", help="print the counts and every row as JSON")
 
-    p = sub.add_parser("compare", help="compare treatment strategies across a population: costs, QALYs, ICERs, CEAC, EVPI")
+    p = _command(sub, "compare", "compare treatment strategies across a population: costs, QALYs, ICERs, CEAC, EVPI",
+                 "--strategies oral_1mg,uk_im_hydroxo,no_treatment --people 2000",
+                 "--strategies oral_1mg,uk_im_hydroxo --reference oral_1mg --out results --force")
     p.add_argument("--strategies", required=True,
                    help="comma-separated strategy presets or TOML/JSON files (see 'b12sim strategies')")
     p.add_argument("--people", default="1000", help="synthetic people found by a low serum B12 (default 1000)")
@@ -170,23 +207,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--draws", default=str(DRAWS["compare"]), help=f"posterior draws (default {DRAWS['compare']})")
     _option(p, "--horizon-days", "--days", default="365", help="days simulated (default 365)")
     p.add_argument("--seed", default=str(SEED), help=f"random seed (default {SEED})")
-    p.add_argument("--reference", help="comparator of the ICER table (default: the least costly)")
+    p.add_argument("--reference", help="comparator of the ICER table and the CE plane (default: the least costly)")
     p.add_argument("--wtp", default="20000,50000", help="willingness to pay per QALY for the report (default 20000,50000)")
     p.add_argument("--scheduler", help="Dask: local, local:N (N workers on this machine) or a scheduler address")
-    p.add_argument("--out", type=Path, help="folder for CSV tables, PNG figures and outcomes.nc")
-    p.add_argument("--force", action="store_true", help="overwrite files in --out")
+    p.add_argument("--out", type=Path, help="folder for CSV tables, PNG figures and outcomes.nc, written whole "
+                                            "(a new folder, or one holding only an earlier result set)")
+    p.add_argument("--force", action="store_true", help="replace the result set in --out")
     p.add_argument("--json", action="store_true", help="print the tables as one JSON object")
 
-    sub.add_parser("strategies", help="list the policy strategy presets")
-    sub.add_parser("regimens", help="list the regimen presets")
+    _command(sub, "strategies", "list the policy strategy presets")
+    _command(sub, "regimens", "list the regimen presets")
 
-    m = sub.add_parser("demo", help="diagnose the example patients and write figures")
+    m = _command(sub, "demo", "diagnose the example patients, simulate, compare, decide and write figures",
+                 "--figures figures")
     m.add_argument("--figures", type=Path, default=Path("figures"), help="folder for the figures")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # bare 'b12sim': what it can do
+        parser.print_help(sys.stderr)
+        return 2
     args.renamed = getattr(args, "renamed", {})
     try:
         rc = {"diagnose": _diagnose, "simulate": _simulate, "decide": _decide, "calibrate": _calibrate, "validate": _validate, "compare": _compare,
@@ -222,8 +265,11 @@ def _warnings_to_stderr(limit: int = 20):
 
 def _diagnose(args) -> int:
     patient = _patient(args)
-    if args.draws is not None and args.draws < 1:
-        raise InputError("--draws", args.draws, "a positive integer")
+    if args.draws is not None:
+        from b12sim import posterior
+
+        post = posterior.load_posterior("markers")["posterior"]
+        args.draws = _whole_option("--draws", args.draws, 1, post.sizes["chain"] * post.sizes["draw"])
     if args.csv is not None:
         if patient:
             raise InputError("--csv", str(args.csv), "a file alone, without per-patient options such as --b12")
@@ -242,7 +288,7 @@ def _diagnose_csv(args) -> int:
     import pandas as pd
 
     from b12sim.diagnosis import diagnose
-    from b12sim.io import write_csv
+    from b12sim.io import check_writable, write_csv
 
     allowed = "a readable CSV file (UTF-8 text) with a header row and one row per patient"
     if not args.csv.exists():
@@ -256,6 +302,7 @@ def _diagnose_csv(args) -> int:
             raise InputError("--out", str(args.out), "a file name, not a folder")
         if args.out.exists() and not args.force:
             raise FileExistsError(f"{args.out} exists; add --force to replace it")
+        _writable("--out", args.out, "a file name in a folder you can write to", lambda: check_writable(args.out))
     try:
         with open(args.csv, encoding="utf-8-sig", newline="") as fh:
             header = fh.readline()
@@ -286,7 +333,8 @@ def _diagnose_csv(args) -> int:
         else:
             out.to_csv(sys.stdout, index=False)
     else:
-        write_csv(out, args.out, overwrite=args.force)
+        with _warnings_to_stderr():  # says so if a killed run's temp is removed
+            write_csv(out, args.out, overwrite=args.force)
         print(f"scored {len(out) - len(bad)} of {len(out)} rows -> {args.out}", file=sys.stderr)
     return 0
 
@@ -303,19 +351,51 @@ def _whole_option(name: str, raw: str, lo: int, hi: int) -> int:
     return whole(name, v, lo, hi)
 
 
+def _seed(raw: str) -> int:
+    """``--seed`` read exactly, digits only (a float such as ``1e16`` would round above 2**53)."""
+    try:
+        return whole("--seed", int(raw), 0, MAX_SEED)
+    except ValueError:
+        raise InputError("--seed", raw, f"a whole number from 0 to {MAX_SEED:,}, written in digits") from None
+
+
+def _writable(field: str, path: Path, allowed: str, check) -> None:
+    """Run ``check()`` (an :mod:`b12sim.io` check); an ``OSError`` it raises is refused as ``field``."""
+    try:
+        check()
+    except OSError as e:
+        raise InputError(field, str(path), allowed, str(e)) from None
+
+
+def _check_plot(args) -> None:
+    """Refuse a --plot target that could not be written, before any computation."""
+    from b12sim.io import check_writable
+
+    path = args.plot
+    if path is None:
+        return
+    allowed = f"a file name ending in {', '.join(PLOT_FORMATS[:-1])} or {PLOT_FORMATS[-1]}"
+    if path.suffix.lower() not in PLOT_FORMATS:
+        raise InputError("--plot", str(path), allowed)
+    if path.is_dir():
+        raise InputError("--plot", str(path), allowed, "it is a folder")
+    if path.exists() and not args.force:
+        raise FileExistsError(f"{path} exists; pass --force to replace it")
+    _writable("--plot", path, allowed + " in a folder you can write to", lambda: check_writable(path))
+
+
 def _validate(args) -> int:
     from b12sim.studies import validate
     from b12sim.studies.validate import MAX_DRAWS, MAX_PEOPLE, OUTPUT_FILES
 
     draws = _whole_option("--draws", args.draws, 2, MAX_DRAWS)
     people = _whole_option("--people", args.people, 10, MAX_PEOPLE)
-    seed = _whole_option("--seed", args.seed, 0, 2**32 - 1)
+    seed = _seed(args.seed)
     if args.out is not None:
-        if args.out.exists() and not args.out.is_dir():
-            raise InputError("--out", str(args.out), "a folder (this is a file)")
-        clash = [f for f in OUTPUT_FILES if (args.out / f).exists()]
-        if clash and not args.force:
-            raise FileExistsError(f"{args.out / clash[0]} exists; pass --force to replace it")
+        from b12sim.io import check_folder
+
+        _writable("--out", args.out, "a new or empty folder, or one holding an earlier result set (with --force)",
+                  lambda: check_folder(args.out, OUTPUT_FILES, overwrite=args.force))
     with _warnings_to_stderr():
         res = validate(args.only, studies=args.studies, draws=draws, people=people, seed=seed,
                        progress=not args.json and sys.stderr.isatty())
@@ -348,12 +428,11 @@ def _simulate(args) -> int:
     days = _whole_option(_flag(args, "horizon_days"), args.horizon_days, 1, MAX_DAY)
     delay = _whole_option(_flag(args, "delay_days"), args.delay_days, 0, MAX_DAY)
     draws = _whole_option("--draws", args.draws, 1, MAX_DRAWS)
-    seed = _whole_option("--seed", args.seed, 0, 2**63 - 1)
+    seed = _seed(args.seed)
     if delay >= days:
         raise InputError(_flag(args, "delay_days"), args.delay_days,
                          f"fewer days than the horizon {_flag(args, 'horizon_days')} {days}")
-    if args.plot is not None and args.plot.exists() and not args.force:
-        raise FileExistsError(f"{args.plot} exists; pass --force to replace it")
+    _check_plot(args)
     patient = _patient(args)
     with _warnings_to_stderr():
         ds = simulate(patient, args.regimen, delay_days=delay, horizon_days=days, draws=draws, seed=seed)
@@ -365,7 +444,8 @@ def _simulate(args) -> int:
         from b12sim import plots
         from b12sim.io import save_figure
 
-        save_figure(plots.trajectories([ds], title=f"{ds.attrs['regimen']} from day {delay}"), args.plot)
+        with _warnings_to_stderr():
+            save_figure(plots.trajectories([ds], title=f"{ds.attrs['regimen']} from day {delay}"), args.plot)
     if args.json:
         print(json.dumps({"regimen": ds.attrs["regimen"], "schedule": ds.attrs["regimen_schedule"],
                           "delay_days": delay, "days": days, "draws": draws, "seed": seed,
@@ -406,21 +486,16 @@ def _decide(args) -> int:
     from b12sim.decision.decide import HORIZON_RANGE, MAX_DRAWS, MAX_WTP
     from b12sim.regimens import MAX_DAY
 
-    kw = {"draws": _whole_option("--draws", args.draws, 1, MAX_DRAWS),
-          "seed": _whole_option("--seed", args.seed, 0, 2**63 - 1)}
+    kw = {"draws": _whole_option("--draws", args.draws, 1, MAX_DRAWS), "seed": _seed(args.seed)}
     if args.turnaround is not None:
         kw["turnaround"] = _whole_option("--turnaround", args.turnaround, 0, MAX_DAY)
     if args.horizon_days is not None:
         kw["horizon_days"] = _whole_option(_flag(args, "horizon_days"), args.horizon_days, *HORIZON_RANGE)
     if args.wtp is not None:
-        try:
-            kw["wtp"] = float(args.wtp)
-        except ValueError:
-            raise InputError("--wtp", args.wtp, f"a number from 0 to {MAX_WTP:g} (currency per QALY)") from None
+        kw["wtp"] = _wtp(args.wtp, one=True, hi=MAX_WTP)[0]
     if args.tests:
         kw["tests"] = tuple(args.tests)
-    if args.plot is not None and args.plot.exists() and not args.force:
-        raise FileExistsError(f"{args.plot} exists; pass --force to replace it")
+    _check_plot(args)
     patient = _patient(args)
     with _warnings_to_stderr():
         res = decide(patient, regimen=args.regimen, **kw)
@@ -430,7 +505,8 @@ def _decide(args) -> int:
         matplotlib.use("Agg")
         from b12sim.io import save_figure
 
-        save_figure(res.plot_threshold(), args.plot)
+        with _warnings_to_stderr():
+            save_figure(res.plot_threshold(), args.plot)
     print(json.dumps(res.to_dict()) if args.json else res.report())
     return 0
 
@@ -465,42 +541,61 @@ def _calibrate(args) -> int:
     return 0
 
 
+def _wtp(raw: str, *, one: bool = False, hi: float = math.inf) -> list[float]:
+    """``--wtp``: finite numbers from 0 to ``hi`` (currency per QALY), comma-separated unless ``one``."""
+    allowed = (f"a number from 0 to {hi:g}" if one else "comma-separated numbers >= 0") + " (currency per QALY)"
+    try:
+        return [number("--wtp", float(w), 0.0, hi, allowed) for w in ([raw] if one else raw.split(","))]
+    except (ValueError, InputError):  # not a number, NaN, infinite or negative
+        raise InputError("--wtp", raw, allowed) from None
+
+
 def _compare(args) -> int:
     import pandas as pd
 
+    from b12sim.errors import did_you_mean
+    from b12sim.io import check_folder
     from b12sim.policy.compare import MAX_DRAWS, OUTPUT_FILES, compare_strategies
+    from b12sim.policy.strategies import load_strategy
 
+    # every option is checked before the simulation starts
     names = [n.strip() for n in args.strategies.split(",") if n.strip()]
     if not names:
         raise InputError("--strategies", args.strategies, "one or more comma-separated strategy names or files")
+    strategies = [load_strategy(n) for n in names]
+    labels = [s.name for s in strategies]
+    if args.reference is not None and args.reference not in labels:
+        raise InputError("--reference", args.reference, "one of the strategies compared: " + ", ".join(labels),
+                         did_you_mean(args.reference, labels))
     draws = _whole_option("--draws", args.draws, 1, MAX_DRAWS)
     days = _whole_option(_flag(args, "horizon_days"), args.horizon_days, 1, 36_525)
-    seed = _whole_option("--seed", args.seed, 0, 2**63 - 1)
-    try:
-        wtp = [float(w) for w in args.wtp.split(",")]
-    except ValueError:
-        wtp = []
-    if not wtp or min(wtp) < 0:
-        raise InputError("--wtp", args.wtp, "comma-separated numbers >= 0 (currency per QALY)")
+    seed = _seed(args.seed)
+    wtp = _wtp(args.wtp)
     if args.cohort is not None:
+        allowed = "a CSV file of people (age, cause, labs...)"
+        if args.cohort.is_dir():
+            raise InputError("--cohort", str(args.cohort), allowed, "it is a folder")
         if not args.cohort.is_file():
-            raise FileNotFoundError(f"{args.cohort} not found")
+            raise InputError("--cohort", str(args.cohort), allowed, "no such file")
         cohort = pd.read_csv(args.cohort)
     else:
         cohort = _whole_option("--people", args.people, 1, 10_000_000)
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise NotADirectoryError(f"{args.out} is a file; --out needs a folder")
-    clash = [args.out / f for f in OUTPUT_FILES if args.out is not None and (args.out / f).exists()]
-    if clash and not args.force:
-        raise FileExistsError(f"{clash[0]} exists; pass --force to replace the results in {args.out}")
+    if args.out is not None:
+        with _warnings_to_stderr():  # says so if temps of an interrupted run are removed
+            _writable("--out", args.out, "a new folder, or one holding only an earlier result set (replaced with "
+                      "--force), where you can write",
+                      lambda: check_folder(args.out, OUTPUT_FILES, overwrite=args.force))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnitWarning)  # synthetic tails look like unit mix-ups by design
-        res = compare_strategies(cohort, names, draws=draws, horizon_days=days, seed=seed, scheduler=args.scheduler,
-                                 progress=not args.json)
+        res = compare_strategies(cohort, strategies, draws=draws, horizon_days=days, seed=seed,
+                                 scheduler=args.scheduler, progress=not args.json)
     icers = res.icers(reference=args.reference)
     ceac = res.ceac(wtp)
     evpi = res.evpi(wtp)
-    written = res.save(args.out, overwrite=args.force, wtp=tuple(wtp)) if args.out is not None else []
+    written = []
+    if args.out is not None:
+        with _warnings_to_stderr():
+            written = res.save(args.out, overwrite=args.force, wtp=tuple(wtp), reference=args.reference)
     attrs = res.outcomes.attrs
     if args.json:
         def records(df):

@@ -119,8 +119,9 @@ def convert(value: float, from_unit: str, to_unit: str, field: str) -> float:
 def _factor(q: Quantity, unit: str) -> float:
     key = _norm_unit(unit)
     if key not in q.factors:
+        hint = "1 ng/mL = 1000 pg/mL" if key == "ng/ml" and "pg/ml" in q.factors else ""
         raise InputError(f"{q.name} unit", unit,
-                         f"one of {', '.join(_pretty(u) for u in sorted(q.factors))} for {q.label}")
+                         f"one of {', '.join(_pretty(u) for u in sorted(q.factors))} for {q.label}", hint)
     return q.factors[key]
 
 
@@ -176,7 +177,9 @@ def _mixup_hint(q: Quantity, num: float, unit: str | None) -> str:
             continue
         if tlo <= num * f <= thi:
             return f"looks like {_pretty(alias)} ({num:g} {_pretty(alias)} = {num * f:.4g} {q.unit})"
-    # ng/mL for B12 (0.2 ng/mL = 148 pmol/L) is a common slip not in the accepted list
+    # ng/mL for B12 (0.2 ng/mL = 200 pg/mL = 148 pmol/L) is a common slip not in the accepted list:
+    # suggest the same amount in pg/mL, which is accepted
     if q.name in ("b12", "holotc") and tlo <= num * 1000 * q.factors["pg/ml"] <= thi:
-        return f"looks like ng/mL ({num:g} ng/mL = {num * 1000 * q.factors['pg/ml']:.4g} pmol/L); give the unit explicitly"
+        return (f"looks like ng/mL ({num:g} ng/mL = {num * 1000:g} pg/mL = {num * 1000 * q.factors['pg/ml']:.4g} "
+                f"pmol/L); give it as '{num * 1000:g} pg/mL'")
     return ""

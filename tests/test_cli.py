@@ -150,7 +150,7 @@ def test_version_and_regimens():
     (["--age", "60"], ["markers", "b12", "mma"]),
     (["--b12", "200", "--age", "6"], ["age", "18 to 110"]),
     (["--b12", "200", "--age", "60", "--egfr", "0"], ["egfr", "1 to 200"]),
-    (["--b12", "200", "--age", "60", "--draws", "0"], ["--draws", "positive"]),
+    (["--b12", "200", "--age", "60", "--draws", "0"], ["--draws", "from 1 to"]),
     (["--b12", "200", "--age", "60", "--draws", "many"], ["--draws", "many"]),
     (["--b12", "200", "--age", "60", "--weight", "70"], ["unrecognized arguments", "--weight"]),
     (["--b12", "200", "--age", "60", "--out", "x.csv"], ["--out", "only together with --csv"]),
@@ -162,8 +162,12 @@ def test_bad_options(capsys, tmp_path, monkeypatch, args, words, cli):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_no_command(capsys, cli):
-    assert_refused(*cli(), "command")
+def test_no_command_prints_the_usage(capsys, cli):
+    status, out, err = cli()
+    assert status == 2 and out == ""
+    assert err.startswith("usage: b12sim") and "Traceback" not in err
+    for command in ("diagnose", "simulate", "decide", "calibrate", "compare", "strategies", "regimens", "demo"):
+        assert f"\n    {command} " in err, command  # each listed with its one-line description
 
 
 def test_unusual_value_warns_on_stderr(capsys, cli):
@@ -281,14 +285,15 @@ def test_unexpected_errors_are_one_line(capsys, monkeypatch, cli):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--draws", "0"], ["--draws"]),
-    (["--chains", "-1"], ["--chains"]),
-    (["--seed", "-3"], ["--seed"]),
+    (["--model", "markers", "--draws", "0"], ["--draws"]),
+    (["--model", "markers", "--chains", "-1"], ["--chains"]),
+    (["--model", "markers", "--seed", "-3"], ["--seed"]),
     (["--model", "all"], ["--out", "one --model"]),
     (["--model", "nope"], ["--model"]),
+    (["--model", "markers", "--model", "treatment"], ["--model", "twice"]),
 ])
 def test_calibrate_bad_options_refused_before_sampling(capsys, tmp_path, args, words, cli):
-    assert_refused(*cli("calibrate", "--model", "markers", "--out", tmp_path / "p.nc", *args), *words)
+    assert_refused(*cli("calibrate", "--out", tmp_path / "p.nc", *args), *words)
     assert not (tmp_path / "p.nc").exists()
 
 

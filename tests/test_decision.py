@@ -350,8 +350,8 @@ def test_cli_plot_is_written_and_not_overwritten(capsys, tmp_path, cli):
     (("--age", "300"), ("age", "18 to 110")),
 ])
 def test_cli_bad_input_is_one_error_line_exit_2(capsys, args, words, cli):
-    base = ["decide", "--b12", "200", "--age", "72"]
-    status, out, err = cli(*base, *args)
+    opts = {"--b12": "200", "--age": "72"} | dict(zip(args[::2], args[1::2]))  # each option once
+    status, out, err = cli("decide", *(x for kv in opts.items() for x in kv))
     assert status == 2, (status, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err

@@ -246,7 +246,8 @@ def test_cli_compare_json_and_files(tmp_path, capsys):
 def test_cli_compare_bad_input(extra, field, capsys):
     from b12sim.cli import main
 
-    assert main(["compare", "--people", "64", "--draws", "2", *extra]) == 2
+    opts = {"--people": "64", "--draws": "2"} | dict(zip(extra[::2], extra[1::2]))  # each option once
+    assert main(["compare", *(x for kv in opts.items() for x in kv)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and field in err and "Traceback" not in err
 

@@ -290,8 +290,9 @@ def test_cli_simulate_json_and_plot(tmp_path, capsys):
 def test_cli_simulate_bad_input(argv, field, capsys):
     from b12sim.cli import main
 
-    base = ["simulate", "--regimen", "no_treatment", "--b12", "90", "--age", "60", "--days", "30", "--draws", "5"]
-    rc = main(base + argv)
+    opts = {"--regimen": "no_treatment", "--b12": "90", "--age": "60", "--days": "30", "--draws": "5"}
+    opts.update(zip(argv[::2], argv[1::2]))  # each option once: a repeated option is refused
+    rc = main(["simulate", *(x for kv in opts.items() for x in kv)])
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith(f"error: {field}") and "Traceback" not in err
 

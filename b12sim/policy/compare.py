@@ -74,7 +74,7 @@ def _client(scheduler):
         raise InputError("scheduler", scheduler, "local, local:N or a scheduler address such as tcp://host:8786")
     try:
         return Client(scheduler, timeout="5s"), None
-    except (OSError, TimeoutError) as e:
+    except (OSError, TimeoutError, ValueError) as e:  # unreachable, or not an address at all
         raise InputError("scheduler", scheduler, "a reachable Dask scheduler address (tcp://host:port)",
                          f"could not connect: {e}") from None
 
@@ -274,20 +274,22 @@ class PolicyResult:
         return pd.DataFrame(by_year.to_numpy(), index=pd.Index(by_year.strategy.values, name="strategy"),
                             columns=[f"year_{y}" for y in by_year.year.values])
 
-    def save(self, folder, *, overwrite: bool = False, wtp: tuple[float, float] = (20_000.0, 50_000.0)) -> list[Path]:
-        """Write tables (CSV), figures (PNG) and the outcomes (netCDF) into ``folder``."""
+    def save(self, folder, *, overwrite: bool = False, wtp: tuple[float, float] = (20_000.0, 50_000.0),
+             reference=None) -> list[Path]:
+        """Write tables (CSV), figures (PNG) and the outcomes (netCDF) as folder ``folder``, whole
+        (:func:`b12sim.io.folder_writer`: a reader sees the old set or the new one, never a mix).
+
+        ``reference``: comparator of ``icers.csv`` and the cost-effectiveness plane (as :meth:`icers`);
+        ``wtp``: willingness-to-pay lines on the plane (currency per QALY)."""
         from b12sim import posterior
-        from b12sim.io import write_csv
+        from b12sim.io import folder_writer, write_csv
         from b12sim.policy import figures
 
-        folder = Path(folder)
-        files = {"summary.csv": self.summary().reset_index(), "icers.csv": self.icers().reset_index(),
+        files = {"summary.csv": self.summary().reset_index(), "icers.csv": self.icers(reference).reset_index(),
                  "ceac.csv": self.ceac().reset_index(), "evpi.csv": self.evpi().reset_index()}
-        targets = [folder / f for f in OUTPUT_FILES]
-        clash = [str(t) for t in targets if t.exists()]
-        if clash and not overwrite:
-            raise FileExistsError(f"{clash[0]} exists; refusing to overwrite it (use --force / overwrite=True)")
-        written = [write_csv(df, folder / name, overwrite=True) for name, df in files.items()]
-        written.append(posterior.write(self.outcomes, folder / "outcomes.nc", overwrite=True))
-        written += figures.save_all(self, folder, wtp=wtp)
-        return written
+        with folder_writer(folder, OUTPUT_FILES, overwrite=overwrite) as tmp:
+            for name, df in files.items():
+                write_csv(df, tmp / name)
+            posterior.write(self.outcomes, tmp / "outcomes.nc")
+            figures.save_all(self, tmp, wtp=wtp, reference=reference)
+        return [Path(folder) / f for f in OUTPUT_FILES]

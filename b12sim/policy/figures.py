@@ -52,21 +52,21 @@ def ceac_plot(ax, result, wtp=None):
     ax.legend(fontsize=7)
 
 
-def save_all(result, folder, *, wtp=(20_000.0, 50_000.0)) -> list[Path]:
-    """Write ``ce_plane.png`` and ``ceac.png`` into ``folder``; returns their paths."""
+def save_all(result, folder, *, wtp=(20_000.0, 50_000.0), reference=None) -> list[Path]:
+    """Write ``ce_plane.png`` (against ``reference``, default the ICER table's) and ``ceac.png``
+    into ``folder``, each atomically; returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from b12sim.io import save_figure
+
     out = []
-    for name, draw in (("ce_plane.png", lambda ax: ce_plane(ax, result, wtp=wtp)),
+    for name, draw in (("ce_plane.png", lambda ax: ce_plane(ax, result, reference, wtp=wtp)),
                        ("ceac.png", lambda ax: ceac_plot(ax, result))):
         fig, ax = plt.subplots(figsize=(7, 4.5))
         draw(ax)
         fig.tight_layout()
-        path = Path(folder) / name
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        out.append(path)
+        out.append(save_figure(fig, Path(folder) / name, dpi=120))
     return out

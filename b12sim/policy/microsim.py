@@ -165,8 +165,10 @@ def _unit(costs, **counts) -> float:
 
 
 def year_starts(horizon_days: int) -> np.ndarray:
-    """Index of the first day of each year of the horizon (days 0..horizon-1)."""
-    return np.unique(np.ceil(np.arange(0, horizon_days, DAYS_PER_YEAR)).astype(int))
+    """Index of the first day of each year of the horizon (days 0..horizon-1): the first whole day
+    at or after each multiple of :data:`DAYS_PER_YEAR` that falls inside the horizon."""
+    starts = np.unique(np.ceil(np.arange(0, horizon_days, DAYS_PER_YEAR)).astype(int))
+    return starts[starts < horizon_days]
 
 
 @dataclass(frozen=True)

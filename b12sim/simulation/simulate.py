@@ -16,6 +16,7 @@ from b12sim.validation import whole
 
 MAX_DRAWS = 4000
 MAX_RESULT_BYTES = 4 * 2**30
+MAX_SEED = 2**63 - 1
 
 
 def _doses(regimen: Regimen, n: int, start_day: int, days: int, seed) -> dict[str, np.ndarray]:
@@ -74,7 +75,11 @@ def simulate(patient=None, regimen="no_treatment", *, delay_days: int = 0, horiz
     reg = regimen if isinstance(regimen, Regimen) else load_regimen(regimen)
     days = whole("horizon_days", horizon_days, 1, MAX_DAY)
     start_day = whole("delay_days", delay_days, 0, MAX_DAY)
+    if start_day >= days:
+        raise InputError("delay_days", delay_days, f"fewer days than horizon_days ({days})",
+                         "treatment would never start within the horizon")
     draws = whole("draws", draws, 1, MAX_DRAWS)
+    seed = whole("seed", seed, 0, MAX_SEED)
     substeps = whole("substeps", substeps, 1, 96)
     outputs = tuple(outputs)
     unknown = [o for o in outputs if o not in engine.OUTPUTS]
@@ -168,6 +173,7 @@ def delay_curve(patient, regimens=("uk_im_hydroxo_neuro", "oral_2mg_daily", "fol
         raise InputError("patient", f"{len(person)} people", "one patient")
     horizon = whole("horizon_days", horizon_days, 1, MAX_DAY)
     draws = whole("draws", draws, 1, MAX_DRAWS)
+    seed = whole("seed", seed, 0, MAX_SEED)
     delays = [whole("delays", d, 0, horizon) for d in delays]
     regs = [r if isinstance(r, Regimen) else load_regimen(r) for r in regimens]
     rows = []

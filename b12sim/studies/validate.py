@@ -44,20 +44,15 @@ class Validation:
         return report.markdown(self.results, draws=self.draws, people=self.people, seed=self.seed)
 
     def save(self, folder, *, overwrite: bool = False) -> list[Path]:
-        """Write :data:`OUTPUT_FILES` into ``folder`` (refusing to replace them unless ``overwrite``)."""
-        from b12sim.io import atomic_write, save_figure, write_csv
+        """Write :data:`OUTPUT_FILES` as the folder ``folder``, swapped in whole (:func:`b12sim.io.folder_writer`;
+        an earlier set is replaced only with ``overwrite``)."""
+        from b12sim.io import folder_writer, save_figure
 
-        folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
-            raise InputError("out", str(folder), "a folder (this is a file)")
-        clash = [f for f in OUTPUT_FILES if (folder / f).exists()]
-        if clash and not overwrite:
-            raise FileExistsError(f"{folder / clash[0]} exists; refusing to overwrite it (use --force / overwrite=True)")
-        text = self.markdown() + f"\n{DISCLAIMER}\n"
-        return [write_csv(self.results, folder / "results.csv", overwrite=True),
-                atomic_write(folder / "report.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"),
-                             overwrite=True, suffix=".md.tmp"),
-                save_figure(self.plot(), folder / "forest.png")]
+        with folder_writer(folder, OUTPUT_FILES, overwrite=overwrite) as tmp:
+            self.results.to_csv(tmp / "results.csv", index=False)
+            (tmp / "report.md").write_text(self.markdown() + f"\n{DISCLAIMER}\n", encoding="utf-8")
+            save_figure(self.plot(), tmp / "forest.png")
+        return [Path(folder) / f for f in OUTPUT_FILES]
 
     def __repr__(self) -> str:
         return f"Validation({report.summary_line(self.results)}; {self.draws} draws, {self.people} people)"
@@ -71,6 +66,6 @@ def validate(only: str | None = None, *, studies=None, draws: int = runner.DRAWS
         raise InputError("only", only, "one of " + ", ".join(AREAS))
     draws = whole("draws", draws, 2, MAX_DRAWS)
     people = whole("people", people, 10, MAX_PEOPLE)
-    seed = whole("seed", seed, 0, 2**32 - 1)
+    seed = whole("seed", seed, 0, 2**63 - 1)
     res = runner.run(studies, only=only, draws=draws, people=people, seed=seed, progress=progress)
     return Validation(res, draws, people, seed)
