@@ -5,7 +5,7 @@ VENV   ?= .venv
 PYBIN  := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench calibrate notebooks clean
+.PHONY: demo test test-fast bench calibrate validate notebooks clean
 
 $(STAMP): pyproject.toml
 	@PY=$$(sh tools/find-python.sh) && echo "using $$PY" && $$PY -m venv $(VENV)
@@ -30,6 +30,9 @@ notebooks: $(STAMP)
 
 calibrate: $(STAMP)
 	$(VENV)/bin/b12sim calibrate
+
+validate: $(STAMP)
+	$(VENV)/bin/b12sim validate --out figures/validation --force
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -76,12 +76,12 @@ def forest(results: pd.DataFrame):
             if (mark == "<" and v < lim[0]) or (mark == ">" and v > lim[1]):
                 ax.plot(lim[0] if mark == "<" else lim[1], y, mark, color=color, ms=6)
     ax.axvline(0, color="black", lw=1)
-    labels = [f"{r['study']}: {r['outcome']}" + (" (absolute)" if r["published"] == 0 else "")
+    labels = [f"{r['id']}: {r['outcome']}"[:72] + (" (absolute)" if r["published"] == 0 else "")
               for r in results.to_dict("records")]
     ax.set_yticks(range(n - 1, -1, -1), labels, fontsize=7)
     ax.set_xlim(lim[0] - 0.1, lim[1] + 0.1)
     ax.set_xlabel("model relative to the published value: (model - published) / |published|  (0 = agreement)")
-    ax.set_title(f"the model against published studies: {summary_line(results)}\n"
-                 "grey: used in calibration; green: validation, inside the 95% interval; red: outside", fontsize=9)
+    ax.set_title("the model against published studies\n" + summary_line(results).replace("; ", "\n")
+                 + "\ngrey: used in calibration; green: validation, inside the 95% interval; red: outside", fontsize=9)
     fig.tight_layout()
     return fig

@@ -5,7 +5,8 @@ the study's arms with the simulator (same people, parameter draws and measuremen
 arm and comparator), measure the markers as a laboratory would (each person's lasting
 deviation plus fresh within-person noise at every result), compute the outcome as the study
 defined it (:mod:`b12sim.studies.outcomes`), and repeat per parameter draw on a resample of
-the study's size ``n``. The model's 95% interval therefore holds parameter uncertainty and
+the study's size ``n`` (steady-state ratios, which have no people, take the published interval
+as their sampling error). The model's 95% interval therefore holds parameter uncertainty and
 the sampling error of a study of that size; the row is *inside* when the published value
 lies in it. Cross-sectional rows (day 0, no arm) draw a population per parameter draw, so
 the marker model's uncertainty enters too; treated rows draw theirs once, at the marker
@@ -119,8 +120,9 @@ def run_row(row, *, draws: int = DRAWS, people: int = PEOPLE, seed: int = SEED) 
         idx = rng.integers(0, people, n)
         return {m: (v if d is None else v[d])[idx] for m, v in values.items()}
 
-    if out.kind == "steady_ratio":
-        stat = _steady_ratio(out.diet, p)
+    if out.kind == "steady_ratio":  # no people to resample: the published interval gives the sampling error
+        se = (row["hi"] - row["lo"]) / (2 * 1.96) if not np.isnan(row["lo"]) else 0.0
+        stat = _steady_ratio(out.diet, p) + se * rng.standard_normal(draws)
     elif out.kind == "annual_cost":
         stat = np.full(draws, _annual_cost(row))  # unit costs are taken as known
     elif day == 0 and row["arm"] == "none":
@@ -128,7 +130,7 @@ def run_row(row, *, draws: int = DRAWS, people: int = PEOPLE, seed: int = SEED) 
     else:
         arm, comp = _simulated(row, out, draws, people, seed)
         stat = np.array([out.value(pick(arm, d), None if comp is None else pick(comp, d), day) for d in range(draws)])
-    lo, mid, hi = np.nanquantile(stat, [0.025, 0.5, 0.975])
+    lo, mid, hi = np.quantile(stat, [0.025, 0.5, 0.975], method="inverted_cdf")  # no interpolation: inf allowed
     return {"id": row["id"], "area": row["area"], "study": row["study"], "outcome": row["outcome"], "day": day,
             "unit": row["unit"], "published": row["value"], "published_lo": row["lo"], "published_hi": row["hi"],
             "n": row["n"], "model": mid, "model_lo": lo, "model_hi": hi,
