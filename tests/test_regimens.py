@@ -27,6 +27,8 @@ PUBLISHED = {
     "bariatric_oral_1mg_daily": ("oral_ug", 1000, range(400), 400),
     "kuzminski_im": ("im_cyano_ug", 1000, [d - 1 for d in KUZMINSKI_TRIAL_DAYS], 120),
     "kuzminski_oral": ("oral_ug", 2000, range(120), 200),
+    "deshmukh_oral_2ug": ("oral_ug", 2, range(365), 400),
+    "deshmukh_oral_10ug": ("oral_ug", 10, range(365), 400),
     "bolaman_oral": ("oral_ug", 1000, [*range(10), 10, 17, 24, 31, 38, 68], 120),
     "bolaman_im": ("im_cyano_ug", 1000, [*range(10), 10, 17, 24, 31, 38, 68], 120),
     "castelli_oral": ("oral_ug", 1000, range(90), 120),
