@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from b12sim import evidence
-from b12sim.defaults import DISCLAIMER, DRAWS, SEED
+from b12sim.defaults import DISCLAIMER, DRAWS, SEED, STATUS
 from b12sim.deprecation import renamed
 from b12sim.errors import InputError
 from b12sim.policy import analysis
@@ -209,7 +209,7 @@ def _tree(setup: ms.Setup, total: np.ndarray, yearly: np.ndarray, n: int, df: pd
         discount_rate=setup.discount_rate, background_mortality=int(setup.mortality), currency=setup.costs.currency, price_year=setup.costs.price_year,
         setting=setup.costs.setting, deficient_share=float(df["deficient"].mean()) if "deficient" in df else math.nan,
         strategies="; ".join(f"{s.name}: {s.summary()}" for s in setup.strategies),
-        calibration=parameters.STATUS, disclaimer=DISCLAIMER)
+        calibration=STATUS, disclaimer=DISCLAIMER)
     return tree
 
 

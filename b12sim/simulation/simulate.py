@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from b12sim import evidence
-from b12sim.defaults import DISCLAIMER, DRAWS, SEED
+from b12sim.defaults import DISCLAIMER, DRAWS, SEED, STATUS
 from b12sim.deprecation import renamed
 from b12sim.errors import InputError
 from b12sim.regimens import CHANNELS, MAX_DAY, Regimen, load_regimen
@@ -101,7 +101,7 @@ def simulate(patient=None, regimen="no_treatment", *, delay_days: int = 0, horiz
     ds["hb_normal"] = ("person", np.where(arr["female"], evidence.value("hb_normal_female"),
                                           evidence.value("hb_normal_male")), {"units": "g/L"})
     ds.attrs.update(regimen=reg.name, regimen_schedule=reg.summary(), start_day=start_day, days=days,
-                    seed=str(seed), calibration=parameters.STATUS, disclaimer=DISCLAIMER)
+                    seed=str(seed), calibration=STATUS, disclaimer=DISCLAIMER)
     return ds
 
 
