@@ -83,3 +83,47 @@ def test_cli_simulate_note_is_the_one_status(cli):
     assert status == 0
     notes = [line.strip() for line in out.splitlines() if _status_like(line)]
     assert notes == [f"note: {STATUS}"]
+
+
+# --- the package in Jupyter ------------------------------------------------------------------------------
+
+def test_tab_completion_lists_the_lazy_api():
+    names = dir(b12sim)
+    for name in ("diagnose", "simulate", "decide", "compare_strategies", "PolicyResult", "delay_curve",
+                 "summary_table", "validate", "__version__"):
+        assert name in names
+        assert getattr(b12sim, name) is not None
+    assert "importlib" not in names and "annotations" not in names
+
+
+def test_delay_curve_is_exported_at_the_top():
+    from b12sim.simulation import delay_curve
+
+    assert b12sim.delay_curve is delay_curve
+    tab = b12sim.delay_curve(PATIENT, ["oral_2mg_daily"], delays=(0, 60), horizon_days=120, draws=4, seed=1)
+    assert list(tab["delay_days"]) == [0, 60]
+    assert tab["p_permanent"].iloc[1] >= tab["p_permanent"].iloc[0]
+
+
+def test_summary_table_is_summarise_as_rows():
+    ds = b12sim.simulate(PATIENT, "uk_im_hydroxo_neuro", horizon_days=90, draws=8, seed=4)
+    s, tab = b12sim.summarise(ds), b12sim.summary_table(ds)
+    assert list(tab.index) == ["p_permanent_damage", "day_hb_normal", "day_mma_normal", "day_b12_normal",
+                               "hb_at_day_42"]
+    for key, row in tab.iterrows():
+        assert row["value"] == pytest.approx(s[key], nan_ok=True)
+        assert [row["lo"], row["hi"]] == pytest.approx(s[f"{key}_interval"], nan_ok=True)
+    assert tab.loc["day_hb_normal", "p_reached"] == s["p_hb_normal_reached"]
+    assert tab.loc["hb_at_day_42", "unit"] == "g/L" and pytest.approx(float("nan"), nan_ok=True) == \
+        tab.loc["hb_at_day_42", "p_reached"]
+    both = b12sim.summary_table({"im": ds, "none": b12sim.simulate(PATIENT, "no_treatment", horizon_days=90,
+                                                                    draws=8, seed=4)})
+    assert both.index.names == ["run", "quantity"]
+    assert both.loc[("none", "p_permanent_damage"), "value"] > both.loc[("im", "p_permanent_damage"), "value"]
+
+
+def test_summary_table_of_a_short_run_leaves_out_day_42():
+    ds = b12sim.simulate(PATIENT, "no_treatment", horizon_days=20, draws=4, seed=4)
+    tab = b12sim.summary_table(ds)
+    assert "hb_at_day_42" not in tab.index
+    assert tab.loc["day_hb_normal", "p_reached"] == 0 and tab["value"].isna()["day_hb_normal"]
