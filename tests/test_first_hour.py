@@ -1,5 +1,6 @@
 """A new user's first hour (issue 17): one source for the model's status, Jupyter comfort, readable explanations."""
 
+import math
 import pathlib
 import re
 
@@ -127,3 +128,108 @@ def test_summary_table_of_a_short_run_leaves_out_day_42():
     tab = b12sim.summary_table(ds)
     assert "hb_at_day_42" not in tab.index
     assert tab.loc["day_hb_normal", "p_reached"] == 0 and tab["value"].isna()["day_hb_normal"]
+
+
+# --- reprs, plots and loading ---------------------------------------------------------------------------
+
+def test_diagnosis_reprs_are_short_text_and_an_html_table():
+    d = b12sim.diagnose(b12=180, mma=0.52, age=72, draws=40)
+    text = repr(d)
+    assert text.startswith("Diagnosis(p_deficient=") and "\n" not in text and len(text) < 200
+    assert f"{d.p_deficient:.3f}" in text and "mma x" in text
+    page = d._repr_html_()
+    assert page.count("<tr>") == 1 + len(d.contributions)  # header and one row per marker
+    assert f"{d.p_deficient:.0%}" in page and "not medical advice" in page
+    assert str(d) == d.report()
+
+
+def test_decision_reprs(decision):
+    text = repr(decision)
+    assert text.startswith(f"Decision(recommendation={decision.recommendation!r}") and "\n" not in text
+    page = decision._repr_html_()
+    assert page.count("<tr>") == 2 + len(decision.options) + len(decision.tests)  # two headers
+    assert decision.describe(decision.recommendation) in page and "(recommended)" in page
+    assert "&lt;" not in decision.report() and "<table>" in page
+
+
+def test_html_cells_are_escaped():
+    from b12sim.diagnosis.result import html_table
+
+    assert "<b>" not in html_table(["<b>"], [["a & b<"]]) and "a &amp; b&lt;" in html_table(["x"], [["a & b<"]])
+
+
+def test_policy_result_reprs(policy):
+    text = repr(policy)
+    assert text == ("PolicyResult(32 people x 6 draws, horizon 365 days, strategies uk_im_hydroxo, oral_1mg, "
+                    "no_treatment; CAD 2013)")
+    report = str(policy)
+    s = policy.summary()
+    assert f"{s.loc['oral_1mg', 'cost']:,.0f} ({s.loc['oral_1mg', 'cost_lo']:,.0f}-" in report
+    assert report.splitlines()[-2] == f"Note: {STATUS}"
+    page = policy._repr_html_()
+    assert page.count("<tr>") == 1 + 3 and "frontier" in page
+
+
+def test_policy_plot_methods_draw_what_the_saved_figures_draw(policy):
+    import matplotlib.pyplot as plt
+
+    ax = policy.plot_ce_plane(reference="no_treatment", wtp=(50_000.0,))
+    assert ax.get_xlabel() == "incremental QALYs per person vs no_treatment"
+    assert len(ax.collections) == 2 * 2  # draws and mean of each strategy but the reference
+    ax = policy.plot_ceac()
+    curves = policy.ceac()
+    assert len(ax.lines) == len(curves.columns) + 1  # each strategy and the frontier
+    assert list(ax.lines[0].get_ydata()) == pytest.approx(curves.iloc[:, 0].to_list())
+    plt.close("all")
+
+
+def test_policy_result_load_reads_what_save_wrote(policy, tmp_path):
+    import pandas as pd
+    import xarray as xr
+
+    policy.save(tmp_path / "run")
+    back = b12sim.PolicyResult.load(tmp_path / "run")
+    xr.testing.assert_identical(back.outcomes["outcomes"].to_dataset(), policy.outcomes["outcomes"].to_dataset())
+    xr.testing.assert_identical(back.outcomes["parameters"].to_dataset(), policy.outcomes["parameters"].to_dataset())
+    assert back.outcomes.attrs == policy.outcomes.attrs
+    pd.testing.assert_frame_equal(back.cohort, policy.cohort)
+    pd.testing.assert_frame_equal(back.icers(), policy.icers())
+    assert repr(back) == repr(policy)
+
+
+def test_policy_result_load_refuses_a_folder_without_a_result(tmp_path):
+    from b12sim.errors import InputError
+
+    with pytest.raises(InputError, match="folder.*outcomes.nc and cohort.csv missing"):
+        b12sim.PolicyResult.load(tmp_path)
+
+
+# --- explanations a clinician can read --------------------------------------------------------------------
+
+@pytest.mark.parametrize("log_ratio, text", [(math.log(2.4), "x2.4"), (math.log(0.3), "x0.3"), (0.0, "x1.0"),
+                                             (math.log(12.4), "x12"), (math.log(0.031), "x0.031"),
+                                             (math.log(2500), "x2,500")])
+def test_likelihood_ratio_multipliers(log_ratio, text):
+    from b12sim.diagnosis.result import times
+
+    assert times(log_ratio) == text
+
+
+def test_diagnosis_reports_likelihood_ratios_beside_log_odds():
+    d = b12sim.diagnose(b12=180, mma=0.52, age=72, draws=40)
+    assert d.likelihood_ratios == pytest.approx({k: math.exp(v) for k, v in d.contributions.items()})
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    assert math.prod(d.likelihood_ratios.values()) == pytest.approx(odds(d.p_deficient) / odds(d.p_prior), rel=1e-5)
+    rows = {line.split()[0]: line for line in d.report().splitlines() if line.startswith("  ")}
+    mma = rows["MMA"]
+    assert f"x{math.exp(d.contributions['mma']):.0f} ({d.contributions['mma']:+.2f})" in mma
+    assert mma.endswith(f"({d.alone['mma']:+.2f})")
+    assert d.to_dict()["likelihood_ratios"]["mma"] == pytest.approx(math.exp(d.contributions["mma"]), rel=1e-3)
+
+
+def test_cli_diagnose_shows_multipliers(cli):
+    status, out, _ = cli("diagnose", "--b12", 180, "--mma", 0.52, "--age", 72, "--egfr", 35, "--draws", 40)
+    assert status == 0
+    assert "likelihood ratio" in out
+    line = next(x for x in out.splitlines() if x.strip().startswith("MMA"))
+    assert re.search(r"x0\.\d+ \(-0\.\d\d\)", line)  # MMA explained by the kidneys: odds multiplied by < 1
