@@ -233,3 +233,29 @@ def test_cli_diagnose_shows_multipliers(cli):
     assert "likelihood ratio" in out
     line = next(x for x in out.splitlines() if x.strip().startswith("MMA"))
     assert re.search(r"x0\.\d+ \(-0\.\d\d\)", line)  # MMA explained by the kidneys: odds multiplied by < 1
+
+
+# --- ipywidgets, guarded -------------------------------------------------------------------------------
+
+def test_widgets_without_ipywidgets_say_how_to_install_in_one_line(monkeypatch, capsys):
+    import sys
+
+    from b12sim import plots
+
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import fails as if not installed
+    assert plots.widgets() is None
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "pip install 'b12sim[notebooks]'" in out
+
+
+def test_widgets_with_ipywidgets_is_the_module(capsys):
+    ipywidgets = pytest.importorskip("ipywidgets")
+    from b12sim import plots
+
+    assert plots.widgets() is ipywidgets and capsys.readouterr().out == ""
+
+
+def test_package_imports_ipywidgets_only_through_the_guard():
+    users = sorted(str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py") if "import ipywidgets" in p.read_text()
+                   or "from ipywidgets" in p.read_text())
+    assert users == ["plots.py"]
