@@ -1,6 +1,7 @@
-"""Defaults shared across b12sim: the seed, draw counts, the length of a year, the disclaimer.
+"""Defaults shared across b12sim: the seed, draw counts, the length of a year, the disclaimer
+and the model's calibration status.
 
-One home for each, so that the API, the CLI and the reports agree.
+One home for each, so that the API, the CLI, the figures and the reports agree.
 """
 
 from __future__ import annotations
@@ -25,3 +26,17 @@ DISCLAIMER = (
     "b12sim is a research and teaching tool. Its outputs are model estimates, "
     "not medical advice; clinical decisions need a clinician and the full picture."
 )
+
+
+# What each part of the model is calibrated to (PyMC; b12sim/calibration/), or that it has no data.
+# Every printed or drawn statement of the model's status is one of these texts or STATUS.
+CALIBRATION = {
+    "markers": "marker model calibrated to published population statistics of serum B12, holoTC, MMA and tHcy",
+    "kinetics": "kinetics calibrated to Kuzminski 1998, absorption and retention studies, the steady store of the "
+                "median diet and the speed of depletion after gastrectomy",
+    "haematology": "blood response calibrated to the target-5 timeline",
+    "permanent_deficit": "permanent nerve-deficit curve calibrated to Martin 1992 (18 patients, through stated "
+                         "assumptions) with the FDA 3-month anchor as prior (target 6)",
+    "reversible_dysfunction": "onset and recovery of reversible nerve dysfunction are evidence priors (no data)",
+}
+STATUS = "; ".join(CALIBRATION.values())  # attrs["calibration"] of every simulation and policy result

@@ -8,6 +8,22 @@ import pandas as pd
 from b12sim.defaults import DAYS_PER_YEAR
 
 
+WIDGETS_MISSING = ("The sliders need ipywidgets, which is not installed: pip install 'b12sim[notebooks]' "
+                   "(or pip install ipywidgets); the figure above is the default view.")
+
+
+def widgets():
+    """The ``ipywidgets`` module for a notebook's sliders, or None after printing :data:`WIDGETS_MISSING`
+    (one line saying how to install it), so that a notebook without it still runs to the end:
+    ``w = plots.widgets()`` then ``if w: w.interact(f, x=w.IntSlider(...))``."""
+    try:
+        import ipywidgets
+    except ImportError:
+        print(WIDGETS_MISSING)
+        return None
+    return ipywidgets
+
+
 def _axes(ax):
     if ax is None:
         import matplotlib.pyplot as plt

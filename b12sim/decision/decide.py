@@ -12,7 +12,7 @@ import pandas as pd
 from b12sim import economics, evidence
 from b12sim.decision import information, outcomes, value
 from b12sim.decision.result import Decision
-from b12sim.defaults import DRAWS, SEED
+from b12sim.defaults import DRAWS, SEED, STATUS
 from b12sim.stats import mcse
 from b12sim.diagnosis.draws import Draws
 from b12sim.errors import InputError
@@ -284,8 +284,7 @@ def decide(patient=None, *, regimen: str | Regimen = DEFAULT_REGIMEN, tests=info
         f"an untreated deficiency is assumed found and treated with {reg.name} by day {horizon} (the horizon); "
         "a permanent deficit present then is counted for the remaining life",
         "treatment, once started, is assumed to continue for life, also in a person who is not deficient",
-        "the nerve-damage parameters are priors on two published anchors (3 and 12 months untreated), not fitted",
-        f"{parameters.STATUS}",
+        STATUS,
     ]
     if math.isnan(person["egfr"]):
         notes.insert(0, "eGFR not given: normal kidney function assumed")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from b12sim.defaults import CALIBRATION
+
 EXAMPLE = {"b12": 155, "age": 72}  # serum B12 155 pmol/L (210 pg/mL) alone, a 72-year-old woman
 EXAMPLE_TURNAROUND = 7  # days to the test result in the example figures (the README's and the demo's)
 TICKS = (0.001, 0.01, 0.05, 0.2, 0.5, 0.8, 0.95, 0.99, 0.999)
@@ -126,9 +128,10 @@ def waiting(axes=None, decision=None):
     right.set_title(f"Value of the test - cost of waiting - price; P(deficient) = {_pct(decision.p_deficient)}",
                     fontsize=10)
     right.legend(fontsize=8)
-    fig.text(0.01, 0.005, "Nerve-damage parameters are priors on two published anchors (3 and 12 months untreated). "
-             "b12sim: research and teaching, not medical advice.", fontsize=6.5, color="0.4")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.text(0.01, 0.005, f"Nerve damage: {CALIBRATION['permanent_deficit']};\n"
+             f"{CALIBRATION['reversible_dysfunction']}. b12sim: research and teaching, not medical advice.",
+             fontsize=6.5, color="0.4")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from b12sim import units
 from b12sim.decision import figures
 from b12sim.defaults import DISCLAIMER
-from b12sim.diagnosis.result import Reported
+from b12sim.diagnosis.result import Reported, html_page, html_table
 from b12sim.physiology.markers import RISKS
 
 
@@ -144,6 +144,36 @@ class Decision(Reported):
             "risk_factors": [k for k in RISKS if self.inputs.get(k)],
             "notes": list(self.notes), "draws": self.draws, "seed": self.seed, "disclaimer": DISCLAIMER,
         })
+
+    def __repr__(self) -> str:
+        return (f"Decision(recommendation={self.recommendation!r}, p_deficient={self.p_deficient:.3f}, "
+                f"runner_up={self.runner_up!r}, margin={self.margin:,.0f} {self.currency} "
+                f"(MCSE {self.margin_mcse:,.0f}), regimen={self.regimen!r}, horizon_days={self.horizon_days}; "
+                f"{self.draws} draws)")
+
+    def _repr_html_(self) -> str:
+        cur, lo, hi = self.currency, *self.interval
+        options = [(k + (" (recommended)" if k == self.recommendation else ""), f"{o['p_permanent']:.1%}",
+                    f"{o['p_permanent_if_deficient']:.1%}",
+                    "n/a" if o["day_hb_normal"] is None else f"day {o['day_hb_normal']:.0f}",
+                    f"{o['cost']:,.0f}", f"{o['qaly']:.3f}", f"{o['nmb']:,.0f}") for k, o in self.options.iterrows()]
+        tests = [(r["label"], r["turnaround_days"], f"{r['value_of_information']:,.0f}", f"{r['cost_of_waiting']:,.0f}",
+                  f"{r['price']:,.0f}", f"{r['net_value']:+,.0f}", f"{r['p_change']:.0%}") for _, r in self.tests.iterrows()]
+        lines = [f"P(true B12 deficiency) {self.p_deficient:.0%} (95% interval {lo:.0%} to {hi:.0%}); treat rather "
+                 f"than not above {self.thresholds['treat']:.1%}",
+                 f"ahead of {self.describe(self.runner_up)} by {self.margin:,.0f} {cur} (Monte Carlo error "
+                 f"{self.margin_mcse:,.0f}; {self.draws} draws)" + ("; too close to call" if self.too_close else ""),
+                 f"regimen {self.regimen}; harm counted to day {self.horizon_days}; willingness to pay "
+                 f"{self.wtp:,.0f} {cur}/QALY"]
+        return html_page(
+            f"Recommendation: {self.describe(self.recommendation)}", lines,
+            [(f"Options (expected per patient; {cur} {self.price_year}, discounted)",
+              html_table(("option", "P(permanent)", "if deficient", "Hb normal", "cost", "QALYs", "net benefit"),
+                         options)),
+             (f"Value of each test ({cur}): information - cost of waiting - price = net",
+              html_table(("test", "turnaround (days)", "information", "waiting", "price", "net",
+                          "P(changes the decision)"), tests))],
+            self.notes)
 
     def report(self) -> str:
         """A plain-text report for people."""

@@ -35,10 +35,10 @@ eats and absorbs normally stays where they are, and stores fall only for a reaso
 system whose exact solution (:func:`pool_update`) the simulator steps with and the
 treatment calibration sums over doses, so any step is stable.
 
-Status: published central values and stated assumptions
-(``data/evidence/kinetics.csv``, ``treatment.csv``, ``diet.csv``), the recent pool,
-spill, store loss and passive absorption calibrated with PyMC
-(:mod:`b12sim.calibration.treatment`).
+Status: priors from published central values and stated assumptions
+(``data/evidence/kinetics.csv``, ``treatment.csv``, ``diet.csv``); the parameters of
+:data:`b12sim.simulation.parameters.KINETIC` are calibrated with PyMC
+(:mod:`b12sim.calibration.treatment`; what to: ``b12sim.defaults.CALIBRATION["kinetics"]``).
 """
 
 from __future__ import annotations

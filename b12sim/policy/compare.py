@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from b12sim import evidence
-from b12sim.defaults import DISCLAIMER, DRAWS, SEED
+from b12sim.defaults import DISCLAIMER, DRAWS, SEED, STATUS
 from b12sim.deprecation import renamed
 from b12sim.errors import InputError
 from b12sim.policy import analysis
@@ -27,11 +27,13 @@ from b12sim.policy import microsim as ms
 from b12sim.policy.population import check_cohort, synthetic_cohort
 from b12sim.policy.strategies import load_strategy
 from b12sim.simulation import parameters
+from b12sim.diagnosis.result import html_page, html_table
 from b12sim.validation import whole
 
 MAX_DRAWS = 4000
 DEFAULT_CHUNK_PAIRS = 200_000  # people x draws per chunk (memory per chunk is about 1 GB at a 1-year horizon)
-OUTPUT_FILES = ("summary.csv", "icers.csv", "ceac.csv", "evpi.csv", "outcomes.nc", "ce_plane.png", "ceac.png")
+OUTPUT_FILES = ("summary.csv", "icers.csv", "ceac.csv", "evpi.csv", "outcomes.nc", "cohort.csv", "ce_plane.png",
+                "ceac.png")
 WTP_GRID = np.arange(0, 100_001, 2_500.0)  # currency per QALY
 GROUPS = {  # parameter groups for EVPPI (names of microsim draw inputs)
     # the deficiency threshold, its sharpness and the assay levels that decide who is deficient
@@ -209,7 +211,7 @@ def _tree(setup: ms.Setup, total: np.ndarray, yearly: np.ndarray, n: int, df: pd
         discount_rate=setup.discount_rate, background_mortality=int(setup.mortality), currency=setup.costs.currency, price_year=setup.costs.price_year,
         setting=setup.costs.setting, deficient_share=float(df["deficient"].mean()) if "deficient" in df else math.nan,
         strategies="; ".join(f"{s.name}: {s.summary()}" for s in setup.strategies),
-        calibration=parameters.STATUS, disclaimer=DISCLAIMER)
+        calibration=STATUS, disclaimer=DISCLAIMER)
     return tree
 
 
@@ -218,12 +220,80 @@ class PolicyResult:
 
     ``outcomes``: DataTree with ``/outcomes`` (strategy, draw) means per person and
     plus ``cost_by_year`` (strategy, draw, year), and ``/parameters`` (draw) values for
-    EVPPI. ``cohort``: the people simulated.
+    EVPPI. ``cohort``: the people simulated. :meth:`save` writes both, :meth:`load` reads them back.
     """
 
     def __init__(self, outcomes: xr.DataTree, cohort: pd.DataFrame):
         self.outcomes = outcomes
         self.cohort = cohort
+
+    @classmethod
+    def load(cls, folder) -> PolicyResult:
+        """The result :meth:`save` wrote into ``folder`` (its ``outcomes.nc`` and ``cohort.csv``)."""
+        from b12sim import posterior
+
+        folder = Path(folder)
+        missing = [f for f in ("outcomes.nc", "cohort.csv") if not (folder / f).is_file()]
+        if missing:
+            raise InputError("folder", str(folder), "a folder written by PolicyResult.save or `b12sim compare --out`",
+                             f"{' and '.join(missing)} missing")
+        tree = posterior.read(folder / "outcomes.nc")
+        if "outcomes" not in tree.children or "strategy" not in tree["outcomes"].dims:
+            raise InputError("folder", str(folder), "a folder written by PolicyResult.save or `b12sim compare --out`",
+                             "outcomes.nc holds no policy outcomes")
+        return cls(tree, pd.read_csv(folder / "cohort.csv"))
+
+    def __repr__(self) -> str:
+        a = self.outcomes.attrs
+        return (f"PolicyResult({a['people']} people x {a['draws']} draws, horizon {a['horizon_days']} days, "
+                f"strategies {', '.join(map(str, self._ds.strategy.values))}; {a['currency']} {a['price_year']})")
+
+    def report(self) -> str:
+        """A plain-text summary: per strategy, cost, QALYs and P(permanent deficit) (means, 95% intervals)."""
+        a, s = self.outcomes.attrs, self.summary()
+        cells = [("strategy", "cost", "QALYs", "P(permanent deficit)")]
+        cells += [(k, f"{r['cost']:,.0f} ({r['cost_lo']:,.0f}-{r['cost_hi']:,.0f})",
+                   f"{r['qaly']:.3f} ({r['qaly_lo']:.3f}-{r['qaly_hi']:.3f})",
+                   f"{r['p_permanent']:.1%} ({r['p_permanent_lo']:.1%}-{r['p_permanent_hi']:.1%})")
+                  for k, r in s.iterrows()]
+        widths = [max(len(row[j]) for row in cells) for j in range(4)]
+        lines = [f"b12sim policy comparison: {a['people']} people x {a['draws']} draws, horizon {a['horizon_days']} "
+                 f"days, discounted at {a['discount_rate']:.1%}; per person, cost in {a['currency']} "
+                 f"{a['price_year']}, mean (95% interval over draws)"]
+        lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+        lines += [f"Note: {a['calibration']}", a["disclaimer"]]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def _repr_html_(self) -> str:
+        a, s, icers = self.outcomes.attrs, self.summary(), self.icers()
+        rows = [(k, f"{r['cost']:,.0f} ({r['cost_lo']:,.0f} to {r['cost_hi']:,.0f})",
+                 f"{r['qaly']:.3f} ({r['qaly_lo']:.3f} to {r['qaly_hi']:.3f})",
+                 f"{r['p_permanent']:.1%} ({r['p_permanent_lo']:.1%} to {r['p_permanent_hi']:.1%})",
+                 icers.loc[k, "status"], "" if pd.isna(icers.loc[k, "icer"]) else f"{icers.loc[k, 'icer']:,.0f}")
+                for k, r in s.iterrows()]
+        return html_page(
+            f"Policy comparison: {len(s)} strategies, {a['people']} people x {a['draws']} draws",
+            [f"horizon {a['horizon_days']} days; costs and QALYs discounted at {a['discount_rate']:.1%}; "
+             f"{a['currency']} (price year {a['price_year']}) per person; 95% intervals over draws"],
+            [("Per strategy (ICERs along the efficient frontier)",
+              html_table(("strategy", "cost", "QALYs", "P(permanent deficit)", "status",
+                          f"ICER ({a['currency']}/QALY)"), rows))],
+            (a["calibration"],))
+
+    def plot_ce_plane(self, ax=None, *, reference=None, wtp: tuple[float, ...] = (20_000.0, 50_000.0)):
+        """Cost-effectiveness plane against ``reference`` (see :func:`b12sim.policy.figures.ce_plane`); the Axes."""
+        from b12sim.policy import figures
+
+        return figures.ce_plane(ax, self, reference, wtp=wtp)
+
+    def plot_ceac(self, ax=None, *, wtp=None):
+        """Acceptability curves with the frontier (see :func:`b12sim.policy.figures.ceac_plot`); the Axes."""
+        from b12sim.policy import figures
+
+        return figures.ceac_plot(ax, self, wtp=wtp)
 
     @property
     def _ds(self) -> xr.Dataset:
@@ -276,7 +346,7 @@ class PolicyResult:
 
     def save(self, folder, *, overwrite: bool = False, wtp: tuple[float, float] = (20_000.0, 50_000.0),
              reference=None) -> list[Path]:
-        """Write tables (CSV), figures (PNG) and the outcomes (netCDF) as folder ``folder``, whole
+        """Write tables (CSV), the cohort (CSV), figures (PNG) and the outcomes (netCDF) as folder ``folder``, whole
         (:func:`b12sim.io.folder_writer`: a reader sees the old set or the new one, never a mix).
 
         ``reference``: comparator of ``icers.csv`` and the cost-effectiveness plane (as :meth:`icers`);
@@ -286,7 +356,8 @@ class PolicyResult:
         from b12sim.policy import figures
 
         files = {"summary.csv": self.summary().reset_index(), "icers.csv": self.icers(reference).reset_index(),
-                 "ceac.csv": self.ceac().reset_index(), "evpi.csv": self.evpi().reset_index()}
+                 "ceac.csv": self.ceac().reset_index(), "evpi.csv": self.evpi().reset_index(),
+                 "cohort.csv": self.cohort}
         with folder_writer(folder, OUTPUT_FILES, overwrite=overwrite) as tmp:
             for name, df in files.items():
                 write_csv(df, tmp / name)

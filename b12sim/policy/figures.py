@@ -7,8 +7,18 @@ from pathlib import Path
 import numpy as np
 
 
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    return ax
+
+
 def ce_plane(ax, result, reference=None, wtp: tuple[float, ...] = (20_000.0, 50_000.0)):
-    """Incremental cost against incremental QALYs per draw, against ``reference`` (default: the ICER table's)."""
+    """Incremental cost against incremental QALYs per draw, against ``reference`` (default: the ICER table's),
+    on ``ax`` (None: a new figure); returns the Axes."""
+    ax = _axes(ax)
     ds = result.outcomes["outcomes"].to_dataset()
     ref = reference or result.icers().attrs["reference"]
     dc = ds["cost"] - ds["cost"].sel(strategy=ref)
@@ -36,10 +46,12 @@ def ce_plane(ax, result, reference=None, wtp: tuple[float, ...] = (20_000.0, 50_
     ax.set_ylabel(f"incremental cost per person ({cur})")
     ax.set_title("cost-effectiveness plane (each dot a parameter draw; X the mean)")
     ax.legend(fontsize=7, markerscale=2)
+    return ax
 
 
 def ceac_plot(ax, result, wtp=None):
-    """CEAC of every strategy, with the frontier (CEAF) drawn thick."""
+    """CEAC of every strategy, with the frontier (CEAF) drawn thick, on ``ax`` (None: a new figure); returns the Axes."""
+    ax = _axes(ax)
     curves = result.ceac() if wtp is None else result.ceac(wtp)
     front = result.ceaf(curves.index.to_numpy())
     for s in curves.columns:
@@ -50,6 +62,7 @@ def ceac_plot(ax, result, wtp=None):
     ax.set_ylabel("probability cost-effective")
     ax.set_title("cost-effectiveness acceptability")
     ax.legend(fontsize=7)
+    return ax
 
 
 def save_all(result, folder, *, wtp=(20_000.0, 50_000.0), reference=None) -> list[Path]:

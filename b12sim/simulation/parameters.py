@@ -7,7 +7,7 @@ parameter set) with evenly spaced draws of the calibrated kinetic
 (``neurology.nc``) posteriors and with prior draws of everything else. Priors come
 from the evidence rows (``data/evidence/treatment.csv``, ``kinetics.csv``): normal
 for ``sd`` rows, log-normal for ``log_sd`` rows, kept inside physiological bounds
-(see :data:`STATUS`, which ``attrs["calibration"]`` of every result repeats).
+(see :data:`b12sim.defaults.STATUS`, which ``attrs["calibration"]`` of every result repeats).
 """
 
 from __future__ import annotations
@@ -20,10 +20,6 @@ from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
 from b12sim.physiology import neurology as neuro
 
-STATUS = ("kinetics calibrated to Kuzminski 1998, absorption and retention studies, the steady store of the median "
-          "diet and the speed of depletion after gastrectomy, blood response to the target-5 timeline and the "
-          "permanent-deficit curve to Martin 1992 with the FDA 3-month anchor as prior (target 6; PyMC); "
-          "onset and recovery of reversible nerve dysfunction are evidence priors (no data)")
 # b12sim.calibration.treatment.FREE (that module imports PyMC)
 KINETIC = ("recent_halflife_days", "spill_ug", "spill_hydroxo_ug", "spill_cyano_ug", "serum_per_ug_recent",
            "loss_per_day", "passive_fraction", "biliary_ug_per_day", "if_fraction", "if_max_ug")

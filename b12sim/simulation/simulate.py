@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from b12sim import evidence
-from b12sim.defaults import DISCLAIMER, DRAWS, SEED
+from b12sim.defaults import DISCLAIMER, DRAWS, SEED, STATUS
 from b12sim.deprecation import renamed
 from b12sim.errors import InputError
 from b12sim.regimens import CHANNELS, MAX_DAY, Regimen, load_regimen
@@ -101,7 +104,7 @@ def simulate(patient=None, regimen="no_treatment", *, delay_days: int = 0, horiz
     ds["hb_normal"] = ("person", np.where(arr["female"], evidence.value("hb_normal_female"),
                                           evidence.value("hb_normal_male")), {"units": "g/L"})
     ds.attrs.update(regimen=reg.name, regimen_schedule=reg.summary(), start_day=start_day, days=days,
-                    seed=str(seed), calibration=parameters.STATUS, disclaimer=DISCLAIMER)
+                    seed=str(seed), calibration=STATUS, disclaimer=DISCLAIMER)
     return ds
 
 
@@ -145,6 +148,39 @@ def summarise(ds: xr.Dataset) -> dict:
     return out
 
 
+SUMMARY_ROWS = {  # summarise() key -> (what it is, unit)
+    "p_permanent_damage": ("P(permanent nerve deficit) at the horizon, mean", "probability"),
+    "day_hb_normal": ("first day from which Hb stays in the normal range, median", "day"),
+    "day_mma_normal": ("first day from which MMA stays below the upper reference limit, median", "day"),
+    "day_b12_normal": ("first day from which serum B12 stays at or above the cut-off, median", "day"),
+    "hb_at_day_42": ("Hb at day 42, median", "g/L"),
+}
+
+
+def summary_table(ds) -> pd.DataFrame:
+    """:func:`summarise` as a table: one row per headline number.
+
+    Columns ``value``, its 95% interval ``lo``/``hi`` over draws, ``p_reached`` (share of
+    draws that reach the day; NaN for the other rows), ``unit`` and ``description``;
+    a row is NaN where no draw gets there. ``ds``: one simulation, or a mapping of names
+    to simulations (the names become the outer level of the index, ``run``).
+    """
+    if isinstance(ds, Mapping) and not isinstance(ds, xr.Dataset):
+        return pd.concat({name: summary_table(one) for name, one in ds.items()}, names=["run"])
+    s = summarise(ds)
+    rows = []
+    for key, (description, unit) in SUMMARY_ROWS.items():
+        if key not in s:
+            continue
+        lo, hi = s[f"{key}_interval"]
+        reached = s.get(f"p_{key[4:]}_reached") if key.startswith("day_") else None
+        rows.append({"quantity": key, "value": s[key], "lo": lo, "hi": hi, "p_reached": reached, "unit": unit,
+                     "description": description})
+    out = pd.DataFrame(rows).set_index("quantity")
+    out[["value", "lo", "hi", "p_reached"]] = out[["value", "lo", "hi", "p_reached"]].astype(float)
+    return out
+
+
 def per_day(ds: xr.Dataset, person: int = 0) -> dict:
     """Per-day median and 95% interval over draws of every output, for one person (lists)."""
     out = {}
@@ -166,8 +202,6 @@ def delay_curve(patient, regimens=("uk_im_hydroxo_neuro", "oral_2mg_daily", "fol
     ``regimen``, ``delay_days``, ``p_permanent`` (mean over draws) and its 95%
     interval ``lo``/``hi``.
     """
-    import pandas as pd
-
     person = ppl.from_patient(patient)
     if len(person) != 1:
         raise InputError("patient", f"{len(person)} people", "one patient")
