@@ -25,3 +25,16 @@ def test_readme_quick_start_is_the_two_make_targets():
     quick = quick[:quick.index("```", 5)]
     assert "make demo" in quick and "make test" in quick
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.slow
+def test_readme_python_blocks_run(monkeypatch):
+    """Every ```python block of the README runs as written, in order, from the project folder."""
+    text = (ROOT / "README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    assert len(blocks) >= 2
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own examples
+    assert namespace["table"].shape[0] == 10 and 0 <= namespace["d"].p_deficient <= 1

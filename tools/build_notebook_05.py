@@ -45,9 +45,8 @@ import time
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from ipywidgets import Checkbox, Dropdown, FloatLogSlider, IntSlider, interact
-
 import b12sim
+from b12sim import plots
 from b12sim.decision import figures
 
 pd.set_option("display.width", 160)

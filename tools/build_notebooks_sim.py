@@ -346,8 +346,9 @@ print(f"trial means inside the model's 95% interval: {int(k120['trial inside 95%
   and its interval includes the noise of an arm mean; one representative patient with parameter uncertainty
   alone shows neither. Whether some IM-arm patients were still deficient at day 120 the model cannot tell.
 * **tHcy** is inside the band in both arms, but the simulated difference between the arms is smaller than the trial's.
-* Calibrating the haematological and neurological parameters, and checking the kinetics against a trial they were
-  not fitted to, are still to do.
+* The blood-count and nerve-damage parameters have calibrations of their own (`b12sim.defaults.CALIBRATION` says
+  what each part is fitted to); how the model does against trials it was not fitted to is in notebook 06
+  (`b12sim.validate`).
 
 ## 5. Starting a simulation from a diagnosis
 
@@ -439,11 +440,8 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from ipywidgets import SelectionSlider, interact
-
 import b12sim
-from b12sim import evidence, plots
-from b12sim.simulation import delay_curve
+from b12sim import delay_curve, evidence, plots
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 110)
@@ -622,8 +620,10 @@ def show_delay(delay=90):
 show_delay(90)
 """),
     code(r"""
-interact(show_delay, delay=SelectionSlider(options=list(DELAYS), value=90, description="delay (days)",
-                                           continuous_update=False))
+w = plots.widgets()  # None, with a one-line hint, where ipywidgets is not installed
+if w:
+    w.interact(show_delay, delay=w.SelectionSlider(options=list(DELAYS), value=90, description="delay (days)",
+                                                   continuous_update=False))
 # a short pause: headless runners (nbclient) can otherwise miss this cell's reply while they sync
 # the slider's output and wait out their timeout (jupyter/nbclient#312); harmless in a live notebook
 time.sleep(1)
