@@ -285,38 +285,20 @@ def _diagnose(args) -> int:
 
 
 def _diagnose_csv(args) -> int:
-    import pandas as pd
-
     from b12sim.diagnosis import diagnose
     from b12sim.io import check_writable, write_csv
+    from b12sim.tables import check_not_input, read
 
-    allowed = "a readable CSV file (UTF-8 text) with a header row and one row per patient"
-    if not args.csv.exists():
-        raise InputError("--csv", str(args.csv), allowed, "no such file")
-    if not args.csv.is_file():
-        raise InputError("--csv", str(args.csv), allowed, "not a file")
+    table = read(args.csv, field="--csv", what="patient")  # indexed by spreadsheet row (header = row 1)
     if args.out is not None:
         if args.json:
             raise InputError("--json", True, "only without --out (--out always writes CSV)")
         if args.out.is_dir():
             raise InputError("--out", str(args.out), "a file name, not a folder")
+        check_not_input(args.out, [args.csv], "--out")
         if args.out.exists() and not args.force:
             raise FileExistsError(f"{args.out} exists; add --force to replace it")
         _writable("--out", args.out, "a file name in a folder you can write to", lambda: check_writable(args.out))
-    try:
-        with open(args.csv, encoding="utf-8-sig", newline="") as fh:
-            header = fh.readline()
-        # spreadsheets in many locales save ';'-separated "CSV"
-        sep = next((c for c in (";", "\t") if "," not in header and c in header), ",")
-        table = pd.read_csv(args.csv, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("--csv", str(args.csv), allowed, "not UTF-8 text; save it as 'CSV UTF-8'") from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError) as e:
-        raise InputError("--csv", str(args.csv), allowed, str(e).strip()) from None
-    if len(table) == 0:
-        raise InputError("--csv", str(args.csv), allowed, "the file has no patient rows")
-    # number rows as a spreadsheet does (header = row 1) in messages; the index is not written
-    table.index = pd.RangeIndex(2, len(table) + 2)
     with _warnings_to_stderr():
         out = diagnose(table, draws=args.draws, explain=not args.no_explain, progress=len(table) > 10_000)
     bad = out[out["error"] != ""]
