@@ -22,6 +22,7 @@ from b12sim.errors import InputError, UnitWarning
 from b12sim.validation import number, whole
 
 MAX_SEED = 2**63 - 1
+BROKEN_PIPE = 141  # exit status when stdout's reader has gone, as a shell shows a tool ended by SIGPIPE (128 + 13)
 PLOT_FORMATS = (".png", ".pdf", ".svg")
 RISK_FLAGS = ("vegan", "metformin", "ppi", "pernicious_anaemia", "ileal_resection", "bariatric")
 MARKER_HELP = {
@@ -243,12 +244,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout has gone (``| head -1``): nothing more to say to it
+        _drop_stdout()
+        return BROKEN_PIPE
     except Exception as e:  # a bug, not the user's fault: still one line, with a way to see more
         if os.environ.get("B12SIM_DEBUG"):
             raise
         print(f"error: internal error ({type(e).__name__}: {e}); please report it, "
               "and set B12SIM_DEBUG=1 to see the traceback", file=sys.stderr)
         return 1
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so that Python's flush at exit does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (a test's capture)
+        pass
 
 
 @contextlib.contextmanager
@@ -554,15 +568,18 @@ def _compare(args) -> int:
     seed = _seed(args.seed)
     wtp = _wtp(args.wtp)
     if args.cohort is not None:
-        allowed = "a CSV file of people (age, cause, labs...)"
-        if args.cohort.is_dir():
-            raise InputError("--cohort", str(args.cohort), allowed, "it is a folder")
-        if not args.cohort.is_file():
-            raise InputError("--cohort", str(args.cohort), allowed, "no such file")
-        cohort = pd.read_csv(args.cohort)
+        from b12sim.policy.population import check_cohort
+        from b12sim.tables import read
+
+        if "people" in getattr(args, "given", {}):
+            raise InputError("--people", args.people, "only without --cohort (the cohort's rows are the people)")
+        cohort = check_cohort(read(args.cohort, field="--cohort", what="person"))
     else:
         cohort = _whole_option("--people", args.people, 1, 10_000_000)
     if args.out is not None:
+        from b12sim.tables import check_not_input
+
+        check_not_input(args.out, [args.cohort], "--out")
         with _warnings_to_stderr():  # says so if temps of an interrupted run are removed
             _writable("--out", args.out, "a new folder, or one holding only an earlier result set (replaced with "
                       "--force), where you can write",

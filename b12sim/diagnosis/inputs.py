@@ -49,7 +49,7 @@ def canonical_name(name: str) -> tuple[str | None, str | None]:
     return (key if key in FIELDS else None), unit
 
 
-def _unit_column(name) -> str | None:
+def unit_column(name) -> str | None:
     """The field whose unit a column such as ``"b12_unit"`` or ``"Serum B12 units"`` gives."""
     key = tables.key(name)
     for suffix in ("_unit", "_units"):
@@ -170,7 +170,7 @@ def from_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     for col in df.columns:
         field, unit = canonical_name(col)
         if field is None:
-            ufield = _unit_column(col)
+            ufield = unit_column(col)
             if ufield is not None:
                 if ufield in unit_cols:
                     raise InputError("columns", list(df.columns), "one unit column per field",
