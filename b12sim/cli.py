@@ -547,8 +547,6 @@ def _wtp(raw: str, *, one: bool = False, hi: float = math.inf) -> list[float]:
 
 
 def _compare(args) -> int:
-    import pandas as pd
-
     from b12sim.errors import did_you_mean
     from b12sim.io import check_folder
     from b12sim.policy.compare import MAX_DRAWS, OUTPUT_FILES, compare_strategies

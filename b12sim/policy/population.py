@@ -126,7 +126,7 @@ def _columns(df: pd.DataFrame, src: str) -> tuple[dict, dict]:
                          f"{str(twice[0])!r} is there twice")
     for col in df.columns:
         base, unit = tables.split_unit(col)
-        field = inputs.ALIASES.get(tables.key(base), tables.key(base))
+        field = inputs.ALIASES.get(tables.key(base), tables.key(base))  # an alias's field, or the name itself
         if field not in COHORT_FIELDS:
             ufield = inputs.unit_column(col)
             if ufield is not None:
