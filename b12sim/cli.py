@@ -22,6 +22,7 @@ from b12sim.errors import InputError, UnitWarning
 from b12sim.validation import number, whole
 
 MAX_SEED = 2**63 - 1
+BROKEN_PIPE = 141  # exit status when stdout's reader has gone, as a shell shows a tool ended by SIGPIPE (128 + 13)
 PLOT_FORMATS = (".png", ".pdf", ".svg")
 RISK_FLAGS = ("vegan", "metformin", "ppi", "pernicious_anaemia", "ileal_resection", "bariatric")
 MARKER_HELP = {
@@ -243,12 +244,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout has gone (``| head -1``): nothing more to say to it
+        _drop_stdout()
+        return BROKEN_PIPE
     except Exception as e:  # a bug, not the user's fault: still one line, with a way to see more
         if os.environ.get("B12SIM_DEBUG"):
             raise
         print(f"error: internal error ({type(e).__name__}: {e}); please report it, "
               "and set B12SIM_DEBUG=1 to see the traceback", file=sys.stderr)
         return 1
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device, so that Python's flush at exit does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (a test's capture)
+        pass
 
 
 @contextlib.contextmanager
@@ -285,38 +299,20 @@ def _diagnose(args) -> int:
 
 
 def _diagnose_csv(args) -> int:
-    import pandas as pd
-
     from b12sim.diagnosis import diagnose
     from b12sim.io import check_writable, write_csv
+    from b12sim.tables import check_not_input, read
 
-    allowed = "a readable CSV file (UTF-8 text) with a header row and one row per patient"
-    if not args.csv.exists():
-        raise InputError("--csv", str(args.csv), allowed, "no such file")
-    if not args.csv.is_file():
-        raise InputError("--csv", str(args.csv), allowed, "not a file")
+    table = read(args.csv, field="--csv", what="patient")  # indexed by spreadsheet row (header = row 1)
     if args.out is not None:
         if args.json:
             raise InputError("--json", True, "only without --out (--out always writes CSV)")
         if args.out.is_dir():
             raise InputError("--out", str(args.out), "a file name, not a folder")
+        check_not_input(args.out, [args.csv], "--out")
         if args.out.exists() and not args.force:
             raise FileExistsError(f"{args.out} exists; add --force to replace it")
         _writable("--out", args.out, "a file name in a folder you can write to", lambda: check_writable(args.out))
-    try:
-        with open(args.csv, encoding="utf-8-sig", newline="") as fh:
-            header = fh.readline()
-        # spreadsheets in many locales save ';'-separated "CSV"
-        sep = next((c for c in (";", "\t") if "," not in header and c in header), ",")
-        table = pd.read_csv(args.csv, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("--csv", str(args.csv), allowed, "not UTF-8 text; save it as 'CSV UTF-8'") from None
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError) as e:
-        raise InputError("--csv", str(args.csv), allowed, str(e).strip()) from None
-    if len(table) == 0:
-        raise InputError("--csv", str(args.csv), allowed, "the file has no patient rows")
-    # number rows as a spreadsheet does (header = row 1) in messages; the index is not written
-    table.index = pd.RangeIndex(2, len(table) + 2)
     with _warnings_to_stderr():
         out = diagnose(table, draws=args.draws, explain=not args.no_explain, progress=len(table) > 10_000)
     bad = out[out["error"] != ""]
@@ -551,8 +547,6 @@ def _wtp(raw: str, *, one: bool = False, hi: float = math.inf) -> list[float]:
 
 
 def _compare(args) -> int:
-    import pandas as pd
-
     from b12sim.errors import did_you_mean
     from b12sim.io import check_folder
     from b12sim.policy.compare import MAX_DRAWS, OUTPUT_FILES, compare_strategies
@@ -572,15 +566,18 @@ def _compare(args) -> int:
     seed = _seed(args.seed)
     wtp = _wtp(args.wtp)
     if args.cohort is not None:
-        allowed = "a CSV file of people (age, cause, labs...)"
-        if args.cohort.is_dir():
-            raise InputError("--cohort", str(args.cohort), allowed, "it is a folder")
-        if not args.cohort.is_file():
-            raise InputError("--cohort", str(args.cohort), allowed, "no such file")
-        cohort = pd.read_csv(args.cohort)
+        from b12sim.policy.population import check_cohort
+        from b12sim.tables import read
+
+        if "people" in getattr(args, "given", {}):
+            raise InputError("--people", args.people, "only without --cohort (the cohort's rows are the people)")
+        cohort = check_cohort(read(args.cohort, field="--cohort", what="person"))
     else:
         cohort = _whole_option("--people", args.people, 1, 10_000_000)
     if args.out is not None:
+        from b12sim.tables import check_not_input
+
+        check_not_input(args.out, [args.cohort], "--out")
         with _warnings_to_stderr():  # says so if temps of an interrupted run are removed
             _writable("--out", args.out, "a new folder, or one holding only an earlier result set (replaced with "
                       "--force), where you can write",

@@ -181,10 +181,15 @@ def test_table_and_keywords_together_refused():
         b12sim.diagnose(pd.DataFrame({"age": [60], "b12": [200]}), b12=300)
 
 
-@pytest.mark.parametrize("table", [[{"age": 60, "b12": 200}], {"age": [60], "b12": [200]}, "patients.csv"])
-def test_table_must_be_a_dataframe(table):
-    with pytest.raises(InputError, match=r"^table:.*DataFrame"):
+@pytest.mark.parametrize("table", [[{"age": 60, "b12": 200}], {"age": [60], "b12": [200]}, 3])
+def test_table_must_be_a_dataframe_or_a_file(table):
+    with pytest.raises(InputError, match=r"^table:.*DataFrame or the path of a CSV file"):
         b12sim.diagnose(table)
+
+
+def test_a_missing_table_file_is_named(tmp_path):
+    with pytest.raises(InputError, match=r"^table: got '.*patients.csv'.*no such file"):
+        b12sim.diagnose(tmp_path / "patients.csv")
 
 
 @pytest.mark.parametrize("draws", ["abc", 0])

@@ -11,7 +11,7 @@ import b12sim
 
 RANK = {  # top-level module or subpackage -> layer; a module may import only lower layers (or itself)
     "errors": 0, "defaults": 0, "evidence": 0, "io": 0,
-    "validation": 1, "units": 1, "posterior": 1, "deprecation": 1,
+    "validation": 1, "units": 1, "posterior": 1, "deprecation": 1, "tables": 1,
     "stats": 2,
     "physiology": 2, "regimens": 2, "fedosov": 2,
     "economics": 3, "diagnosis": 3,

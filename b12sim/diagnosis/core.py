@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import os
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from b12sim import posterior as shipped
+from b12sim import tables
 from b12sim.defaults import DRAWS
 from b12sim.diagnosis import inputs, quantiles, scoring
 from b12sim.diagnosis.draws import Draws, from_posterior
@@ -121,7 +123,7 @@ def summarise(obs, a, r, risks, dr: Draws, *, explain: bool, progress: bool = Fa
     return out
 
 
-def diagnose(table: pd.DataFrame | None = None, *, posterior=None, draws: int | str | None = None,
+def diagnose(table: pd.DataFrame | str | os.PathLike | None = None, *, posterior=None, draws: int | str | None = None,
              explain: bool = True, progress: bool | None = None, **labs):
     """Probability of true B12 deficiency from laboratory results.
 
@@ -131,10 +133,11 @@ def diagnose(table: pd.DataFrame | None = None, *, posterior=None, draws: int | 
     ``pernicious_anaemia``, ``ileal_resection``, ``bariatric``). Returns a
     :class:`Diagnosis`.
 
-    Many patients: pass a DataFrame with one row per patient (columns named as the
-    keywords; units in ``"b12 (pg/mL)"`` headers, ``b12_unit`` columns or the cells).
-    Returns the input table with result columns appended; rows that cannot be
-    scored keep their values and get an ``error`` message instead of results.
+    Many patients: pass a DataFrame with one row per patient, or the path of a CSV file
+    (read by :func:`b12sim.tables.read`: rows indexed by their spreadsheet row number), with
+    columns named as the keywords, in any case; units in ``"b12 (pg/mL)"`` headers, ``b12_unit``
+    columns or the cells. Returns the input table with result columns appended; rows that
+    cannot be scored keep their values and get an ``error`` message instead of results.
 
     ``posterior``: None for the shipped calibration, or a DataTree with a
     ``posterior`` group (e.g. ``CohortModel.posterior``). ``draws``: how many
@@ -143,6 +146,8 @@ def diagnose(table: pd.DataFrame | None = None, *, posterior=None, draws: int | 
     the work for large tables).
     """
     dr = _draws(posterior, draws)
+    if isinstance(table, (str, os.PathLike)):
+        table = tables.read(table, field="table", what="patient")
     if table is not None:
         if labs:
             raise InputError("arguments", sorted(labs), "either a table or keyword lab values, not both")

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from b12sim import units
+from b12sim import tables, units
 from b12sim.errors import InputError, did_you_mean
 from b12sim.physiology import markers as mk
 
@@ -43,20 +43,15 @@ _FIELD_NAMES = FIELDS + tuple(ALIASES)
 
 def canonical_name(name: str) -> tuple[str | None, str | None]:
     """Map a user's column or keyword (``"B12 (pg/mL)"``) to (field, unit-in-header)."""
-    m = re.match(r"^\s*(.*?)\s*[\(\[]\s*([^\)\]]+)\s*[\)\]]\s*$", str(name))
-    base, unit = (m.group(1), m.group(2)) if m else (str(name), None)
-    key = _norm_key(base)
+    base, unit = tables.split_unit(name)
+    key = tables.key(base)
     key = ALIASES.get(key, key)
     return (key if key in FIELDS else None), unit
 
 
-def _norm_key(name) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
-
-
-def _unit_column(name) -> str | None:
+def unit_column(name) -> str | None:
     """The field whose unit a column such as ``"b12_unit"`` or ``"Serum B12 units"`` gives."""
-    key = _norm_key(name)
+    key = tables.key(name)
     for suffix in ("_unit", "_units"):
         if key.endswith(suffix):
             field, unit = canonical_name(key[: -len(suffix)])
@@ -146,7 +141,7 @@ def from_kwargs(kwargs: dict) -> dict:
         field, unit = canonical_name(k)
         if field is None:
             raise InputError(k, v, f"a keyword among {', '.join(FIELDS)}",
-                             did_you_mean(_norm_key(k), _FIELD_NAMES, cutoff=0.75))
+                             did_you_mean(tables.key(k), _FIELD_NAMES, cutoff=0.75))
         if field in values:
             raise InputError(k, v, "each field once",
                              f"{k!r} and {given_as[field]!r} both mean {field}")
@@ -170,12 +165,12 @@ def from_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     Raises :class:`InputError` only when the table as a whole is unusable.
     """
     if not isinstance(df, pd.DataFrame):
-        raise InputError("table", type(df).__name__, "a pandas DataFrame")
+        raise InputError("table", type(df).__name__, "a pandas DataFrame or the path of a CSV file")
     col_of, unit_of, unused, unit_cols = {}, {}, [], {}
     for col in df.columns:
         field, unit = canonical_name(col)
         if field is None:
-            ufield = _unit_column(col)
+            ufield = unit_column(col)
             if ufield is not None:
                 if ufield in unit_cols:
                     raise InputError("columns", list(df.columns), "one unit column per field",

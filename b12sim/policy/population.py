@@ -13,22 +13,28 @@ whatever ``n`` is.
 from __future__ import annotations
 
 import math
+import os
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from b12sim import evidence
+from b12sim import evidence, tables, units
 from b12sim.defaults import SEED
+from b12sim.diagnosis import inputs
 from b12sim.economics.adherence import TRAITS
-from b12sim.errors import InputError
+from b12sim.errors import InputError, UnitWarning
 from b12sim.physiology import markers as mk
 from b12sim.physiology.population import sample_people
+from b12sim.simulation import people as ppl
 from b12sim.validation import number, whole
 
 CAUSES = ("pernicious_anaemia", "ileal_resection", "bariatric", "dietary", "drug", "unexplained")
 CAUSE_FLAGS = {"pernicious_anaemia": ("pernicious_anaemia",), "ileal_resection": ("ileal_resection",),
                "bariatric": ("bariatric",), "dietary": ("vegan",), "drug": ("metformin", "ppi"),
                "unexplained": ()}
+PERSON_FIELDS = (*inputs.FIELDS, *ppl.EXTRA)  # a cohort's columns that describe a person (people.parse)
+COHORT_FIELDS = (*PERSON_FIELDS, "cause", *TRAITS.values())
 MAX_PEOPLE = 10_000_000
 _BLOCK = 4096
 
@@ -110,42 +116,112 @@ def synthetic_cohort(n: int, *, seed: int = SEED, age: tuple[float, float] | Non
     return df.reset_index()
 
 
-def check_cohort(df) -> pd.DataFrame:
-    """A user's cohort table, checked: one row per person, ``age`` and ``cause`` required.
-
-    Optional columns: labs (as for ``diagnose``), ``sex``, ``neuro_days``,
-    ``stores_ug`` (known stores; otherwise inferred from the labs), ``hb``, ``mcv``,
-    and the adherence shares of :data:`~b12sim.economics.adherence.TRAITS` (default: the evidence means).
-    Errors name the row and the column.
-    """
-    if not isinstance(df, pd.DataFrame):
-        raise InputError("cohort", type(df).__name__, "a pandas DataFrame or a number of people")
-    if len(df) == 0:
-        raise InputError("cohort", "empty table", "a table with at least one person")
-    missing = [c for c in ("age", "cause") if c not in df.columns]
+def _columns(df: pd.DataFrame, src: str) -> tuple[dict, dict]:
+    """The columns of a cohort table that b12sim reads, ``{field: column}``, and the units in their
+    headers, ``{field: unit}``; refuses a field named twice, a unit where none belongs and a unit column."""
+    col_of, unit_of = {}, {}
+    twice = df.columns[df.columns.duplicated()]
+    if len(twice):
+        raise InputError(f"{src} columns", [str(c) for c in df.columns], "each column name once",
+                         f"{str(twice[0])!r} is there twice")
+    for col in df.columns:
+        base, unit = tables.split_unit(col)
+        field = inputs.ALIASES.get(tables.key(base), tables.key(base))  # an alias's field, or the name itself
+        if field not in COHORT_FIELDS:
+            ufield = inputs.unit_column(col)
+            if ufield is not None:
+                raise InputError(f"{src} column {str(col)!r}", "a unit column", "units in the headers of a cohort",
+                                 f"name the column of values e.g. '{ufield} (pg/mL)'")
+            continue  # passed through, as by diagnose
+        if field in col_of:
+            raise InputError(f"{src} columns", [str(c) for c in df.columns], "each field once",
+                             f"{str(col)!r} and {str(col_of[field])!r} both mean {field}")
+        if unit is not None and field not in units.quantities():
+            raise InputError(f"{src} column {str(col)!r}", unit, f"no unit in the header of {field}",
+                             "units belong to the labs, hb, mcv, age and egfr")
+        col_of[field] = col
+        if unit is not None:
+            unit_of[field] = unit
+    missing = [c for c in ("age", "cause") if c not in col_of]
     if missing:
-        raise InputError("cohort columns", missing, "age and cause are required")
-    out = df.reset_index(drop=True).copy()
-    bad = ~out["cause"].isin(CAUSES)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"row {i} (cause)", out["cause"].iloc[i], "one of " + ", ".join(CAUSES))
+        raise InputError(f"{src} columns", [str(c) for c in df.columns], "age and cause are required",
+                         f"missing: {', '.join(missing)}")
+    return col_of, unit_of
+
+
+def _given(raw) -> bool:
+    """Whether a cell holds a value (not None, NaN or blank)."""
+    return not (raw is None or (isinstance(raw, str) and not raw.strip()) or (isinstance(raw, float) and math.isnan(raw)))
+
+
+def check_cohort(df) -> pd.DataFrame:
+    """A user's cohort, checked: a table or the path of a CSV file (:func:`b12sim.tables.read`),
+    one row per person, ``age`` and ``cause`` (one of :data:`CAUSES`) required.
+
+    Columns are named as the keywords of ``simulate``, in any case, with units in headers
+    (``b12 (pg/mL)``): labs, risk flags (yes/no), ``sex``, ``neuro_days`` (default 0),
+    ``stores_ug`` (known stores; otherwise inferred from the labs), ``hb``, ``mcv``, ..., and
+    the adherence shares of :data:`~b12sim.economics.adherence.TRAITS` (0-1; default, also for
+    an empty cell: the evidence means). Other columns are passed through. Returns the values
+    in canonical units under canonical names. Errors name the row (a file's spreadsheet row,
+    header = row 1; a DataFrame's index label) and the column.
+    """
+    if isinstance(df, (str, os.PathLike)):
+        df = tables.read(df, field="cohort", what="person")
+    if not isinstance(df, pd.DataFrame):
+        raise InputError("cohort", type(df).__name__, "a pandas DataFrame, the path of a CSV file or a number of people")
+    src = tables.source(df, "cohort")
+    if len(df) == 0:
+        raise InputError(src, "empty table", "a table with at least one person")
+    col_of, unit_of = _columns(df, src)
+    pos = {c: i for i, c in enumerate(df.columns)}
+    checked = {f: [] for f in col_of}
+    with warnings.catch_warnings():  # values are taken as given: unusual ones are real tails, as in the microsimulation
+        warnings.simplefilter("ignore", UnitWarning)
+        for label, rec in zip(df.index, df.itertuples(index=False, name=None)):
+            where = f"{src} row {tables.plain(label)}"
+            cell = {f: tables.plain(rec[pos[c]]) for f, c in col_of.items()}
+            values = {f if f not in unit_of else f"{f} ({unit_of[f]})": v for f, v in cell.items()
+                      if f in PERSON_FIELDS and _given(v)}
+            person = {"cause": _cause_of(f"{where} ({col_of['cause']})", cell["cause"])}
+            for k in TRAITS.values():
+                given = k in cell and _given(cell[k])
+                person[k] = _share(f"{where} ({col_of.get(k)})", cell[k]) if given else evidence.value(f"{k}_mean")
+            try:
+                person |= ppl.parse(values)
+            except InputError as e:
+                raise InputError(f"{where} ({col_of.get(e.field, e.field)})", tables.plain(e.value), e.allowed,
+                                 e.hint) from None
+            for f in col_of:
+                checked[f].append(person[f])
+    out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+    field_of = {c: f for f, c in col_of.items()}
+    for col in df.columns:  # the user's order
+        out[field_of.get(col, col)] = checked[field_of[col]] if col in field_of else df[col].to_numpy()
     for k in TRAITS.values():
         if k not in out.columns:
             out[k] = evidence.value(f"{k}_mean")
-        v = pd.to_numeric(out[k], errors="coerce")
-        bad = ~v.between(0, 1)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"row {i} ({k})", out[k].iloc[i], "a share from 0 to 1")
-        out[k] = v
     for flag in mk.RISKS:  # the cause implies its risk flag
-        col = out[flag].fillna(0).astype(float) if flag in out.columns else pd.Series(0.0, index=out.index)
+        col = out[flag].astype(float) if flag in out.columns else pd.Series(0.0, index=out.index)
         for cause, flags in CAUSE_FLAGS.items():
             if flag in flags[:1]:
                 col = col.where(out["cause"] != cause, 1.0)
         out[flag] = col
     if "neuro_days" not in out.columns:
         out["neuro_days"] = 0.0
-    out["neuro_days"] = out["neuro_days"].fillna(0.0)
     return out
+
+
+def _cause_of(where: str, raw) -> str:
+    s = str(raw).strip().lower().replace(" ", "_").replace("-", "_") if _given(raw) else ""
+    if s not in CAUSES:
+        raise InputError(where, raw, "one of " + ", ".join(CAUSES), "" if s else "the cause is required")
+    return s
+
+
+def _share(where: str, raw) -> float:
+    try:
+        v = float(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        v = raw
+    return number(where, v, 0, 1, "a share from 0 to 1")

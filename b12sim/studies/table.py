@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from b12sim import tables
 from b12sim.errors import InputError
 
 COLUMNS = ("id", "area", "study", "citation", "population", "select", "arm", "comparator", "outcome", "day",
@@ -34,29 +35,22 @@ def shipped() -> list:
     return sorted((f for f in files if f.name.endswith(".csv")), key=lambda f: f.name)
 
 
-def _read(source) -> pd.DataFrame:
-    try:
-        with source.open("r", encoding="utf-8") as fh:
-            return pd.read_csv(fh, dtype=str, keep_default_na=False)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise InputError(f"{source.name}", "the file", "a UTF-8 CSV table with a header row", str(e)) from None
-
-
 def load(paths=None) -> pd.DataFrame:
-    """Checked study rows of ``paths`` (CSV files; default :func:`shipped`), with ``file`` and ``row``
-    (spreadsheet row number) columns. Errors name the file, the row and the field."""
+    """Checked study rows of ``paths`` (CSV files, read by :func:`b12sim.tables.read`; default
+    :func:`shipped`), with ``file`` and ``row`` (spreadsheet row number, header = row 1) columns.
+    Column names are matched ignoring case; other columns are ignored. Errors name the file, the
+    row and the field."""
     sources = shipped() if paths is None else [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     frames = []
     for src in sources:
-        if not src.is_file():
-            raise InputError("studies", str(src), "an existing CSV file of study rows")
-        df = _read(src)
+        df = tables.read(src, field="studies" if isinstance(src, Path) else "", what="study")
+        df.columns = [tables.key(c) for c in df.columns]
         missing = [c for c in COLUMNS if c not in df.columns]
         if missing:
-            raise InputError(f"{src.name} columns", ", ".join(missing), "the columns " + ", ".join(COLUMNS))
-        df = df[list(COLUMNS)].copy()
+            raise InputError(f"{src.name} columns", ", ".join(missing), "the columns " + ", ".join(COLUMNS),
+                             f"missing: {', '.join(missing)}")
+        df = df[list(COLUMNS)].reset_index()  # the spreadsheet row numbers, as column "row"
         df.insert(0, "file", src.name)
-        df.insert(1, "row", range(2, len(df) + 2))
         frames.append(_check(df))
     out = pd.concat(frames, ignore_index=True)
     dup = out["id"][out["id"].duplicated()]
