@@ -5,7 +5,7 @@ VENV   ?= .venv
 PYBIN  := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench calibrate validate notebooks clean
+.PHONY: demo test test-fast bench calibrate validate notebooks lab clean
 
 $(STAMP): pyproject.toml
 	@PY=$$(sh tools/find-python.sh) && echo "using $$PY" && $$PY -m venv $(VENV)
@@ -27,6 +27,9 @@ bench: $(STAMP)
 
 notebooks: $(STAMP)
 	$(PYBIN) tools/execute_notebooks.py
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 calibrate: $(STAMP)
 	$(VENV)/bin/b12sim calibrate

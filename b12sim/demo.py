@@ -17,6 +17,12 @@ def example_patients() -> pd.DataFrame:
         return pd.read_csv(fh, dtype=str, keep_default_na=False)
 
 
+NEXT_STEPS = """
+Next: .venv/bin/b12sim --help (or `source .venv/bin/activate`, then b12sim ...);
+  make lab            JupyterLab on notebooks/ (01-02, 06 researchers; 03, 05 teaching; 04 policy)
+  b12sim diagnose --b12 "180 pg/mL" --mma 0.52 --age 72     one patient
+  b12sim validate --only natural_history                     the model against published studies
+  README.md, "Start here", for where each kind of user goes next."""
 SIM_PATIENT = dict(b12="95 pg/mL", mma=3.6, hcy=40, age=70, pernicious_anaemia=True, hb="9 g/dL", neuro_days=30)
 SIM_REGIMENS = ("uk_im_hydroxo_neuro", "oral_2mg_daily", "folic_acid_alone")
 
@@ -136,5 +142,6 @@ def run(figures: Path) -> int:
     written += _decision(figures)
     for p in written:
         print(f"figure: {p}")
+    print(NEXT_STEPS)
     print(DISCLAIMER)
     return 0

@@ -38,3 +38,19 @@ def test_readme_python_blocks_run(monkeypatch):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - the README's own examples
     assert namespace["table"].shape[0] == 10 and 0 <= namespace["d"].p_deficient <= 1
+
+
+def test_the_demo_ends_with_next_steps_that_exist():
+    """Every command the demo's closing lines suggest parses, and the make target it names exists."""
+    import shlex
+
+    from b12sim.cli import _parser
+    from b12sim.demo import NEXT_STEPS
+
+    lines = [ln.strip().split("  ")[0] for ln in NEXT_STEPS.splitlines() if ln.strip().startswith("b12sim ")]
+    assert len(lines) >= 2
+    for ln in lines:
+        args = _parser().parse_args(shlex.split(ln)[1:])
+        assert args.command in ln
+    assert "\nlab:" in (ROOT / "Makefile").read_text() and "make lab" in NEXT_STEPS
+    assert "## Start here" in (ROOT / "README.md").read_text()

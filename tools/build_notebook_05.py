@@ -58,14 +58,14 @@ print(b12sim.DISCLAIMER)
     md(r"""
 ## 1. The patient
 
-A 72-year-old woman, tired, no neurological symptoms; her serum B12 is 200 pmol/L (271 pg/mL), just above the
+A 72-year-old woman, tired, no neurological symptoms; her serum B12 is 155 pmol/L (210 pg/mL), just above the
 conventional cut-off of 148 pmol/L and inside the "indeterminate" band of most guidelines. Nothing else has been
 measured. `b12sim.decide` answers the three-way question (default regimen: hydroxocobalamin 1 mg IM three times a
 week for two weeks, then every three months, the UK course without neurological involvement; the tests weighed are
 MMA, holoTC and a repeat serum B12, with their usual turnaround times):
 """),
     code(r"""
-patient = dict(b12=200, age=72, sex="female")
+patient = dict(b12=155, age=72, sex="female")
 t0 = time.perf_counter()
 d = b12sim.decide(patient)
 print(f"decide() in {time.perf_counter() - t0:.1f} s\n")
@@ -75,8 +75,9 @@ print(d.report())
 Reading the report:
 
 * **P(true deficiency)** is the diagnosis model's answer (the same number `b12sim.diagnose` gives): roughly one in
-  ten, with a wide interval because serum B12 alone says little.
-* **If deficient and untreated for a year**, the simulator gives a substantial chance of a permanent nerve deficit.
+  four, with a wide interval because serum B12 alone says little.
+* **If deficient and untreated for a year**, the simulator gives a real chance of a permanent nerve deficit (most
+  deficient people found this way hold steady untreated, but some are losing intrinsic factor).
   That is why the treatment threshold is low: treating someone who is not deficient costs a lifetime of injections
   (a few thousand dollars) but no health, while missing a deficiency can cost years of life quality.
 * **The value of each test** is split into three parts that add up exactly: what its information is worth (how
@@ -214,7 +215,7 @@ starting values; in a live notebook the sliders under it redraw it (on a static 
 shows).
 """),
     code(r"""
-def explore(b12=200.0, mma_measured=False, mma=0.30, age=72, turnaround=10, regimen="uk_im_hydroxo_no_neuro"):
+def explore(b12=155.0, mma_measured=False, mma=0.30, age=72, turnaround=10, regimen="uk_im_hydroxo_no_neuro"):
     labs = dict(b12=b12, age=age) | ({"mma": mma} if mma_measured else {})
     r = b12sim.decide(labs, regimen=regimen, turnaround=turnaround, draws=100)
     r.plot_threshold()  # for the test with the highest net value
@@ -231,16 +232,19 @@ def explore(b12=200.0, mma_measured=False, mma=0.30, age=72, turnaround=10, regi
 explore()
 """),
     code(r"""
-interact(explore,
-         b12=FloatLogSlider(value=200, base=10, min=1.7, max=2.85, step=0.01, description="B12 pmol/L",
-                            continuous_update=False),
-         mma_measured=Checkbox(value=False, description="MMA measured"),
-         mma=FloatLogSlider(value=0.3, base=10, min=-1.2, max=0.7, step=0.01, description="MMA umol/L",
-                            continuous_update=False),
-         age=IntSlider(value=72, min=30, max=95, description="age", continuous_update=False),
-         turnaround=IntSlider(value=10, min=0, max=180, step=1, description="turnaround d", continuous_update=False),
-         regimen=Dropdown(options=["uk_im_hydroxo_no_neuro", "uk_im_hydroxo_neuro", "oral_1mg_daily"],
-                          value="uk_im_hydroxo_no_neuro", description="regimen"))
+w = plots.widgets()  # None, with a one-line hint, where ipywidgets is not installed
+if w:
+    w.interact(explore,
+               b12=w.FloatLogSlider(value=155, base=10, min=1.7, max=2.85, step=0.01, description="B12 pmol/L",
+                                    continuous_update=False),
+               mma_measured=w.Checkbox(value=False, description="MMA measured"),
+               mma=w.FloatLogSlider(value=0.3, base=10, min=-1.2, max=0.7, step=0.01, description="MMA umol/L",
+                                    continuous_update=False),
+               age=w.IntSlider(value=72, min=30, max=95, description="age", continuous_update=False),
+               turnaround=w.IntSlider(value=10, min=0, max=180, step=1, description="turnaround d",
+                                      continuous_update=False),
+               regimen=w.Dropdown(options=["uk_im_hydroxo_no_neuro", "uk_im_hydroxo_neuro", "oral_1mg_daily"],
+                                  value="uk_im_hydroxo_no_neuro", description="regimen"))
 # a short pause: headless runners (nbclient) can otherwise miss this cell's reply while they sync
 # the sliders' output and wait out their timeout (jupyter/nbclient#312); harmless in a live notebook
 time.sleep(1)

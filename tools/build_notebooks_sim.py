@@ -49,8 +49,10 @@ oral-versus-IM trial, and shows how to start a simulation from a `diagnose` resu
 > from published aggregate data; clinical decisions need a clinician and the full picture.
 
 > **What is calibrated.** The marker model (how body stores show up in serum B12, MMA and tHcy) is the calibrated
-> posterior of notebook 01. Of the treatment parameters, the five B12 kinetic ones (how doses reach the stores and
-> show in serum B12) are calibrated to the six day-120 arm means of one trial, Kuzminski 1998 (section 4); the seven
+> posterior of notebook 01. Of the treatment parameters, the ten B12 kinetic ones (how food and doses reach the stores
+> and show in serum B12) are calibrated to the six day-120 arm means of Kuzminski 1998 (section 4) together with
+> single-dose absorption and injection retention studies, the steady store of the median diet and the speed of
+> depletion after gastrectomy (`b12sim/calibration/treatment.py`); the seven
 > marrow, reticulocyte, red-cell and MCV parameters are calibrated to the published haematologic timeline
 > (reticulocyte peak about day 8, Hb normal by about 8 weeks; `b12sim/calibration/haematology.py`). That timeline
 > comes from reviews, not from patient data, so the fit pins the *timing*, not the patient-to-patient spread.
@@ -260,7 +262,7 @@ The calibration predicts *arm means* directly: each arm starts at the stores tha
 the marker model is held at its posterior medians, and the intervals include the standard error of an arm mean
 (between-patient spread over 15-18 patients) and a discrepancy term. All six means are inside, but not equally well:
 serum B12 is reproduced closely, while the predicted tHcy sits above both trial means and the IM arm's MMA below its
-mean, inside only because those intervals are wide. The trial narrows the five kinetic parameters as follows:
+mean, inside only because those intervals are wide. The calibration narrows the ten kinetic parameters as follows:
 """),
     code(r"""
 prior, post = kin_tree["prior"].to_dataset(), kin_tree["posterior"].to_dataset()
@@ -270,8 +272,9 @@ pd.DataFrame({k: dict(zip(["prior 2.5%", "prior median", "prior 97.5%", "posteri
                            "posterior 97.5%"], [*q(prior[k]), *q(post[k])])) for k in kinetic}).T.map("{:.4g}".format)
 """),
     md(r"""
-The recently absorbed pool (its half-life, lost share and weight in serum B12) and the passive absorption fraction
-are what the trial informs; the store loss rate barely moves from its prior.
+The trial informs the recently absorbed pool (its half-life and weight in serum B12) and, with the absorption
+studies, the passive absorption fraction and the spill of large doses; the store loss rate barely moves from its
+prior (Doets 2013), and the gastrectomy series sets the extra loss of bile without intrinsic factor.
 
 ### The full simulator: one representative patient per arm
 
