@@ -17,3 +17,13 @@ def cli(capsys):
         return status, out, err
 
     return run
+
+
+def refused(status, err, *words):
+    """Assert a CLI refusal: exit 2, one ``error:`` line holding ``words``, no traceback; return the line."""
+    assert status == 2, (status, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return lines[0]

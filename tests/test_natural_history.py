@@ -14,7 +14,6 @@ from scipy.stats import beta
 import b12sim
 from b12sim import evidence
 from b12sim.errors import InputError
-from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
 from b12sim.policy.population import synthetic_cohort
 from b12sim.regimens import Phase, Regimen
@@ -120,13 +119,9 @@ def test_steady_states_of_the_diet_agree_with_the_marker_population():
     store, the spread of usual intake gives about the marker model's between-person SD, and the vegan diet's
     steady state gives the EPIC-Oxford serum ratio (Gilsing 2010) and lies inside the marker model's vegan shift."""
     p = parameters.draw(1000, 5)
-    lam = kin.loss_rate(1.0, p["loss_per_day"], p["biliary_reabsorbed"], p["biliary_ug_per_day"],
-                        ev("body_store_median_ug"))
-    s_per, r_per = kin.steady_pools(lam, p["recent_per_day"])
 
     def steady(intake):
-        return kin.food_kept(intake, ev("meals_per_day"), 1.0, 1.0, p["if_fraction"], p["if_max_ug"],
-                             p["passive_fraction"], p["spill_ug"]) * (s_per + r_per)
+        return ppl.steady_stores(intake, p)
 
     median = steady(ev("intake_omnivore_median_ug"))
     lo, hi = np.quantile(median, [0.025, 0.975])

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import refused
 import xarray as xr
 
 import b12sim
@@ -30,14 +31,6 @@ from b12sim.policy.compare import OUTPUT_FILES, PolicyResult, compare_strategies
 ROOT = Path(__file__).resolve().parents[1]
 PNG_HEAD, PNG_TAIL = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
 
-
-def _refused(status, err, *words):
-    assert status == 2, (status, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    for w in words:
-        assert w in lines[0], (w, lines[0])
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +276,7 @@ def test_compare_over_two_years_and_a_day(capsys, cli):
     (["--reference", "no_treatmnt"], ["did you mean 'no_treatment'"]),
 ])
 def test_compare_refuses_bad_options_before_simulating(capsys, no_run, cli, args, words):
-    _refused(*cli("compare", "--strategies", "uk_im_hydroxo,no_treatment", "--people", "64", *args)[::2], *words)
+    refused(*cli("compare", "--strategies", "uk_im_hydroxo,no_treatment", "--people", "64", *args)[::2], *words)
 
 
 def test_unwritable_out_refused_before_simulating(capsys, tmp_path, no_run, cli):
@@ -293,12 +286,12 @@ def test_unwritable_out_refused_before_simulating(capsys, tmp_path, no_run, cli)
     except OSError:
         pass
     status, _, err = cli("compare", "--strategies", "no_treatment", "--out", "/sys/b12sim-test")
-    _refused(status, err, "--out", "/sys/b12sim-test", "cannot write")
+    refused(status, err, "--out", "/sys/b12sim-test", "cannot write")
     for command in (["simulate", "--regimen", "no_treatment"], ["decide"]):
         status, _, err = cli(*command, "--b12", "200", "--age", "60", "--plot", "/sys/b12sim.png")
-        _refused(status, err, "--plot", "cannot write")
+        refused(status, err, "--plot", "cannot write")
     status, _, err = cli("diagnose", "--csv", ROOT / "data" / "examples" / "patients.csv", "--out", "/sys/o.csv")
-    _refused(status, err, "--out", "cannot write")
+    refused(status, err, "--out", "cannot write")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
@@ -307,10 +300,10 @@ def test_read_only_out_refused_before_simulating(capsys, tmp_path, no_run, cli):
     out.mkdir()
     out.chmod(0o555)
     try:
-        _refused(*cli("compare", "--strategies", "no_treatment", "--out", out, "--force")[::2], "--out", "read-only")
+        refused(*cli("compare", "--strategies", "no_treatment", "--out", out, "--force")[::2], "--out", "read-only")
         ro = tmp_path / "ro"
         ro.mkdir(mode=0o555)
-        _refused(*cli("compare", "--strategies", "no_treatment", "--out", ro / "res")[::2], "--out", "cannot write")
+        refused(*cli("compare", "--strategies", "no_treatment", "--out", ro / "res")[::2], "--out", "cannot write")
     finally:
         out.chmod(0o755)
 
@@ -319,15 +312,15 @@ def test_read_only_out_refused_before_simulating(capsys, tmp_path, no_run, cli):
 @pytest.mark.parametrize("command", [["simulate", "--regimen", "no_treatment"], ["decide"]])
 def test_plot_with_an_unsupported_extension_refused_before_simulating(capsys, tmp_path, no_run, cli, name,
                                                                        command):
-    _refused(*cli(*command, "--b12", "200", "--age", "60", "--plot", tmp_path / name)[::2],
+    refused(*cli(*command, "--b12", "200", "--age", "60", "--plot", tmp_path / name)[::2],
              "--plot", ".png, .pdf or .svg")
     (tmp_path / "fig.png").mkdir()
-    _refused(*cli(*command, "--b12", "200", "--age", "60", "--plot", tmp_path / "fig.png")[::2], "--plot", "folder")
+    refused(*cli(*command, "--b12", "200", "--age", "60", "--plot", tmp_path / "fig.png")[::2], "--plot", "folder")
 
 
 def test_decide_wtp_nan_refused_naming_the_option(capsys, no_run, cli):
     for bad in ("nan", "inf", "1,2"):
-        _refused(*cli("decide", "--b12", "200", "--age", "60", "--wtp", bad)[::2], "--wtp", "0 to 1e+07")
+        refused(*cli("decide", "--b12", "200", "--age", "60", "--wtp", bad)[::2], "--wtp", "0 to 1e+07")
 
 
 @pytest.mark.parametrize("field, raw, suggested", [("b12", "0.2", "200 pg/mL"), ("holotc", "0.05", "50 pg/mL")])
@@ -345,9 +338,9 @@ def test_ng_per_ml_hint_suggests_a_value_that_is_accepted(field, raw, suggested)
 def test_cohort_that_is_a_folder_is_called_a_folder(capsys, tmp_path, no_run, cli):
     folder = tmp_path / "adir.csv"
     folder.mkdir()
-    line = _refused(*cli("compare", "--strategies", "no_treatment", "--cohort", folder)[::2], "--cohort")
+    line = refused(*cli("compare", "--strategies", "no_treatment", "--cohort", folder)[::2], "--cohort")
     assert "folder" in line and "not found" not in line
-    _refused(*cli("compare", "--strategies", "no_treatment", "--cohort", tmp_path / "no.csv")[::2], "no such file")
+    refused(*cli("compare", "--strategies", "no_treatment", "--cohort", tmp_path / "no.csv")[::2], "no such file")
 
 
 # --------------------------------------------------------------------------- item 8: no silent acceptance
@@ -357,7 +350,7 @@ def test_cohort_that_is_a_folder_is_called_a_folder(capsys, tmp_path, no_run, cl
                                      ["decide", "--b12", "200", "--age", "60"],
                                      ["compare", "--strategies", "no_treatment"]])
 def test_draws_above_the_maximum_refused_with_the_range(capsys, no_run, cli, command):
-    _refused(*cli(*command, "--draws", "1000000000")[::2], "--draws", "1000000000", "from 1 to 4,000")
+    refused(*cli(*command, "--draws", "1000000000")[::2], "--draws", "1000000000", "from 1 to 4,000")
 
 
 @pytest.mark.parametrize("args, words", [
@@ -371,8 +364,8 @@ def test_draws_above_the_maximum_refused_with_the_range(capsys, no_run, cli, com
      ["--seed", "in digits"]),
     (["simulate", "--regimen", "no_treatment", "--b12", "100", "--age", "60", "--seed", "-1"], ["--seed"]),
 ])
-def test_repeated_abbreviated_and_inexact_options_refused(capsys, no_run, cli, args, words):
-    _refused(*cli(*args)[::2], *words)
+def test_repeated_abbreviated_and_inexact_optionsrefused(capsys, no_run, cli, args, words):
+    refused(*cli(*args)[::2], *words)
 
 
 def test_seed_above_two_to_the_53_is_kept_exactly(capsys, cli):

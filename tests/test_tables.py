@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import refused
 
 import b12sim
 from b12sim import tables, units
@@ -20,14 +21,6 @@ from b12sim.studies.table import COLUMNS, load
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "examples" / "patients.csv"
 
-
-def _refused(status, err, *words):
-    assert status == 2, (status, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    for w in words:
-        assert w in lines[0], (w, lines[0])
-    return lines[0]
 
 
 def _write(path: Path, text: str | bytes) -> Path:
@@ -123,7 +116,7 @@ def test_split_unit_and_key():
     assert tables.key("  Serum B12 ") == "serum_b12"
 
 
-def test_output_that_is_or_holds_an_input_is_refused(tmp_path):
+def test_output_that_is_or_holds_an_input_isrefused(tmp_path):
     src = _write(tmp_path / "in.csv", "a\n1\n")
     for out in (src, tmp_path / "." / "in.csv", tmp_path):
         with pytest.raises(InputError, match="replace the input in.csv"):
@@ -138,7 +131,7 @@ def test_output_that_is_or_holds_an_input_is_refused(tmp_path):
 
 def test_diagnose_csv_refuses_a_duplicate_column(capsys, tmp_path, cli):
     src = _write(tmp_path / "in.csv", "age,b12,b12\n60,200,400\n")
-    _refused(*cli("diagnose", "--csv", src)[::2], "--csv in.csv row 1, column 3", "columns 2 and 3 are both 'b12'")
+    refused(*cli("diagnose", "--csv", src)[::2], "--csv in.csv row 1, column 3", "columns 2 and 3 are both 'b12'")
 
 
 def test_diagnose_csv_errors_name_spreadsheet_rows_across_blank_lines(capsys, tmp_path, cli):
@@ -151,7 +144,7 @@ def test_diagnose_csv_errors_name_spreadsheet_rows_across_blank_lines(capsys, tm
 
 def test_diagnose_csv_refuses_a_trailing_comma_header(capsys, tmp_path, cli):
     src = _write(tmp_path / "in.csv", "age,b12,\n60,200,\n")
-    line = _refused(*cli("diagnose", "--csv", src)[::2], "--csv in.csv row 1, column 3", "ends in a ','")
+    line = refused(*cli("diagnose", "--csv", src)[::2], "--csv in.csv row 1, column 3", "ends in a ','")
     assert "Unnamed" not in line
 
 
@@ -162,7 +155,7 @@ def test_diagnose_out_never_replaces_its_input(capsys, tmp_path, cli, spelling):
     out = {"same": src, "dotted": tmp_path / "." / "in.csv", "hard link": tmp_path / "link.csv"}[spelling]
     if spelling == "hard link":
         out.hardlink_to(src)
-    _refused(*cli("diagnose", "--csv", src, "--out", out, "--force", "--draws", "20")[::2], "--out", "input in.csv")
+    refused(*cli("diagnose", "--csv", src, "--out", out, "--force", "--draws", "20")[::2], "--out", "input in.csv")
     assert src.read_bytes() == before
 
 
@@ -208,12 +201,12 @@ def test_broken_pipe_in_process_is_not_an_internal_error(capsys, monkeypatch):
 ])
 def test_compare_refuses_a_bad_cohort_file_before_simulating(capsys, tmp_path, cli, no_compare, data, words):
     src = _write(tmp_path / "c.csv", data)
-    _refused(*cli("compare", "--strategies", "no_treatment", "--cohort", src)[::2], *words)
+    refused(*cli("compare", "--strategies", "no_treatment", "--cohort", src)[::2], *words)
 
 
 def test_compare_refuses_people_with_a_cohort(capsys, tmp_path, cli, no_compare):
     src = _write(tmp_path / "c.csv", "age,cause,b12\n70,drug,150\n")
-    _refused(*cli("compare", "--strategies", "no_treatment", "--cohort", src, "--people", "64")[::2],
+    refused(*cli("compare", "--strategies", "no_treatment", "--cohort", src, "--people", "64")[::2],
              "--people", "only without --cohort")
 
 
@@ -221,7 +214,7 @@ def test_compare_out_may_not_hold_the_cohort(capsys, tmp_path, cli, no_compare):
     res = tmp_path / "res"
     res.mkdir()
     src = _write(res / "summary.csv", "age,cause,b12\n70,drug,150\n")
-    _refused(*cli("compare", "--strategies", "no_treatment", "--cohort", src, "--out", res, "--force")[::2],
+    refused(*cli("compare", "--strategies", "no_treatment", "--cohort", src, "--out", res, "--force")[::2],
              "--out", "input summary.csv")
 
 
@@ -244,13 +237,13 @@ def test_cohort_messages_show_numbers_as_python_does():
         check_cohort(frame)
 
 
-def test_cohort_frame_with_a_repeated_column_is_refused():
+def test_cohort_frame_with_a_repeated_column_isrefused():
     frame = pd.DataFrame([[70, "drug", 150, 160]], columns=["age", "cause", "b12", "b12"])
     with pytest.raises(InputError, match="'b12' is there twice"):
         check_cohort(frame)
 
 
-def test_cohort_unit_where_none_belongs_and_unit_columns_are_refused():
+def test_cohort_unit_where_none_belongs_and_unit_columns_arerefused():
     with pytest.raises(InputError, match=r"^cohort column 'cause \(x\)'"):
         check_cohort(pd.DataFrame({"age": [70], "cause (x)": ["drug"], "b12": [150]}))
     with pytest.raises(InputError, match="b12 \\(pg/mL\\)"):
@@ -285,7 +278,7 @@ def test_study_table_headers_in_any_case_and_rows_across_blank_lines(tmp_path):
         load(src)
 
 
-def test_study_table_with_a_duplicate_header_is_refused(tmp_path):
+def test_study_table_with_a_duplicate_header_isrefused(tmp_path):
     src = _write(tmp_path / "s.csv", ",".join([*COLUMNS, "Note"]) + "\n")
     with pytest.raises(InputError, match=r"studies s.csv row 1, column 19.*columns 18 and 19 are both 'note'"):
         load(src)

@@ -40,6 +40,7 @@ from b12sim.diagnosis import inputs
 from b12sim.diagnosis.core import score_arrays
 from b12sim.diagnosis.draws import Draws
 from b12sim.errors import InputError
+from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
 from b12sim.validation import number
 
@@ -136,6 +137,17 @@ def from_patient(patient) -> list[dict]:
             raise InputError("patient", "empty table", "a table with at least one row")
         return people
     raise InputError("patient", type(patient).__name__, "a dict of values, a Diagnosis or a DataFrame")
+
+
+def steady_stores(intake_ug_per_day, p: dict):
+    """Body total (ug) at the steady state of a daily food intake (ug/day) with intrinsic factor and food B12
+    freed normally, per parameter draw of ``p`` (:func:`b12sim.simulation.parameters.draw`)."""
+    lam = kin.loss_rate(1.0, p["loss_per_day"], p["biliary_reabsorbed"], p["biliary_ug_per_day"],
+                        evidence.value("body_store_median_ug"))
+    s_per, r_per = kin.steady_pools(lam, p["recent_per_day"])
+    kept = kin.food_kept(intake_ug_per_day, p["meals_per_day"], 1.0, 1.0, p["if_fraction"], p["if_max_ug"],
+                         p["passive_fraction"], p["spill_ug"])
+    return kept * (s_per + r_per)
 
 
 def stream(param_seed: np.random.SeedSequence) -> np.random.SeedSequence:

@@ -20,7 +20,6 @@ import pandas as pd
 
 from b12sim import evidence
 from b12sim.defaults import SEED
-from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
 from b12sim.studies import outcomes, populations
 from b12sim.studies.table import load
@@ -44,18 +43,12 @@ def _measured(expected: np.ndarray, between: np.ndarray, within: float, rng) -> 
 
 
 def _steady_ratio(diet: str, p: dict) -> np.ndarray:
-    """Serum B12 at the steady state of ``diet`` over that of the median omnivore diet, per draw."""
-    ev = evidence.value
-    lam = kin.loss_rate(1.0, p["loss_per_day"], p["biliary_reabsorbed"], p["biliary_ug_per_day"],
-                        ev("body_store_median_ug"))
-    s_per, r_per = kin.steady_pools(lam, p["recent_per_day"])
+    """Serum B12 at the steady state of ``diet`` over that of the median omnivore diet, per draw (serum B12 is
+    proportional to the stores at a steady state)."""
+    from b12sim.simulation.people import steady_stores
 
-    def stores(intake):
-        return kin.food_kept(intake, ev("meals_per_day"), 1.0, 1.0, p["if_fraction"], p["if_max_ug"],
-                             p["passive_fraction"], p["spill_ug"]) * (s_per + r_per)
-
-    median = ev("intake_omnivore_median_ug")
-    return stores(median * ev(f"intake_{diet}_ratio")) / stores(median)  # serum B12 is proportional at steady state
+    median = evidence.value("intake_omnivore_median_ug")
+    return steady_stores(median * evidence.value(f"intake_{diet}_ratio"), p) / steady_stores(median, p)
 
 
 def _cross_sectional(row, out: outcomes.Outcome, p: dict, draws: int, people: int, seed: int) -> list[dict]:
