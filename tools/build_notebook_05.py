@@ -253,11 +253,12 @@ time.sleep(1)
 ## 7. Figures for slides
 
 `figures.write(folder, decision)` draws the two figures of a decision; here for the borderline patient, with MMA as
-the test and its result in 7 days (the figures in the README, also drawn by `make demo`), into `figures/`:
+the test and its result in 7 days (the figures in the README, drawn there by `make demo`), here into a folder of
+your own (`slides/`, beside the notebook), never over the project's tracked `figures/`:
 """),
     code(r"""
 example = b12sim.decide(figures.EXAMPLE, turnaround=figures.EXAMPLE_TURNAROUND)
-for path in figures.write("../figures", example):
+for path in figures.write("slides", example):
     print("written:", path.name)
 """),
     md(r"""
