@@ -38,5 +38,7 @@ CALIBRATION = {
     "permanent_deficit": "permanent nerve-deficit curve calibrated to Martin 1992 (18 patients, through stated "
                          "assumptions) with the FDA 3-month anchor as prior (target 6)",
     "reversible_dysfunction": "onset and recovery of reversible nerve dysfunction are evidence priors (no data)",
+    "nerve_depth": "how fast nerve exposure grows with the depth of deficiency is an evidence prior (an assumption "
+                   "informed by Leishear 2012 and the OPEN trial, not fitted)",
 }
 STATUS = "; ".join(CALIBRATION.values())  # attrs["calibration"] of every simulation and policy result

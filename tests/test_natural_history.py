@@ -165,3 +165,25 @@ def test_bad_diet_input_names_the_field_and_the_range(field, value, allowed):
     with pytest.raises(InputError, match=field) as e:
         b12sim.simulate(REPLETE | {field: value}, "no_treatment", horizon_days=10, draws=5)
     assert allowed in str(e.value)
+
+
+def test_mild_biochemical_deficiency_is_not_a_neurological_emergency():
+    """Nerve exposure needs depth: one exposure-day per day at a typical clinical deficit whatever the depth
+    power, far less at a mild deficit, more at a deep one; a year of untreated moderate deficiency in an
+    older person adds little permanent-deficit risk over daily oral B12 (the OPEN trial saw no neurological
+    benefit of treatment over 12 months, Dangour 2015)."""
+    from b12sim.physiology import neurology as neuro
+
+    p = parameters.draw(200, 7)
+    d_k, per = neuro.exposure_anchors(p["x_k"], p["n_hinge"], p["mu_d"])
+    typical, mild, deep = d_k + 1 / per, d_k + 0.15 / per, d_k + 2 / per
+    np.testing.assert_allclose(neuro.exposure_rate(typical, d_k, per, p["neuro_depth_power"]), 1.0, rtol=1e-12)
+    assert np.all(neuro.exposure_rate(mild, d_k, per, p["neuro_depth_power"]) < 0.15)  # below a linear dose
+    assert np.all(neuro.exposure_rate(deep, d_k, per, p["neuro_depth_power"]) > 2.0)
+    assert np.all(neuro.exposure_rate(d_k - 0.1, d_k, per, p["neuro_depth_power"]) == 0.0)
+    person = dict(age=78, b12=150)
+    risk = {}
+    for regimen in ("no_treatment", "oral_1mg_daily"):
+        ds = b12sim.simulate(person, regimen, horizon_days=YEAR, draws=200, seed=4, outputs=("p_permanent",))
+        risk[regimen] = ds["p_permanent"].values[:, 0, -1]
+    assert np.mean(risk["no_treatment"] - risk["oral_1mg_daily"]) < 0.01

@@ -1,10 +1,12 @@
 """Nerve damage from low tissue B12: reversible dysfunction and permanent deficit.
 
-Exposure accrues at ``e = max(0, D - D_k) / (D_ref - D_k)`` per day, where ``D`` is
+Exposure accrues at ``e = (max(0, D - D_k) / (D_ref - D_k))^g`` per day, where ``D`` is
 the B12 metabolic deficit (:func:`b12sim.physiology.markers.deficit`), ``D_k`` its
-value at the deficiency threshold and ``D_ref`` its value at the centre of the
-depleting (pernicious-anaemia-like) component: a day at a typical clinical deficit
-adds one exposure-day. Folic acid does not enter: it gives nerves no protection.
+value at the deficiency threshold, ``D_ref`` its value at the centre of the depleting
+(pernicious-anaemia-like) component and ``g > 1`` the depth power: a day at a typical
+clinical deficit adds one exposure-day, a mild biochemical deficit very little, a deep
+one more than its depth (nerve injury needs deep tissue deficiency; ``neuro_depth_power``,
+an evidence prior). Folic acid does not enter: it gives nerves no protection.
 
 * reversible dysfunction ``N`` (0-1) builds as ``e (1 - N) / onset`` and, once
   exposure stops, resolves with half-life ``recovery``;
@@ -36,9 +38,11 @@ def exposure_anchors(x_k, n_hinge, mu_d):
     return d_k, 1.0 / maximum(deficit(mu_d, x_k, n_hinge) - d_k, 1e-3)
 
 
-def exposure_rate(d, d_k, per_deficit):
-    """Exposure-days per day at B12 deficit ``d`` (``d_k``, ``per_deficit`` from :func:`exposure_anchors`)."""
-    return maximum(0.0, d - d_k) * per_deficit
+def exposure_rate(d, d_k, per_deficit, depth_power):
+    """Exposure-days per day at B12 deficit ``d``: the deficit above the threshold relative to a typical
+    clinical one (``d_k``, ``per_deficit`` from :func:`exposure_anchors`) to the power ``depth_power``."""
+    z = maximum(0.0, d - d_k) * per_deficit
+    return where(z > 0.0, exp(depth_power * log(where(z > 0.0, z, 1.0))), 0.0)
 
 
 def weibull(p3, p12):

@@ -51,9 +51,9 @@ PARAMS = (  # fields of the per-draw record
     "folic_acid_threshold_mg", "folic_acid_bypass",
     "x_k", "n_hinge", "mu_d", "mu_y", "ln_s_med", "ln_fol_hinge", "a_h", "c_f", "marrow_delay_days",
     "reticulocyte_days", "rbc_lifespan_days", "epo_exponent", "mcv_normal_fl", "mcv_per_deficit",
-    "marker_halflife_days", "neuro_onset_days", "neuro_recovery_halflife_days", "neuro_permanent_p_3mo",
-    "neuro_permanent_p_12mo", "b0", "t0", "kappa_t", "serum_per_ug_recent", "m0", "bm_age", "bm_renal", "a_m",
-    "h0", "bh_age", "bh_renal",
+    "marker_halflife_days", "neuro_onset_days", "neuro_recovery_halflife_days", "neuro_depth_power",
+    "neuro_permanent_p_3mo", "neuro_permanent_p_12mo", "b0", "t0", "kappa_t", "serum_per_ug_recent", "m0", "bm_age",
+    "bm_renal", "a_m", "h0", "bh_age", "bh_renal",
 )
 STATE = (("s", ()), ("r", ()), ("fa", ()), ("dl", ()), ("q", (N_DELAY,)), ("ret", ()), ("ret_vol", ()),
          ("age", (N_AGE,)), ("age_vol", (N_AGE,)), ("neuro_x", ()), ("neuro_n", ()))  # as engine.initial_state
@@ -63,7 +63,8 @@ CELL = np.dtype([(k, "f8", shape) for k, shape in STATE]
 LANE = (  # per lane, besides its states
     # fixed: the pools' and folic acid's half-substep; anchors of the deficits; nerve rates
     "e_s", "e_r", "gain", "fa_left", "folic_acid_threshold_mg", "x_k", "n_hinge", "d_replete", "dfol",
-    "d_folate_marrow", "folic_acid_bypass", "a_h", "c_f", "d_k", "per_deficit", "onset_rate", "recovery_rate",
+    "d_folate_marrow", "folic_acid_bypass", "a_h", "c_f", "d_k", "per_deficit", "depth_power", "onset_rate",
+    "recovery_rate",
     # fixed: decays and gains of the substep (marker delay, marrow stages, reticulocytes, ageing chain); red cells
     "decay_dl", "gain_dl", "decay_q", "gain_q", "decay_ret", "gain_ret", "k_ret", "k_age", "decay_age", "gain_age",
     "c1", "c2", "c1_ret", "c0_ret", "marrow_sensitivity", "ln_scale", "epo_exponent", "mcv_normal_fl",
@@ -187,6 +188,7 @@ def _lane(work, l, p, c, h):
     w.d_replete[l] = EQ.deficit(p.ln_s_med, p.x_k, p.n_hinge)
     w.d_folate_marrow[l] = EQ.folate_marrow_deficit(c.dfol, EQ.folate_deficit(p.mu_y, p.ln_fol_hinge), p.a_h, p.c_f)
     w.d_k[l], w.per_deficit[l] = EQ.exposure_anchors(p.x_k, p.n_hinge, p.mu_d)
+    w.depth_power[l] = p.neuro_depth_power
     w.onset_rate[l], w.recovery_rate[l] = EQ.dysfunction_constants(p.neuro_onset_days, p.neuro_recovery_halflife_days)
     # decays and gains of the exponential steps
     km = EQ.halflife_rate(p.marker_halflife_days)  # MMA and tHcy follow the deficit with this lag
@@ -258,7 +260,8 @@ def _substep(work, h, folic, volumes, nerves):
         d1, d2 = w.d1[l], w.d2[l]
         w.dmar1[l] = EQ.marrow_deficit(d1, d_rep, d_fol, w.fe1[l], bypass)
         w.dmar2[l] = EQ.marrow_deficit(d2, d_rep, d_fol, w.fe2[l], bypass)
-        e1, e2 = EQ.exposure_rate(d1, w.d_k[l], w.per_deficit[l]), EQ.exposure_rate(d2, w.d_k[l], w.per_deficit[l])
+        e1 = EQ.exposure_rate(d1, w.d_k[l], w.per_deficit[l], w.depth_power[l])
+        e2 = EQ.exposure_rate(d2, w.d_k[l], w.per_deficit[l], w.depth_power[l])
         w.e1[l], w.e2[l] = e1, e2
         w.dl[l] = w.dl[l] * w.decay_dl[l] + 0.5 * (d1 + d2) * w.gain_dl[l]
         w.neuro_x[l] += 0.5 * (e1 + e2) * h

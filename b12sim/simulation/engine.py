@@ -112,7 +112,7 @@ def initial_state(q, people, c: mk.Constants) -> dict:
 
 def exposure(d, q):
     """Nerve exposure-days per day at B12 deficit ``d``."""
-    return neuro.exposure_rate(d, *neuro.exposure_anchors(q["x_k"], q["n_hinge"], q["mu_d"]))
+    return neuro.exposure_rate(d, *neuro.exposure_anchors(q["x_k"], q["n_hinge"], q["mu_d"]), q["neuro_depth_power"])
 
 
 def observe(st, q, people, c: mk.Constants) -> dict:

@@ -51,6 +51,7 @@ PRIORS = {
     "neuro_permanent_p_3mo": ("neuro_permanent_p_3mo", 0.02, 0.6),
     "neuro_permanent_p_12mo": ("neuro_permanent_p_12mo", 0.0, 0.98),
     "neuro_onset_days": ("neuro_onset_days", 5.0, 730.0),
+    "neuro_depth_power": ("neuro_depth_power", 1.0, 8.0),
     "neuro_recovery_halflife_days": ("neuro_recovery_halflife_days", 5.0, 730.0),
     "if_fraction": ("if_fraction_small_dose", 0.2, 0.9),
     "if_max_ug": ("if_saturation_ug", 0.5, 4.0),
