@@ -76,10 +76,11 @@ Reading the report:
 
 * **P(true deficiency)** is the diagnosis model's answer (the same number `b12sim.diagnose` gives): roughly one in
   four, with a wide interval because serum B12 alone says little.
-* **If deficient and untreated for a year**, the simulator gives a real chance of a permanent nerve deficit (most
-  deficient people found this way hold steady untreated, but some are losing intrinsic factor).
-  That is why the treatment threshold is low: treating someone who is not deficient costs a lifetime of injections
-  (a few thousand dollars) but no health, while missing a deficiency can cost years of life quality.
+* **If deficient and untreated for a year**, the simulator gives a small chance of a permanent nerve deficit: most
+  deficient people found this way hold steady untreated and a mild deficiency costs the nerves little, but some are
+  losing intrinsic factor and will not stay mild. Treating someone who is not deficient costs a lifetime of
+  injections (a few thousand dollars) but no health, while missing a deep deficiency can cost years of life quality:
+  the treatment threshold weighs the two.
 * **The value of each test** is split into three parts that add up exactly: what its information is worth (how
   often the result would change the decision, and by how much), minus the cost of waiting for it (harm that accrues
   meanwhile if the patient is deficient), minus its price. Testing first pays when the net is positive.
@@ -267,7 +268,8 @@ for path in figures.write("slides", example):
 * The decision is about three numbers on one axis: the probability of deficiency, the treatment threshold, and
   the test band around it. Outside the band, act; inside, test.
 * The treatment threshold is low when treatment is cheap and harmless and the harm of a missed deficiency is large;
-  here it sits at a few percent.
+  for this borderline patient, whose deficiency if any would be mild, it sits near one in two (much lower for cheap
+  oral treatment, and for deeper profiles).
 * A test is worth ordering only when its result could change what you do, and only if it comes back before waiting
   costs more than the result is worth: the longer the turnaround, the narrower the band.
 * The numbers rest on a thinly calibrated nerve-damage curve and on a willingness to pay; change them
