@@ -17,11 +17,10 @@ import sys
 import warnings
 from pathlib import Path
 
-from b12sim.defaults import DISCLAIMER, DRAWS, SEED, version
+from b12sim.defaults import DISCLAIMER, DRAWS, MAX_SEED, SEED, version
 from b12sim.errors import InputError, UnitWarning
 from b12sim.validation import number, whole
 
-MAX_SEED = 2**63 - 1
 BROKEN_PIPE = 141  # exit status when stdout's reader has gone, as a shell shows a tool ended by SIGPIPE (128 + 13)
 PLOT_FORMATS = (".png", ".pdf", ".svg")
 RISK_FLAGS = ("vegan", "metformin", "ppi", "pernicious_anaemia", "ileal_resection", "bariatric")

@@ -6,6 +6,7 @@ One home for each, so that the API, the CLI, the figures and the reports agree.
 
 from __future__ import annotations
 
+MAX_SEED = 2**63 - 1  # the largest seed any entry point accepts
 SEED = 20261125  # default seed of every stochastic entry point
 DAYS_PER_YEAR = 365.25  # days; converts yearly rates, costs and utilities to days
 DRAWS = {  # default posterior draws per entry point

@@ -34,6 +34,12 @@ def load_posterior(name: str = "markers") -> xr.DataTree:
     return read(path)
 
 
+def medians(name: str, names) -> dict[str, float]:
+    """Posterior medians of the scalar variables ``names`` of the shipped calibration ``name``."""
+    post = load_posterior(name)["posterior"].to_dataset()
+    return {k: float(post[k].median()) for k in names}
+
+
 def thin(post: xr.Dataset | xr.DataTree, names, n: int | None = None) -> dict[str, np.ndarray]:
     """``n`` evenly spaced draws (all if None; cycled if more than there are) of the scalar
     variables ``names`` of a posterior Dataset over (chain, draw), or of a DataTree's

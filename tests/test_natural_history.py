@@ -16,6 +16,7 @@ from b12sim import evidence
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
 from b12sim.policy.population import synthetic_cohort
+from b12sim.posterior import medians
 from b12sim.regimens import Phase, Regimen
 from b12sim.simulation import parameters
 from b12sim.simulation import people as ppl
@@ -26,10 +27,7 @@ YEAR = 365
 
 
 def _median_markers():
-    from b12sim.posterior import load_posterior
-
-    post = load_posterior("markers")["posterior"].to_dataset()
-    return {k: float(post[k].median()) for k in mk.PARAMS}
+    return medians("markers", mk.PARAMS)
 
 
 def _stores(person, regimen="no_treatment", days=5 * YEAR, draws=100, seed=1):

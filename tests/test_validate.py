@@ -82,9 +82,10 @@ def test_outcome_statistics_on_known_results():
 
 
 def test_populations_are_selected_on_measured_results_with_lasting_deviations():
-    from b12sim.studies.runner import _median_params
+    from b12sim.physiology import markers as mk
+    from b12sim.posterior import medians
 
-    med = _median_params()
+    med = medians("markers", mk.PARAMS)
     spec = populations.parse("age 65-90; b12 < 148; component main")
     df = populations.sample(spec, 300, med, seed=3)
     assert len(df) == 300 and (df["b12"] < 148).all() and not df["depleting"].any()

@@ -37,6 +37,7 @@ from b12sim import evidence
 from b12sim.physiology import backend
 from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
+from b12sim.posterior import medians
 
 FREE = ("recent_halflife_days", "spill_ug", "spill_hydroxo_ug", "spill_cyano_ug", "serum_per_ug_recent",
         "loss_per_day", "passive_fraction", "biliary_ug_per_day", "if_fraction", "if_max_ug")
@@ -46,13 +47,6 @@ MARKERS = ("b12", "mma", "hcy")  # day-120 arm means: evidence rows kuzminski_<m
 SINGLE_DOSES = ((1, 1), (10, 1), (50, 1), (500, 1), (1000, 1), (500, 0), (1000, 0))  # Carmel 2008: (ug, IF)
 GLASS = {"hydroxo": "ohcbl", "cyano": "cncbl"}  # form -> Glass 1961 key (72-h urinary loss after 500 and 1000 ug)
 INJECTIONS = (10, 100, 1000)  # Carmel 2008: retained share of single injections (ug)
-
-
-def _fixed():
-    from b12sim.posterior import load_posterior
-
-    post = load_posterior("markers")["posterior"].to_dataset()
-    return {k: float(post[k].median()) for k in mk.PARAMS}
 
 
 def observations() -> list[dict]:
@@ -106,7 +100,7 @@ def predict(theta: dict, xp=np) -> dict:
     """
     eq = backend.of(xp)
     ev = evidence.value
-    p = _fixed()
+    p = medians("markers", mk.PARAMS)
     c = mk.Constants.load()
     s_med = math.exp(c.ln_s_med)
     k = eq.halflife_rate(theta["recent_halflife_days"])

@@ -12,7 +12,7 @@ import pandas as pd
 from b12sim import economics, evidence
 from b12sim.decision import information, outcomes, value
 from b12sim.decision.result import Decision
-from b12sim.defaults import DRAWS, SEED, STATUS
+from b12sim.defaults import DRAWS, MAX_SEED, SEED, STATUS
 from b12sim.stats import mcse
 from b12sim.diagnosis.draws import Draws
 from b12sim.errors import InputError
@@ -247,7 +247,7 @@ def decide(patient=None, *, regimen: str | Regimen = DEFAULT_REGIMEN, tests=info
         raise InputError("costs", type(uc).__name__, "a UnitCosts from b12sim.economics.unit_costs()")
     prices = _prices(names, uc, test_costs)
     draws = whole("draws", draws, 1, MAX_DRAWS)
-    seed = whole("seed", seed, 0, 2**63 - 1)
+    seed = whole("seed", seed, 0, MAX_SEED)
 
     s_param, s_dose = np.random.SeedSequence(seed).spawn(2)  # as b12sim.simulate: the same draws for one seed
     params = parameters.draw(draws, s_param)

@@ -68,3 +68,21 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     out["depleting"] = dep
     out["folate_deficient"] = y < c.ln_fol_def
     return pd.DataFrame(out)
+
+
+BLOCK = 4096  # people drawn at a time by :func:`select_people`
+
+
+def select_people(n: int, params: dict, keep, *, seed: int, max_people: int, **kw) -> pd.DataFrame | None:
+    """The first ``n`` people of ``seed`` (in person order) for whom ``keep(block)`` (a boolean array over a
+    block of :func:`sample_people`) holds, indexed by person number; None when ``max_people`` have been drawn
+    without finding ``n``. ``kw``: the population of :func:`sample_people`."""
+    kept, first = [], 0
+    while sum(len(k) for k in kept) < n:
+        if first >= max_people:
+            return None
+        block = sample_people(BLOCK, params, seed=seed, first=first, **kw)
+        block.index = np.arange(first, first + BLOCK)
+        kept.append(block[np.asarray(keep(block), bool)])
+        first += BLOCK
+    return pd.concat(kept).iloc[:n]

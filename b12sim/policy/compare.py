@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from b12sim import evidence
-from b12sim.defaults import DISCLAIMER, DRAWS, SEED, STATUS
+from b12sim.defaults import DISCLAIMER, DRAWS, MAX_SEED, SEED, STATUS
 from b12sim.deprecation import renamed
 from b12sim.errors import InputError
 from b12sim.policy import analysis
@@ -120,7 +120,7 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
         raise InputError("strategies", names, "distinct strategy names")
     draws = whole("draws", draws, 1, MAX_DRAWS)
     horizon_days = whole("horizon_days", horizon_days, 1, 36_525)
-    seed = whole("seed", seed, 0, 2**63 - 1)
+    seed = whole("seed", seed, 0, MAX_SEED)
     substeps = whole("substeps", substeps, 1, 96)
     rate = evidence.value("discount_rate") if discount_rate is None else discount_rate
     econ.discount_factor(0.0, rate)  # validates the rate

@@ -19,13 +19,13 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from b12sim import evidence, tables, units
+from b12sim import evidence, posterior, tables, units
 from b12sim.defaults import SEED
 from b12sim.diagnosis import inputs
 from b12sim.economics.adherence import TRAITS
 from b12sim.errors import InputError, UnitWarning
 from b12sim.physiology import markers as mk
-from b12sim.physiology.population import sample_people
+from b12sim.physiology.population import BLOCK, select_people
 from b12sim.simulation import people as ppl
 from b12sim.validation import number, whole
 
@@ -36,14 +36,6 @@ CAUSE_FLAGS = {"pernicious_anaemia": ("pernicious_anaemia",), "ileal_resection":
 PERSON_FIELDS = (*inputs.FIELDS, *ppl.EXTRA)  # a cohort's columns that describe a person (people.parse)
 COHORT_FIELDS = (*PERSON_FIELDS, "cause", *TRAITS.values())
 MAX_PEOPLE = 10_000_000
-_BLOCK = 4096
-
-
-def _median_params() -> dict:
-    from b12sim.posterior import load_posterior
-
-    post = load_posterior("markers")["posterior"].to_dataset()
-    return {k: float(post[k].median()) for k in mk.PARAMS}
 
 
 def _cause(flags: dict[str, np.ndarray]) -> np.ndarray:
@@ -85,16 +77,11 @@ def synthetic_cohort(n: int, *, seed: int = SEED, age: tuple[float, float] | Non
         prev[k] = number(f"prevalence[{k!r}]", v, 0, 1, "a share from 0 to 1")
     cutoff = number("b12_cutoff", ev("cohort_b12_cutoff") if b12_cutoff is None else b12_cutoff, 50, 500,
                     "a serum B12 cut-off from 50 to 500 pmol/L")
-    params = _median_params()
-    kept, first = [], 0
-    while sum(len(k) for k in kept) < n:
-        block = sample_people(_BLOCK, params, seed=seed, age=tuple(age), egfr=(40.0, 110.0), risks=prev, first=first)
-        block.index = np.arange(first, first + _BLOCK)
-        kept.append(block[block["b12"] < cutoff])
-        first += _BLOCK
-        if first > 2000 * n + 10 * _BLOCK:
-            raise InputError("b12_cutoff", cutoff, "a cut-off that some of the population falls below")
-    df = pd.concat(kept).iloc[:n].copy()
+    df = select_people(n, posterior.medians("markers", mk.PARAMS), lambda b: b["b12"] < cutoff, seed=seed,
+                       max_people=2000 * n + 11 * BLOCK, age=tuple(age), egfr=(40.0, 110.0), risks=prev)
+    if df is None:
+        raise InputError("b12_cutoff", cutoff, "a cut-off that some of the population falls below")
+    df = df.copy()
     df["cause"] = _cause({k: df[k].to_numpy() for k in mk.RISKS})
     p_neuro, nd_med = ev("neuro_involvement_p"), ev("neuro_days_at_diagnosis")
     nd_sd = evidence.uncertainty("neuro_days_at_diagnosis")

@@ -193,9 +193,12 @@ def arrays(people: list[dict], p: dict, *, seed=SEED, x0=None, ids=None) -> dict
     lost = mk.depleting_posterior(x0, mk.depleting_log_odds(a[None, :], flags, q_),
                                   mk.main_mean(a[None, :], flags, q_, c), q_["sigma_x"], q_["mu_d"], q_["sigma_d"])
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    keys = range(n) if ids is None else (int(i) for i in ids)
-    u = np.stack([np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i)))
-                  .random((2, n_draw)) for i in keys], axis=-1)  # (2, draws, people)
+    keys = range(n) if ids is None else [int(i) for i in ids]
+    dieting = np.array([isinstance(q.get("diet"), str) for q in people], bool)
+    u = np.full((2, n_draw, n), 0.5)  # (2, draws, people); drawn only for people whose draws decide something
+    for i in np.flatnonzero(((said == "") & ~named) | dieting):
+        ss = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, keys[i]))
+        u[:, :, i] = np.random.default_rng(ss).random((2, n_draw))
     absent = np.where(said == "absent", True, np.where(said == "present", False, named | (u[0] < lost)))
     intake = np.full((n_draw, n), np.nan)
     for i, q in enumerate(people):

@@ -59,7 +59,8 @@ def run_one(p: dict, people: dict, doses: dict, days: int, *, draw: int = 0, per
     out = {k: np.empty(days) for k in engine.OUTPUTS}
     y = pack(st)
     for t in range(days):
-        start["r"] = start["r"] + start["food"] + engine.absorbed({ch: v[person:person + 1, t] for ch, v in doses.items()}, ifi, q)
+        day = {ch: v[person:person + 1, t] for ch, v in doses.items()}
+        start["r"] = start["r"] + start["food"] + engine.absorbed(day, ifi, q)
         start["fa"] = start["fa"] + doses["folic_acid_mg"][person, t]
         y = solve_ivp(rhs, (0.0, 1.0), y, method="LSODA", rtol=rtol, atol=atol).y[:, -1]
         start.update({k: v for k, v in state(1.0, y).items() if k in EXACT})

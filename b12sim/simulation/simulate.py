@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from b12sim import evidence
-from b12sim.defaults import DISCLAIMER, DRAWS, SEED, STATUS
+from b12sim.defaults import DISCLAIMER, DRAWS, MAX_SEED, SEED, STATUS
 from b12sim.deprecation import renamed
 from b12sim.errors import InputError
 from b12sim.regimens import CHANNELS, MAX_DAY, Regimen, load_regimen
@@ -19,7 +19,6 @@ from b12sim.validation import whole
 
 MAX_DRAWS = 4000
 MAX_RESULT_BYTES = 4 * 2**30
-MAX_SEED = 2**63 - 1
 
 
 def _doses(regimen: Regimen, n: int, start_day: int, days: int, seed) -> dict[str, np.ndarray]:

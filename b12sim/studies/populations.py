@@ -28,14 +28,13 @@ import pandas as pd
 from b12sim import evidence
 from b12sim.errors import InputError
 from b12sim.physiology import markers as mk
-from b12sim.physiology.population import sample_people
+from b12sim.physiology.population import BLOCK, select_people
 
 OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 SIM_FIELDS = {"intrinsic_factor": ("absent", "present"), "diet": ("omnivore", "vegetarian", "vegan", "low_intake"),
               "sex": ("female", "male")}
 SIM_NUMBERS = ("hb", "neuro_days")  # given as a value or an even range
-BLOCK = 4096
-MAX_TRIES = 50  # blocks drawn (about 200,000 people) before a selection is declared empty
+MAX_PEOPLE = 50 * BLOCK  # people drawn (about 200,000) before a selection is declared empty
 
 
 @dataclass(frozen=True)
@@ -110,11 +109,8 @@ def sample(spec: Spec, n: int, params: dict, seed: int) -> pd.DataFrame:
     ev = evidence.value
     age = spec.age or (ev("cohort_age_min"), ev("cohort_age_max"))
     prev = {k: ev(f"prevalence_{k}") for k in mk.RISKS} | spec.flags
-    kept, first = [], 0
-    while sum(len(k) for k in kept) < n:
-        if first >= MAX_TRIES * BLOCK:
-            raise InputError("select", spec, "conditions that some of the population meets")
-        block = sample_people(BLOCK, params, seed=seed, age=age, egfr=spec.egfr, risks=prev, first=first)
+
+    def keep(block):
         ok = np.ones(len(block), bool)
         for marker, op, v in spec.labs:
             ok &= OPS[op](block[marker].to_numpy(float), v)
@@ -122,9 +118,12 @@ def sample(spec: Spec, n: int, params: dict, seed: int) -> pd.DataFrame:
             ok &= block["depleting"].to_numpy() == (spec.component == "depleting")
         if spec.deficient is not None:
             ok &= block["deficient"].to_numpy() == spec.deficient
-        kept.append(block[ok])
-        first += BLOCK
-    df = pd.concat(kept).iloc[:n].reset_index(drop=True)
+        return ok
+
+    df = select_people(n, params, keep, seed=seed, max_people=MAX_PEOPLE, age=age, egfr=spec.egfr, risks=prev)
+    if df is None:
+        raise InputError("select", spec, "conditions that some of the population meets")
+    df = df.reset_index(drop=True)
     c = mk.Constants.load()
     means = mk.log_means(np.log(df["true_stores_ug"].to_numpy()), np.log(df["true_folate"].to_numpy()),
                          df["age"].to_numpy(), df["egfr"].to_numpy(), params, c)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from b12sim import evidence
 from b12sim.defaults import SEED
+from b12sim.posterior import medians
 from b12sim.physiology import markers as mk
 from b12sim.studies import outcomes, populations
 from b12sim.studies.table import load
@@ -28,13 +29,6 @@ DRAWS = 40
 PEOPLE = 300
 RESULT_COLUMNS = ("id", "area", "study", "outcome", "day", "unit", "published", "published_lo", "published_hi", "n",
                   "model", "model_lo", "model_hi", "inside", "use")
-
-
-def _median_params() -> dict:
-    from b12sim.posterior import load_posterior
-
-    post = load_posterior("markers")["posterior"].to_dataset()
-    return {k: float(post[k].median()) for k in mk.PARAMS}
 
 
 def _measured(expected: np.ndarray, between: np.ndarray, within: float, rng) -> np.ndarray:
@@ -68,8 +62,7 @@ def _simulated(row, out: outcomes.Outcome, draws: int, people: int, seed: int):
     from b12sim.simulation.simulate import simulate
 
     spec = populations.parse(row["select"])
-    med = _median_params()
-    df = populations.sample(spec, people, med, seed=seed)
+    df = populations.sample(spec, people, medians("markers", mk.PARAMS), seed=seed)
     sim_people = populations.simulator_people(df, spec, seed)
     day = int(row["day"])
     within = mk.Constants.load().within

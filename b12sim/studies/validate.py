@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from b12sim.defaults import DISCLAIMER, SEED
+from b12sim.defaults import DISCLAIMER, MAX_SEED, SEED
 from b12sim.errors import InputError
 from b12sim.studies import report, runner
 from b12sim.studies.table import AREAS
@@ -66,6 +66,6 @@ def validate(only: str | None = None, *, studies=None, draws: int = runner.DRAWS
         raise InputError("only", only, "one of " + ", ".join(AREAS))
     draws = whole("draws", draws, 2, MAX_DRAWS)
     people = whole("people", people, 10, MAX_PEOPLE)
-    seed = whole("seed", seed, 0, 2**63 - 1)
+    seed = whole("seed", seed, 0, MAX_SEED)
     res = runner.run(studies, only=only, draws=draws, people=people, seed=seed, progress=progress)
     return Validation(res, draws, people, seed)
