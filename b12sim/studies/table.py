@@ -18,6 +18,7 @@ import pandas as pd
 
 from b12sim import tables
 from b12sim.errors import InputError
+from b12sim.validation import number
 
 COLUMNS = ("id", "area", "study", "citation", "population", "select", "arm", "comparator", "outcome", "day",
            "value", "lo", "hi", "n", "unit", "use", "flag", "note")
@@ -67,10 +68,8 @@ def _number(where: str, c: str, text: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise InputError(f"{where} ({c})", text, "a number") from None
-    if not (math.isfinite(v) and lo <= v <= hi):
-        raise InputError(f"{where} ({c})", text, f"a number from {lo:g} to {hi:g}")
-    return v
+        v = text  # refused below, as given
+    return number(f"{where} ({c})", v, lo, hi)
 
 
 def _check(df: pd.DataFrame) -> pd.DataFrame:
