@@ -16,6 +16,7 @@ from b12sim.defaults import DISCLAIMER
 _LAZY = {
     "diagnose": "b12sim.diagnosis",
     "Diagnosis": "b12sim.diagnosis",
+    "accuracy": "b12sim.diagnosis.accuracy",
     "cb12": "b12sim.fedosov",
     "cb12_category": "b12sim.fedosov",
     "CohortModel": "b12sim.cohort",

@@ -1,4 +1,4 @@
-"""Command line: ``b12sim diagnose | simulate | decide | compare | calibrate | strategies | regimens | demo``.
+"""Command line: ``b12sim diagnose | simulate | decide | compare | calibrate | accuracy | strategies | regimens | demo``.
 
 Bad input ends with one ``error:`` line naming the field and what is allowed, and
 exit status 2; no traceback. Heavy libraries are imported inside each command.
@@ -169,6 +169,22 @@ def _parser() -> argparse.ArgumentParser:
     dc.add_argument("--plot", type=Path, help="write the threshold figure here (.png, .pdf or .svg)")
     dc.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
 
+    ac = _command(sub, "accuracy", "sensitivity, specificity, PPV, NPV and likelihood ratios of one marker at one "
+                                   "cut-off against a reference, with posterior intervals, and its ROC curve",
+                  "--marker b12 --cutoff 148 --reference 'mma>0.271' --population older",
+                  "--marker holotc --cutoff 35 --age 65-90 --egfr 40-110 --plot roc.png")
+    ac.add_argument("--marker", required=True, help="b12, holotc, mma or hcy")
+    ac.add_argument("--cutoff", required=True, help="test positive below it (b12, holotc; pmol/L) or above it "
+                                                    "(mma, hcy; umol/L)")
+    ac.add_argument("--reference", default="mma>0.271", help="'mma>V' (V umol/L) or 'deficient' (default mma>0.271)")
+    ac.add_argument("--population", default="adults", help="adults (30-90 y) or older (65-90 y) (default adults)")
+    ac.add_argument("--age", help="age range LO-HI in years, or one age (replaces the population's)")
+    ac.add_argument("--egfr", help="eGFR range LO-HI in mL/min/1.73m2, or one value (replaces the population's)")
+    ac.add_argument("--draws", default="200", help="posterior draws (default 200)")
+    ac.add_argument("--json", action="store_true", help="print one JSON object")
+    ac.add_argument("--plot", type=Path, help="write the ROC figure here (.png, .pdf or .svg)")
+    ac.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
+
     c = _command(sub, "calibrate", "re-fit the marker model, treatment kinetics, blood response and "
                                    "permanent nerve damage curve to the evidence (PyMC)",
                  "--model markers --out markers.nc --draws 500 --tune 500 --chains 2")
@@ -232,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args.renamed = getattr(args, "renamed", {})
     try:
-        rc = {"diagnose": _diagnose, "simulate": _simulate, "decide": _decide, "calibrate": _calibrate, "validate": _validate, "compare": _compare,
+        rc = {"diagnose": _diagnose, "simulate": _simulate, "decide": _decide, "calibrate": _calibrate, "accuracy": _accuracy, "validate": _validate, "compare": _compare,
               "strategies": _strategies, "regimens": _regimens, "demo": _demo}[args.command](args)
         for dest, old in args.renamed.items():  # after the run, so that a refusal stays one error line
             print(f"warning: {old} is deprecated; use --{dest.replace('_', '-')}", file=sys.stderr)
@@ -503,6 +519,46 @@ def _decide(args) -> int:
         with _warnings_to_stderr():
             save_figure(res.plot_threshold(), args.plot)
     print(json.dumps(res.to_dict()) if args.json else res.report())
+    return 0
+
+
+def _range_option(name: str, raw: str) -> float | tuple[float, float]:
+    """``--age``/``--egfr``: one number or ``LO-HI`` (checked by the accuracy module)."""
+    lo, sep, hi = raw.partition("-")
+    try:
+        return (float(lo), float(hi)) if sep else float(raw)
+    except ValueError:
+        raise InputError(name, raw, "a number or a range LO-HI such as 65-90") from None
+
+
+def _accuracy(args) -> int:
+    from b12sim.diagnosis.accuracy import POPULATIONS, accuracy
+
+    if args.population not in POPULATIONS:
+        raise InputError("--population", args.population, f"one of {', '.join(POPULATIONS)}")
+    pop = dict(POPULATIONS[args.population])
+    for key in ("age", "egfr"):
+        if getattr(args, key) is not None:
+            pop[key] = _range_option(f"--{key}", getattr(args, key))
+    try:
+        cutoff = float(args.cutoff)
+    except ValueError:
+        raise InputError("--cutoff", args.cutoff, "a number in the marker's canonical unit") from None
+    _check_plot(args)
+    res = accuracy(args.marker, cutoff, reference=args.reference, population=pop,
+                   draws=_whole_option("--draws", args.draws, 1, 10_000))
+    if args.plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from b12sim.io import save_figure
+
+        save_figure(res.plot_roc().figure, args.plot)
+    if args.json:
+        print(json.dumps({"marker": res.marker, "cutoff": res.cutoff, "reference": res.reference, "population": pop,
+                          "statistics": res.summary.to_dict(orient="index"), "disclaimer": DISCLAIMER}))
+    else:
+        print(res)
     return 0
 
 

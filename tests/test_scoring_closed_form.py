@@ -59,7 +59,12 @@ def _quad(patient: dict, dr, d: int):
 
     def log_post(x):
         means = mk.log_means(x, 0.0, age, mk.EGFR_REF, p, c)
-        ll = sum(-0.5 * ((math.log(patient[m]) - means[m]) / sds[m]) ** 2 for m in ("b12", "holotc") if m in patient)
+        e = {m: math.log(patient[m]) - means[m] for m in ("b12", "holotc") if m in patient}
+        if len(e) == 2:  # serum B12 contains holoTC: their residuals are correlated (markers.b12_holotc_cov)
+            vb, vt, cv = sds["b12"] ** 2, sds["holotc"] ** 2, mk.b12_holotc_residual_cov(p)
+            ll = -0.5 * (e["b12"] ** 2 * vt - 2 * cv * e["b12"] * e["holotc"] + e["holotc"] ** 2 * vb) / (vb * vt - cv**2)
+        else:
+            ll = sum(-0.5 * (v / sds[m]) ** 2 for m, v in e.items())
         prior = np.logaddexp(math.log1p(-pi) - 0.5 * ((x - mu) / p["sigma_x"]) ** 2 - math.log(p["sigma_x"]),
                              math.log(pi) - 0.5 * ((x - p["mu_d"]) / p["sigma_d"]) ** 2 - math.log(p["sigma_d"]))
         return prior + ll

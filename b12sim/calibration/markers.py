@@ -78,9 +78,10 @@ def observations() -> list[Observation]:
     p = row["value"] / row["n"]
     obs.append(Observation("kuzminski_folate_deficient", "logit", p, _logit_sd(p, row["n"], tau_l),
                            "kuzminski_folate_deficient"))
+    tau_a = ev("accuracy_discrepancy_logit")  # between-study SD of published accuracy statistics
     for k in ("sensitivity", "specificity"):
         r = evidence.row(f"heil_{k}")
-        obs.append(Observation(f"heil_{k}", "logit", r["value"], _logit_sd(r["value"], r["n"], tau_l), f"heil_{k}"))
+        obs.append(Observation(f"heil_{k}", "logit", r["value"], _logit_sd(r["value"], r["n"], tau_a), f"heil_{k}"))
     for k in ("65_74", "75plus"):
         r = evidence.row(f"clarke_low_b12_{k}")
         obs.append(Observation(f"clarke_low_b12_{k}", "logit", r["value"], _logit_sd(r["value"], r["n"], tau_l),
@@ -100,6 +101,14 @@ def observations() -> list[Observation]:
                            evidence.uncertainty("vegan_deficiency_prevalence"), "vegan_deficiency_prevalence"))
     obs.append(Observation("ppi_log_or", "log", math.log(ev("ppi_odds_ratio")),
                            math.sqrt(evidence.uncertainty("ppi_odds_ratio") ** 2 + tau_l**2), "ppi_odds_ratio"))
+    # serum B12 and holoTC in community cohorts aged 60 and over, and published diagnostic accuracy
+    n, tau_c = evidence.row("risch_holotc_median_senior")["n"], ev("cohort_discrepancy_quantile")
+    obs.append(Observation("risch_holotc_median", "quantile", 0.5, math.sqrt(0.25 / n + tau_c**2),
+                           "risch_holotc_median_senior"))
+    p, n_d = ev("obeid_accuracy_at_cut"), ev("obeid_n_deficient")
+    n_tot = evidence.row("obeid_holotc_sens90_cut")["n"]
+    for k, n in (("sensitivity", n_d), ("specificity", n_tot - n_d)):
+        obs.append(Observation(f"obeid_{k}", "logit", p, _logit_sd(p, n, tau_a), "obeid_accuracy_at_cut"))
     return obs
 
 
@@ -140,9 +149,8 @@ def build_model():
             "x_k": pm.Normal("x_k", c.ln_s_med - 1.2, 0.7),
             "n_hinge": pm.LogNormal("n_hinge", math.log(2.0), 0.5),
             "b0": pm.Normal("b0", math.log(med_b12), 0.5),
-            "t0": pm.Normal("t0", math.log(med_b12 * ev("holotc_fraction")), 0.5),
             "kappa_t": pm.TruncatedNormal("kappa_t", ev("holotc_elasticity"),
-                                          evidence.uncertainty("holotc_elasticity"), lower=0.3),
+                                          evidence.uncertainty("holotc_elasticity"), lower=0.3, upper=3.0),
             "m0": pm.Normal("m0", math.log(mma_ref), 0.3),
             "a_m": pm.LogNormal("a_m", math.log(1.5), 0.5),
             "bm_age": pm.Normal("bm_age", 0.05, 0.1),
@@ -157,11 +165,22 @@ def build_model():
             "sigma_y": pm.LogNormal("sigma_y", math.log(ev("folate_sd_log")), 0.3),
             # between-person SDs: every marker has one (binding proteins, genetics,
             # diet), so the prior keeps them away from zero
-            **{k: pm.LogNormal(k, math.log(0.25), 0.5) for k in ("s_b", "s_t", "s_m", "s_h", "s_f")},
+            **{k: pm.LogNormal(k, math.log(0.25), 0.5) for k in ("s_m", "s_h", "s_f")},
+            # serum B12 = holoTC + haptocorrin-bound B12, each with its own between-person SD
+            "s_t": pm.LogNormal("s_t", math.log(ev("holotc_between_sd_prior")),
+                                evidence.uncertainty("holotc_between_sd_prior") / ev("holotc_between_sd_prior")),
+            "s_c": pm.LogNormal("s_c", math.log(ev("haptocorrin_between_sd_prior")),
+                                evidence.uncertainty("haptocorrin_between_sd_prior")
+                                / ev("haptocorrin_between_sd_prior")),
             "delta_vegan": pm.Normal("delta_vegan", -0.5, 0.5),
             "delta_metformin": pm.Normal("delta_metformin", -0.2, 0.3),
             "delta_ppi": pm.Normal("delta_ppi", -0.2, 0.3),
         }
+        a, b = _beta_from_mean_sd(ev("holotc_share_nexo"), evidence.uncertainty("holotc_share_nexo"))
+        share = pm.Beta("holotc_share", a, b)  # holoTC / serum B12 at the median store
+        p["t0"] = pm.Deterministic("t0", p["b0"] + pt.log(share))
+        p["s_b"] = pm.Deterministic("s_b", mk.b12_between_sd(share, p["s_t"], p["s_c"]))
+        pm.Deterministic("kappa_c", mk.haptocorrin_slope(p["kappa_t"], share))
         for k in mk.RISKS_DEPLETING:
             a, b = _beta_from_mean_sd(ev(f"{k}_deficiency_prevalence"), evidence.uncertainty(f"{k}_deficiency_prevalence"))
             p[f"p_{k}"] = pm.Beta(f"p_{k}", a, b)
@@ -191,7 +210,7 @@ def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int
     from b12sim.calibration import sampling
 
     model = build_model()
-    names = list(mk.PARAMS)
+    names = list(mk.PARAMS) + ["holotc_share", "kappa_c"]
     post, diag = sampling.sample(model, names, draws=draws, tune=tune, chains=chains, seed=seed, progress=progress)
     keep = names + [v for v in post.data_vars if v.startswith("pred_")]
     prior_ds = sampling.prior(model, keep, draws=draws, seed=seed)

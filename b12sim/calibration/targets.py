@@ -3,7 +3,9 @@
 Each target is a population (age, eGFR, mixture of latent states) and a statistic
 (a band probability, a median, a mean, a proportion above a cut). The functions are
 written once for ``xp = numpy`` (checks, reports) and ``xp = pytensor.tensor``
-(the calibration likelihood); the latent state is integrated on fixed grids.
+(the calibration likelihood); the latent state is integrated on fixed grids
+(:mod:`b12sim.diagnosis.accuracy`, which also computes the diagnostic-accuracy targets as the
+published studies did: same reference, cut-offs, ages and eGFR).
 """
 
 from __future__ import annotations
@@ -11,56 +13,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import ndtr
 
 from b12sim import evidence
-from b12sim.physiology import backend, grids
+from b12sim.diagnosis import accuracy as acc
+from b12sim.diagnosis.accuracy import X_GRID, Y_GRID, normal_cdf, cdf_given_x, x_weights, y_weights
+from b12sim.physiology import backend
 from b12sim.physiology import markers as mk
-
-X_GRID = grids.store_nodes(grids.CALIBRATION_NODES)  # quadrature nodes: ln stores (ug) ...
-Y_GRID = grids.Y_CALIBRATION  # ... and ln true folate (nmol/L)
-
-
-def _phi(z, xp):
-    if xp is np:
-        return ndtr(z)
-    return 0.5 * (1.0 + xp.erf(z / math.sqrt(2.0)))
-
-
-def x_weights(p, c, xp, *, age, risks=None, component="mixture"):
-    """Normalised prior weights of the population on ``X_GRID``.
-
-    ``component``: ``"mixture"`` (general population) or ``"depleting"`` (clinical deficiency cohort).
-    """
-    eq = backend.of(xp)
-    risks = risks or {}
-    a, _ = mk.covariates(age, mk.EGFR_REF)  # age: a number
-    if component == "depleting":
-        lw = eq.normal_log_density(X_GRID, p["mu_d"], p["sigma_d"])
-    else:
-        lw = eq.store_log_prior(X_GRID, eq.depleting_log_odds(a, risks, p), eq.main_mean(a, risks, p, c),
-                                p["sigma_x"], p["mu_d"], p["sigma_d"])
-    w = xp.exp(lw - lw.max())
-    return w / w.sum()
-
-
-def y_weights(p, xp):
-    """Normalised prior weights of true folate on ``Y_GRID``."""
-    lw = backend.of(xp).normal_log_density(Y_GRID, p["mu_y"], p["sigma_y"])
-    w = xp.exp(lw - lw.max())
-    return w / w.sum()
-
-
-def cdf_given_x(marker, value, p, c, xp, *, age, egfr):
-    """P(marker < value | x) on ``X_GRID`` (folate integrated out for tHcy)."""
-    sd = backend.of(xp).log_sds(p, c)[marker]
-    lv = math.log(value)
-    if marker == "hcy":
-        mu = backend.of(xp).log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, p, c)["hcy"]
-        return (_phi((lv - mu) / sd, xp) * y_weights(p, xp)[None, :]).sum(axis=1)
-    mu = backend.of(xp).log_means(X_GRID, 0.0, age, egfr, p, c)[marker]
-    return _phi((lv - mu) / sd, xp)
-
 
 def band_prob(lo, hi, p, c, xp, *, age, egfr):
     """Per-node P(lo <= serum B12 < hi | x) (pmol/L; None = open end)."""
@@ -123,7 +81,7 @@ def predictions(p, c, xp=np):
         m = (wd * mean_given_x(marker, p, c, xp, age=age_c, egfr=egfr_c)).sum()
         out[f"kuzminski_log_mean_{marker}"] = xp.log(m)
     sd_f = backend.of(xp).log_sds(p, c)["folate"]
-    out["kuzminski_folate_deficient"] = _phi(
+    out["kuzminski_folate_deficient"] = normal_cdf(
         (c.ln_fol_def - p["mu_y"]) / xp.sqrt(p["sigma_y"] ** 2 + sd_f**2), xp)
 
     age_h, egfr_h = ev("hospital_age"), ev("hospital_egfr")
@@ -148,7 +106,7 @@ def predictions(p, c, xp=np):
         wa = x_weights(p, c, xp, age=51.0, risks=risks)
         out[f"metformin_low_b12_{arm}"] = (wa * cdf_given_x("b12", mcut, p, c, xp, age=51.0, egfr=mk.EGFR_REF)).sum()
 
-    ind = _phi((p["x_k"] - X_GRID) / 0.02, xp)  # P(x < x_k) on the grid, smoothed over 0.02 ln-units
+    ind = normal_cdf((p["x_k"] - X_GRID) / 0.02, xp)  # P(x < x_k) on the grid, smoothed over 0.02 ln-units
     for k in ("vegan", "ppi"):
         wa = x_weights(p, c, xp, age=60.0, risks={k: 1.0})
         out[f"{k}_deficient"] = (wa * ind).sum()
@@ -158,4 +116,15 @@ def predictions(p, c, xp=np):
     out["low_b12_not_deficient"] = (low * (1 - ind)).sum() / low.sum()
     w0 = x_weights(p, c, xp, age=60.0)
     out["base_deficient_60"] = (w0 * ind).sum()
+
+    age_s, egfr_s = ev("senior_age"), ev("old_adult_egfr")  # community cohorts aged 60 and over
+    ws = x_weights(p, c, xp, age=age_s)
+    out["risch_holotc_median"] = (ws * cdf_given_x("holotc", ev("risch_holotc_median_senior"), p, c, xp, age=age_s,
+                                                   egfr=egfr_s)).sum()
+    lab = [(ev("lab_referral_age"), ev("lab_referral_egfr"), 1.0)]
+    ref = f"mma>{ev('obeid_mma_reference')}"
+    st = acc.statistics(*acc.table("holotc", ev("obeid_holotc_sens90_cut"), ref, p, c, xp, nodes=lab))
+    out["obeid_sensitivity"] = st["sensitivity"]
+    st = acc.statistics(*acc.table("holotc", ev("obeid_holotc_spec90_cut"), ref, p, c, xp, nodes=lab))
+    out["obeid_specificity"] = st["specificity"]
     return out

@@ -105,10 +105,11 @@ def _closed_kernel(rows, obs, a, risks, tab, upd, masks, ln_s_med, ln_fol_def, p
     nd, ns = tab.shape[0], masks.shape[0]
     col = np.ascontiguousarray
     x_k, mu_d, gamma_age, pi0, pi_age = col(tab.x_k), col(tab.mu_d), col(tab.gamma_age), col(tab.pi0), col(tab.pi_age)
-    b_x0, b_w, t_x0, t_w = col(tab.b_x0), col(tab.b_w), col(tab.t_x0), col(tab.t_w)
+    b_x0, t_x0 = col(tab.b_x0), col(tab.t_x0)
     d_vegan, d_metformin, d_ppi = col(tab.delta_vegan), col(tab.delta_metformin), col(tab.delta_ppi)
     p_pa, p_ir, p_bar = col(tab.p_pernicious_anaemia), col(tab.p_ileal_resection), col(tab.p_bariatric)
     mu_y, f_p, f_v, f_r, p_fol0 = col(tab.mu_y), col(tab.f_p), col(tab.f_v), col(tab.f_r), col(tab.p_fol0)
+    u_wb, u_wt = col(upd.wb), col(upd.wt)
     u_prec, u_v_m, u_v_d, u_l_m, u_l_d = col(upd.prec), col(upd.v_m), col(upd.v_d), col(upd.l_m), col(upd.l_d)
     u_k_m, u_k_d, u_r_m, u_r_d = col(upd.k_m), col(upd.k_d), col(upd.r_m), col(upd.r_d)
     for ii in numba.prange(rows.size):
@@ -134,14 +135,13 @@ def _closed_kernel(rows, obs, a, risks, tab, upd, masks, ln_s_med, ln_fol_def, p
         for k in range(4):
             if not (keys == k).any():
                 continue
-            fb = 1.0 if k & 1 else 0.0
-            ft = 1.0 if k & 2 else 0.0
+            wb, wt = u_wb[k], u_wt[k]  # 0 for a marker not in the set
             pk, ek = (p_def[i], ex[i]) if k == keys[0] else (scratch[0], scratch[1])
             prec, v_m, v_d, l_m, l_d = u_prec[k], u_v_m[k], u_v_d[k], u_l_m[k], u_l_d[k]
             k_m, k_d, r_m, r_d = u_k_m[k], u_k_d[k], u_r_m[k], u_r_d[k]
             acc = 0.0
             for d in range(nd):
-                h = fb * (ob - b_x0[d]) * b_w[d] + ft * (ot - t_x0[d]) * t_w[d]
+                h = (ob - b_x0[d]) * wb[d] + (ot - t_x0[d]) * wt[d]
                 mm = EQ.posterior_mean(mu[d], h, prec[d], v_m[d])
                 md = EQ.posterior_mean(mu_d[d], h, prec[d], v_d[d])
                 lo = (lo0[d] + EQ.log_evidence(mu_d[d], h, prec[d], l_d[d], k_d[d])
@@ -316,7 +316,7 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
                 mh = masks[s, HCY] and hh
                 q = 1 if hf and masks[s, F] else 0
                 u = upd[(1 if fb else 0) + (2 if ft else 0), d]
-                h = fb * (ob - t.b_x0) * t.b_w + ft * (ot - t.t_x0) * t.t_w
+                h = (ob - t.b_x0) * u.wb + (ot - t.t_x0) * u.wt  # weights 0 for a marker not in the set
                 lb_ = -np.inf
                 for c in range(2):
                     m0, var, l0, k0, lq, lwc, qc[c] = ((mu, u.v_m, u.l_m, u.k_m, u.lq_m, lwc0, u.q_m) if c == 0 else

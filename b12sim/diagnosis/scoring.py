@@ -90,7 +90,7 @@ def score_closed(obs, a, r, risks, dr: Draws, masks):
         m = mask & has
         u = updates(int(m[B]) + 2 * int(m[T]))
         # what the B12 and holoTC results say about x: sum of slope (value - intercept) / SD^2 (mk.posterior_mean)
-        h = sum(((obs[k] - tab[f"{f}_x0"]) * tab[f"{f}_w"] for k, f in ((B, "b"), (T, "t")) if m[k]), np.zeros(dr.n))
+        h = sum(((obs[k] - tab[f"{f}_x0"]) * u[f"w{f}"] for k, f in ((B, "b"), (T, "t")) if m[k]), np.zeros(dr.n))
         mean = [mk.posterior_mean(m0, h, u["prec"], u[f"v_{c}"]) for m0, c in prior]
         ev = [mk.log_evidence(m0, h, u["prec"], u[f"l_{c}"], u[f"k_{c}"]) for m0, c in prior]
         wd = np.exp(mk.component_log_weights(lo0 + ev[1] - ev[0])[1])  # posterior weight of the depleting one
@@ -136,6 +136,11 @@ def _reference(obs, a, r, risks, dr: Draws, masks, hx, hy):
         ll[B] = -0.5 * ((obs[B] - mk.log_b12(x, col("b0"), c.ln_s_med)) / sd["b12"]) ** 2
     if has[T]:
         ll[T] = -0.5 * ((obs[T] - mk.log_holotc(x, col("t0"), col("kappa_t"), c.ln_s_med)) / sd["holotc"]) ** 2
+    if has[B] and has[T]:  # both: their residuals are correlated (markers.b12_holotc_cov)
+        eb = obs[B] - mk.log_b12(x, col("b0"), c.ln_s_med)
+        et = obs[T] - mk.log_holotc(x, col("t0"), col("kappa_t"), c.ln_s_med)
+        vb, vt, cv = sd["b12"] ** 2, sd["holotc"] ** 2, mk.b12_holotc_residual_cov(p)[:, None]
+        ll_bt = -0.5 * (eb * eb * vt - 2.0 * cv * eb * et + et * et * vb) / (vb * vt - cv * cv)
     if has[M]:
         ll[M] = -0.5 * ((obs[M] - mk.log_mma(dfx, a, r, col("m0"), col("bm_age"), col("bm_renal"), col("a_m")))
                         / sd["mma"]) ** 2
@@ -146,7 +151,7 @@ def _reference(obs, a, r, risks, dr: Draws, masks, hx, hy):
     for s, mask in enumerate(np.asarray(masks, bool)):
         m = mask & has
         k = int(m[F])  # latent folate given the folate result (1) or its prior (0)
-        tot = lp + ll[B] * m[B] + ll[T] * m[T] + ll[M] * m[M]
+        tot = lp + (ll_bt if m[B] and m[T] else ll[B] * m[B] + ll[T] * m[T]) + ll[M] * m[M]
         if m[HCY]:
             lwy = -0.5 * ((y[None, :] - my[k][:, None]) / sy[k][:, None]) ** 2
             lwy = lwy - np.log(np.exp(lwy).sum(axis=1, keepdims=True))  # normalised log weights of the folate nodes

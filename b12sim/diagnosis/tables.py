@@ -26,14 +26,16 @@ B, T, M, HCY, F = (mk.MARKERS.index(m) for m in ("b12", "holotc", "mma", "hcy", 
 DERIVED = (
     "b_x0", "b_w", "b_p",  # serum B12, linear in x: ln value at x = 0, slope / SD^2, slope^2 / SD^2 (its precision)
     "t_x0", "t_w", "t_p",  # holoTC, the same
+    "bt_wb", "bt_wt", "bt_p",  # both measured (correlated residuals, markers.pair_weights): weights and precision
     "m_isd", "h_isd",  # 1 / total SD of ln MMA and of ln tHcy
     "f_p", "f_v", "f_sd", "f_r",  # folate: a result's precision about y; variance, SD, 1/sqrt(2 var) of y given it
     "p_fol0",  # P(folate deficient) without a folate result
 )
-# per set of store markers (index: bit 0 B12, bit 1 holoTC): their precision about x, then for the main (m) and
-# the depleting (d) prior component updated by them: posterior variance v, log-evidence constants l, k
-# (markers.evidence_terms), posterior precision q = 1/v, lq = ln sqrt(q), r = 1/sqrt(2 v)
-UPDATE = ("prec", "v_m", "l_m", "k_m", "q_m", "lq_m", "r_m", "v_d", "l_d", "k_d", "q_d", "lq_d", "r_d")
+# per set of store markers (index: bit 0 B12, bit 1 holoTC): the weights wb, wt of the B12 and holoTC residuals
+# (value - x0) in the information h about x, their precision about x, then for the main (m) and the depleting (d)
+# prior component updated by them: posterior variance v, log-evidence constants l, k (markers.evidence_terms),
+# posterior precision q = 1/v, lq = ln sqrt(q), r = 1/sqrt(2 v)
+UPDATE = ("wb", "wt", "prec", "v_m", "l_m", "k_m", "q_m", "lq_m", "r_m", "v_d", "l_d", "k_d", "q_d", "lq_d", "r_d")
 
 
 def draw_record(dr: Draws) -> np.ndarray:
@@ -44,7 +46,9 @@ def draw_record(dr: Draws) -> np.ndarray:
     for m, x0, slope in (("b", *_line(mk.log_b12, p["b0"], c.ln_s_med)),
                          ("t", *_line(mk.log_holotc, p["t0"], p["kappa_t"], c.ln_s_med))):
         s = sd["b12" if m == "b" else "holotc"]
-        out |= {f"{m}_x0": x0, f"{m}_w": slope / s**2, f"{m}_p": (slope / s) ** 2}
+        out |= {f"{m}_x0": x0, f"{m}_w": slope / s**2, f"{m}_p": (slope / s) ** 2, f"{m}_slope": slope}
+    out["bt_wb"], out["bt_wt"], out["bt_p"] = mk.pair_weights(out.pop("b_slope"), out.pop("t_slope"), sd["b12"] ** 2,
+                                                              sd["holotc"] ** 2, mk.b12_holotc_residual_cov(p))
     out["m_isd"], out["h_isd"] = 1.0 / sd["mma"], 1.0 / sd["hcy"]
     out["f_p"] = sd["folate"] ** -2
     out["f_v"] = mk.posterior_variance(p["sigma_y"], out["f_p"])
@@ -64,8 +68,10 @@ def update(tab: np.ndarray, key: int) -> dict[str, np.ndarray]:
 
     With no store marker (``key`` 0) the log evidence is 0 (``l = k = 0``).
     """
-    prec = (key & 1) * tab["b_p"] + (key >> 1) * tab["t_p"]
-    out = {"prec": prec}
+    zero = np.zeros(tab.shape[0])
+    wb, wt, prec = {0: (zero, zero, zero), 1: (tab["b_w"], zero, tab["b_p"]), 2: (zero, tab["t_w"], tab["t_p"]),
+                    3: (tab["bt_wb"], tab["bt_wt"], tab["bt_p"])}[key]
+    out = {"wb": wb, "wt": wt, "prec": prec}
     for c, s0 in (("m", tab["sigma_x"]), ("d", tab["sigma_d"])):
         v = mk.posterior_variance(s0, prec)
         out[f"l_{c}"], out[f"k_{c}"] = mk.evidence_terms(s0, prec) if key else (0.0, 0.0)

@@ -28,6 +28,15 @@ combines within-person variation, Solomon 2005, and a fitted between-person part
 -------
 * serum B12  = b0 + (x - ln S_med)
 * holoTC     = t0 + kappa_t (x - ln S_med)
+
+Serum B12 is holoTC plus haptocorrin-bound B12. At the median store holoTC is the share
+``f = e^(t0 - b0)`` of it (:func:`holotc_share`); each part has its own slope in ``x`` and
+its own between-person SD (holoTC ``s_t``, haptocorrin-bound ``s_c``). To first order in the
+parts' log deviations, ln serum B12 moves by ``f`` times holoTC's and ``1 - f`` times the
+haptocorrin part's, so its between-person SD is ``s_b`` (:func:`b12_between_sd`) and its
+residual shares ``f s_t^2`` with holoTC's (:func:`b12_holotc_cov`). The store scale keeps serum
+B12's slope at 1 (the kinetics read stores off serum B12), which sets the haptocorrin part's
+slope (:func:`haptocorrin_slope`).
 * MMA        = m0 + bm_age a + bm_renal r + a_m D(x)
 * tHcy       = h0 + bh_age a + bh_renal r + a_h D(x) + c_f softplus(ln F_h - y)
 * folate     = y
@@ -62,7 +71,7 @@ PARAMS = (
     "sigma_x", "gamma_age", "mu_d", "sigma_d", "pi0", "pi_age", "x_k", "n_hinge",
     "b0", "t0", "kappa_t", "m0", "a_m", "bm_age", "bm_renal",
     "h0", "a_h", "bh_age", "bh_renal", "c_f", "mu_y", "sigma_y",
-    "s_b", "s_t", "s_m", "s_h", "s_f",
+    "s_b", "s_t", "s_m", "s_h", "s_f", "s_c",
     "delta_vegan", "delta_metformin", "delta_ppi",
     "p_pernicious_anaemia", "p_ileal_resection", "p_bariatric",
 )
@@ -119,6 +128,39 @@ def b12_with_recent(x, recent_ug, b0, serum_per_ug_recent, ln_s_med):
     """Serum B12 (pmol/L) with a recent pool: the value at ln body total ``x`` (stores and recent pool,
     ug) plus ``serum_per_ug_recent`` (pmol/L per ug) for each ug in the recent pool ``recent_ug``."""
     return exp(log_b12(x, b0, ln_s_med)) + serum_per_ug_recent * recent_ug
+
+
+def holotc_share(t0, b0):
+    """Share of serum B12 carried by holoTC at the median store, ``e^(t0 - b0)`` (dimensionless)."""
+    return exp(t0 - b0)
+
+
+def haptocorrin_slope(kappa_t, share):
+    """Slope in ln stores of ln haptocorrin-bound B12 that keeps serum B12's slope at 1 to first order:
+    ``(1 - share kappa_t) / (1 - share)`` (holoTC slope ``kappa_t``, holoTC share ``share``)."""
+    return (1.0 - share * kappa_t) / (1.0 - share)
+
+
+def b12_between_sd(share, s_t, s_c):
+    """Between-person SD of ln serum B12 (log units) from those of holoTC ``s_t`` and of the
+    haptocorrin-bound part ``s_c``, to first order: ``sqrt((share s_t)^2 + ((1 - share) s_c)^2)``."""
+    return sqrt((share * s_t) ** 2 + ((1.0 - share) * s_c) ** 2)
+
+
+def b12_holotc_cov(share, s_t):
+    """Covariance (log units^2) of the residuals of ln serum B12 and ln holoTC in one person: the
+    holoTC part they share, ``share s_t^2`` (within-person errors are independent)."""
+    return share * s_t**2
+
+
+def pair_weights(slope_b, slope_t, var_b, var_t, cov):
+    """Serum B12 and holoTC measured together: weights ``(w_b, w_t)`` of their residuals in the
+    information about ln stores and its precision (``Sigma^-1 s`` and ``s' Sigma^-1 s`` for slopes
+    ``s`` and residual covariance ``Sigma``; ln-units^-2)."""
+    det = var_b * var_t - cov * cov
+    w_b = (slope_b * var_t - slope_t * cov) / det
+    w_t = (slope_t * var_b - slope_b * cov) / det
+    return w_b, w_t, slope_b * w_b + slope_t * w_t
 
 
 def holotc_with_recent(x, recent_ug, t0, kappa_t, b0, serum_per_ug_recent, ln_s_med):
@@ -255,6 +297,23 @@ BETWEEN = {"b12": "s_b", "holotc": "s_t", "mma": "s_m", "hcy": "s_h", "folate": 
 def log_sds(p, c: Constants):
     """Total SD of each log marker: within-person and between-person parts combined."""
     return {m: total_sd(c.within[m], p[k]) for m, k in BETWEEN.items()}
+
+
+def b12_holotc_residual_cov(p):
+    """:func:`b12_holotc_cov` for a parameter mapping ``p``."""
+    return b12_holotc_cov(holotc_share(p["t0"], p["b0"]), p["s_t"])
+
+
+def log_residuals(z, p, c: Constants):
+    """Each log marker's deviation from its mean (:func:`log_means`) given independent standard normal
+    draws ``z`` (marker -> array): SDs of :func:`log_sds`, serum B12's correlated with holoTC's
+    (:func:`b12_holotc_cov`)."""
+    sds = log_sds(p, c)
+    out = {m: sds[m] * z[m] for m in MARKERS}
+    cov = b12_holotc_residual_cov(p)
+    beta = cov / sds["holotc"] ** 2
+    out["b12"] = beta * out["holotc"] + sqrt(sds["b12"] ** 2 - beta * cov) * z["b12"]
+    return out
 
 
 def main_mean(a, risks, p, c: Constants):

@@ -56,10 +56,10 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     x = np.where(dep, params["mu_d"] + params["sigma_d"] * z[:, 3], mu + params["sigma_x"] * z[:, 3])
     y = params["mu_y"] + params["sigma_y"] * z[:, 4]
     means = mk.log_means(x, y, ages, egfrs, params, c)
-    sds = mk.log_sds(params, c)
+    res = mk.log_residuals({m: z[:, 5 + j] for j, m in enumerate(mk.MARKERS)}, params, c)
     out = {"age": ages, "egfr": egfrs, **flags}
     for j, m in enumerate(mk.MARKERS):
-        val = np.exp(means[m] + sds[m] * z[:, 5 + j])
+        val = np.exp(means[m] + res[m])
         lo, hi = units.quantity(m).hard  # as a laboratory reports: within the assay range
         out[m] = np.where(u[:, 16 + j] < p_missing.get(m, 0.0), np.nan, np.clip(val, lo, hi))
     out["true_stores_ug"] = np.exp(x)
