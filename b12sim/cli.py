@@ -170,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     dc.add_argument("--force", action="store_true", help="overwrite --plot if it exists")
 
     c = _command(sub, "calibrate", "re-fit the marker model, treatment kinetics, blood response and "
-                                   "permanent nerve damage curve to the evidence (PyMC)",
+                                   "nerve onset, progression and fixation to the evidence (PyMC)",
                  "--model markers --out markers.nc --draws 500 --tune 500 --chains 2")
     c.add_argument("--model", choices=("all", "markers", "treatment", "haematology", "neurology"), default="all",
                    help="which calibration to rebuild (default all: markers, treatment, haematology, then neurology)")
@@ -460,11 +460,13 @@ def _simulation_report(ds, summ: dict, delay: int) -> str:
         return f"day {med:.0f} (95% {lo:.0f}-{hi:.0f}); reached in {share:.0%} of draws"
 
     lo, hi = summ["p_permanent_damage_interval"]
+    severe = summ["p_residual_severe_interval"]
     lines = [
         f"b12sim simulation: {ds.attrs['regimen']} starting on day {delay}, horizon {ds.sizes['day'] - 1} days, "
         f"{ds.sizes['draw']} draws",
         f"  schedule (day 0 = first treatment day): {ds.attrs['regimen_schedule']}",
-        f"  P(permanent nerve deficit) by the horizon: {summ['p_permanent_damage']:.1%} (95% {lo:.1%}-{hi:.1%})",
+        f"  P(permanent nerve deficit) by the horizon: {summ['p_permanent_damage']:.1%} (95% {lo:.1%}-{hi:.1%}), "
+        f"moderate-severe {summ['p_residual_severe']:.1%} (95% {severe[0]:.1%}-{severe[1]:.1%})",
         f"  Hb in the normal range (>= {float(ds['hb_normal'][0]):.0f} g/L) from: {days('hb')}",
         f"  MMA normal from: {days('mma')}",
         f"  serum B12 >= cut-off from: {days('b12')}",

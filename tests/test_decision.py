@@ -17,7 +17,7 @@ from b12sim.errors import InputError
 
 DEFICIENT = dict(b12=95, mma=1.8, hcy=32, age=68)  # very low B12, high MMA
 REPLETE = dict(b12=420, holotc=95, mma=0.15, age=45)
-BORDERLINE = dict(b12=125, age=72)  # serum B12 alone, just below the conventional cut-off (148 pmol/L)
+BORDERLINE = dict(b12=110, age=72)  # serum B12 alone, below the conventional cut-off (148 pmol/L)
 RAISED_MMA = dict(b12="180 pg/mL", mma=0.52, folate=18, age=72, egfr=85)  # MMA already measured: repeat tests
 SEED = 20261125
 

@@ -506,7 +506,7 @@ print("calibration:", by_delay[0].attrs["calibration"])
 STORY = (0, 30, 90, 180)
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
 for i, d in enumerate(STORY):
-    for ax, var in zip(axes, ("neuro_dysfunction", "p_permanent", "hb")):
+    for ax, var in zip(axes, ("nerve_severity", "p_permanent", "hb")):
         plots.trajectory(ax, by_delay[d], var, label=f"treated from day {d}", color=f"C{i}")
         ax.axvline(d, color=f"C{i}", ls=":", lw=1)
 axes[0].legend(fontsize=8)
@@ -531,7 +531,7 @@ def at_horizon(ds):
 pd.DataFrame({
     f"treated from day {d}": {
         "nerve dysfunction when treatment starts (median)":
-            f"{by_delay[d]['neuro_dysfunction'].isel(person=0, day=d).median().item():.2f}",
+            f"{by_delay[d]['nerve_severity'].isel(person=0, day=d).median().item():.2f}",
         "P(permanent deficit) by day 730": "{:.0%} ({:.0%} to {:.0%})".format(*at_horizon(by_delay[d])),
     } for d in STORY}).T
 """),
@@ -576,7 +576,7 @@ no treatment and with the UK IM regimen, all started today.
 folic = {name: b12sim.simulate(patient, name, horizon_days=365, draws=DRAWS, seed=SEED)
          for name in ("no_treatment", "folic_acid_alone", "uk_im_hydroxo_neuro")}
 fig = plots.trajectories(list(folic.values()),
-                         variables=("hb", "mcv", "reticulocytes", "mma", "neuro_dysfunction", "p_permanent"),
+                         variables=("hb", "mcv", "reticulocytes", "mma", "nerve_severity", "p_permanent"),
                          title="Folic acid alone against no treatment and IM B12 (median, 95% interval)")
 plt.show()
 """),
@@ -584,7 +584,7 @@ plt.show()
 def row(ds, day):
     x = ds.isel(person=0, day=day)
     return {"Hb (g/L)": x["hb"].median().item(), "MCV (fL)": x["mcv"].median().item(),
-            "MMA (umol/L)": x["mma"].median().item(), "nerve dysfunction": x["neuro_dysfunction"].median().item(),
+            "MMA (umol/L)": x["mma"].median().item(), "nerve severity": x["nerve_severity"].median().item(),
             "P(permanent)": x["p_permanent"].mean().item()}
 
 
@@ -608,7 +608,7 @@ redraws the comparison for any of the precomputed delays (on a static page such 
 def show_delay(delay=90):
     ds = by_delay[delay]
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
-    for ax, var in zip(axes, ("neuro_dysfunction", "p_permanent", "hb")):
+    for ax, var in zip(axes, ("nerve_severity", "p_permanent", "hb")):
         plots.trajectory(ax, by_delay[0], var, label="treated at once", color="0.5")
         plots.trajectory(ax, ds, var, label=f"treated from day {delay}", color="C3")
         ax.axvline(delay, color="C3", ls=":", lw=1)

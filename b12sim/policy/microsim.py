@@ -47,7 +47,7 @@ OUTCOMES = {
     "injections": "injections received per person", "tablets": "oral tablets taken per person",
     "treated": "share treated", "switched": "share switched to IM",
 }
-_SIM_OUT = ("hb", "neuro_dysfunction", "p_permanent", "b12")
+_SIM_OUT = ("hb", "nerve_mild", "nerve_moderate", "nerve_severe", "p_permanent", "b12")
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,8 @@ def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv
         daily += on * (yearly / DAYS_PER_YEAR)
     cost = np.einsum("dph,ph->dp", daily, cm.disc[None, :h] * surv[:, :h])  # paid on the day
     lo, hi = (cm.ed[k][:, None, None] for k in ("anaemia_low", "anaemia_high"))
-    utility = econ.day_utility(sim["hb"], sim["neuro_dysfunction"], sim["p_permanent"], setup.utilities, lo, hi)
+    utility = econ.day_utility(sim["hb"], sim["nerve_mild"], sim["nerve_moderate"], sim["nerve_severe"], setup.utilities,
+                               lo, hi)
     qaly = np.einsum("dph,ph->dp", utility, cm.disc[None, 1:] * surv[:, 1:]) / DAYS_PER_YEAR  # lived to the day's end
     by_year = np.add.reduceat(daily * surv[None, :, :h], year_starts(h), axis=2)
     day56 = min(56, h) - 1
