@@ -74,7 +74,7 @@ def test_numpy_paths_call_the_same_equations():
     assert {"pool_update", "folic_acid_left"} <= _called(reference)
     assert {"halflife_rate", "loss_rate", "oral_absorbed", "retained", "food_kept", "pool_update", "steady_pools",
             "deficit", "b12_with_recent", "log_mma", "log_hcy"} <= _called(treatment, {"eq", "kin"})
-    assert {"nerve_constants", "nerve_hazards", "nerve_generator"} <= _called(neurology, {"eq", "neuro"})
+    assert {"nerve_constants", "nerve_generator"} <= _called(neurology, {"eq", "neuro"})
 
 
 def test_kernel_has_no_index_tables_or_math_of_its_own(kernel):

@@ -123,9 +123,10 @@ def test_microsimulation_and_decide_agree_for_one_person(monkeypatch):
     person, u, costs = ppl.parse(row), econ.utilities(), econ.unit_costs()
     params = parameters.draw(draws, np.random.SeedSequence(seed).spawn(3)[0])  # the microsimulation's parameter stream
     w = outcomes.worlds(person, np.full(draws, np.log(row["stores_ug"])), params, reg, (0,), h,
-                        np.random.SeedSequence(0), np.random.SeedSequence(1), costs, u)
+                        np.random.SeedSequence(0), np.random.SeedSequence(seed).spawn(3)[0], costs, u)  # same people
     life = outcomes.life_weights(person["age"], person["sex"])
-    permanent_after = u.myelopathy * w.p_permanent[:, 1] * life[h + 1:].sum() / year
+    residual = econ.residual_decrement(w.p_permanent[:, 1], w.p_residual_severe[:, 1], u)
+    permanent_after = residual * life[h + 1:].sum() / year
     lived = u.neuropathy_none * life[1:h + 1].sum() / year - (w.qaly_loss[:, 1] - permanent_after)
     treat = outcomes.treatments(reg, (0,), h, life[:h], costs)[0]
     np.testing.assert_allclose(micro["qaly"], lived, rtol=1e-12)

@@ -85,7 +85,7 @@ class Worlds:
     """Per-scenario outcomes: arrays (draws, scenarios) for the deficient world, (scenarios,) for costs.
 
     Scenario 0 is no treatment within the horizon, scenario ``j >= 1`` the regimen from
-    day ``starts[j - 1]``. Deficient world: ``p_permanent`` (at the horizon),
+    day ``starts[j - 1]``. Deficient world: ``p_permanent`` and ``p_residual_severe`` (at the horizon),
     ``qaly_loss`` (discounted QALYs lost, a permanent deficit's residual level for life), ``day_hb_normal``
     (first day from which Hb stays normal, NaN if not within the horizon), ``cost_def``
     (treatment, including the horizon treatment of scenario 0). Not-deficient world:
@@ -95,6 +95,7 @@ class Worlds:
     starts: tuple[int, ...]
     horizon: int
     p_permanent: np.ndarray
+    p_residual_severe: np.ndarray
     qaly_loss: np.ndarray
     day_hb_normal: np.ndarray
     cost_def: np.ndarray
@@ -147,7 +148,8 @@ def worlds(person: dict, x0: np.ndarray, params: dict, regimen: Regimen, starts,
     normal = evidence.value(f"hb_normal_{person['sex']}")
     tr = treatments(regimen, (horizon, *starts), horizon, weights, costs)
     return Worlds(
-        starts=tuple(starts), horizon=horizon, p_permanent=pp[..., -1], qaly_loss=qaly_loss,
+        starts=tuple(starts), horizon=horizon, p_permanent=pp[..., -1], p_residual_severe=pps[..., -1],
+        qaly_loss=qaly_loss,
         day_hb_normal=_first_normal_day(sim["hb"], normal),
         cost_def=np.array([t.cost for t in tr]),
         cost_rep=np.array([0.0] + [t.cost for t in tr[1:]]),
