@@ -548,7 +548,7 @@ def _wtp(raw: str, *, one: bool = False, hi: float = math.inf) -> list[float]:
 def _compare(args) -> int:
     from b12sim.errors import did_you_mean
     from b12sim.io import check_folder
-    from b12sim.policy.compare import MAX_DRAWS, OUTPUT_FILES, compare_strategies
+    from b12sim.policy.compare import MAX_DRAWS, OUTPUT_FILES, compare_strategies, discounting
     from b12sim.policy.strategies import load_strategy
 
     # every option is checked before the simulation starts
@@ -606,7 +606,7 @@ def _compare(args) -> int:
     cur = f"{attrs['currency']} {attrs['price_year']}"
     fmt = lambda v: f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"  # noqa: E731
     print(f"b12sim strategy comparison: {attrs['people']:,} people, {draws} draws, {days} days, "
-          f"costs in {cur} per person (discounted {attrs['discount_rate']:.1%}/y)")
+          f"costs in {cur} per person ({discounting(attrs)})")
     print(icers[["cost", "qaly", "status", "compared_with", "icer", "quadrant"]].to_string(float_format=fmt))
     print("\nP(cost-effective) at each willingness to pay:")
     print(ceac.to_string(float_format=lambda v: f"{v:.2f}"))

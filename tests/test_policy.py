@@ -110,9 +110,8 @@ def test_microsimulation_and_decide_agree_for_one_person(monkeypatch):
     reg = Regimen("im_then_oral", phases=(Phase("im", "hydroxocobalamin", 1000, days=(0, 2, 4)),
                                           Phase("oral", "cyanocobalamin", 1500, every_days=1)))
     draws, seed, h, year = 6, 4, 200, 365.25
-    monkeypatch.setattr(ms, "economic_draws", lambda n, s, costs, u: {
-        "oral_tablet_cost": np.full(n, costs.cost("oral_tablet")),
-        "anaemia_low": np.full(n, u.anaemia_low), "anaemia_high": np.full(n, u.anaemia_high)})
+    central = ms.economic_draws
+    monkeypatch.setattr(ms, "economic_draws", lambda *a, **k: central(*a, central=True))
     cohort = _homogeneous(1, neuro_days=30.0)
     res = compare_strategies(cohort, [Strategy("treat", reg, reg)], draws=draws, seed=seed, horizon_days=h,
                              progress=False)
@@ -138,15 +137,21 @@ def test_annual_cost_matches_a_hand_computation():
     """IM 1000 ug monthly (days 0, 30, ..., 360: 13 injections in 365 days), every injection
     given at a physician visit, no discounting, no background mortality, no monitoring. Ontario 2013 unit costs
     (Masucci & Goeree 2013): visit 33.70 + injection fee with visit 3.89 + drug 6.74 = 44.33
-    per injection; 13 x 44.33 = 576.29 CAD."""
+    per injection; 13 x 44.33 = 576.29 CAD at the central unit costs, and 13 x the sum of the
+    drawn unit costs in each draw of a probabilistic run."""
     strat = {"name": "im_monthly", "regimen": "ileal_resection_im_monthly"}
-    res = compare_strategies(_homogeneous(64), [strat], draws=2, seed=1, discount_rate=0.0, mortality=False,
-                             progress=False)
+    kw = dict(draws=3, seed=1, discount_rate=0.0, mortality=False, progress=False)
+    res = compare_strategies(_homogeneous(64), [strat], deterministic=True, **kw)
     ds = res.outcomes["outcomes"].to_dataset()
     assert float(ds["injections"].mean()) == 13
     np.testing.assert_allclose(ds["cost"], 13 * (33.70 + 3.89 + 6.74), rtol=1e-12)
     np.testing.assert_allclose(res.budget_impact(1000)["year_1"], 1000 * 13 * 44.33, rtol=1e-12)
     assert res.outcomes.attrs["currency"] == "CAD" and res.outcomes.attrs["price_year"] == 2013
+    res = compare_strategies(_homogeneous(64), [strat], **kw)
+    par = res.outcomes["parameters"]
+    unit = par["physician_visit_cost"] + par["injection_fee_with_visit_cost"] + par["im_drug_per_injection_cost"]
+    assert float(unit.std()) > 0.1  # the unit costs are drawn
+    np.testing.assert_allclose(res.outcomes["outcomes"]["cost"].sel(strategy="im_monthly"), 13 * unit, rtol=1e-12)
 
 
 def test_policy_outcomes_make_sense_and_tables_work():
