@@ -65,3 +65,77 @@ def test_separate_discount_rates_for_costs_and_qalys():
     assert "costs discounted at 5.0% and QALYs at 0.0%" in split.report()
     with pytest.raises(InputError, match="discount_qalys"):
         compare_strategies(_homogeneous(64), [IM_MONTHLY], discount_qalys=0.5, **kw)
+
+
+def test_one_way_moves_each_factor_alone_and_ranks_by_swing():
+    """IM monthly (13 injections of 44.33 CAD, no discounting or mortality) against no treatment:
+    moving the physician visit cost from its 2.5% to its 97.5% quantile (log-normal, median 33.70,
+    log SD 0.1: 27.7 to 41.0) changes the incremental NMB by 13 x (high - low); the MMA test, unused,
+    by nothing; scenarios that change only costs leave QALYs exactly as in the base case."""
+    from b12sim.policy import sensitivity
+
+    strategies = [IM_MONTHLY, {"name": "none", "regimen": "no_treatment"}]
+    sa = sensitivity.one_way(_homogeneous(64), strategies, ["test_mma_cost", "cost_physician_visit",
+                                                            "discount_rate_costs"],
+                             discount_rate=0.0, mortality=False, progress=False)
+    t = sa.tornado(50_000, strategy="im_monthly", reference="none")
+    assert list(t.index) == ["cost_physician_visit", "discount_rate_costs", "test_mma_cost"]
+    lo, hi = t.loc["cost_physician_visit", ["low", "high"]]
+    assert lo == pytest.approx(33.70 * np.exp(-1.96 * 0.1), rel=0.02)
+    assert hi == pytest.approx(33.70 * np.exp(1.96 * 0.1), rel=0.02)
+    assert t.loc["cost_physician_visit", "swing"] == pytest.approx(13 * (hi - lo), rel=1e-9)
+    assert t.loc["test_mma_cost", "swing"] == 0
+    # the discount rate for costs from 0% to 3% (CADTH's sensitivity range): 13 injections on days 0, 30, ...
+    days = np.arange(0, 365, 30.0)
+    assert t.loc["discount_rate_costs", "swing"] == pytest.approx(44.33 * (1 - 1.03 ** (-days / 365.25)).sum())
+    out = sa.result.outcomes["outcomes"]
+    assert (out["qaly"] == out["qaly"].isel(draw=0)).all()
+    base = out["cost"].sel(strategy="im_monthly").isel(draw=0)
+    assert float(base) == pytest.approx(13 * 44.33)
+    assert t.attrs["base"] == pytest.approx(float(50_000 * (out["qaly"].isel(draw=0).sel(strategy="im_monthly")
+                                                            - out["qaly"].isel(draw=0).sel(strategy="none")) - base))
+
+
+def test_group_factor_moves_its_members_together_and_ranges_replace_defaults():
+    from b12sim.policy import sensitivity
+
+    kw = dict(discount_rate=0.0, mortality=False, progress=False)
+    sa = sensitivity.one_way(_homogeneous(64), [IM_MONTHLY], ["costs", "physician_visit_cost"],
+                             ranges={"physician_visit_cost": (0.0, 100.0)}, **kw)
+    cost = sa.result.outcomes["outcomes"]["cost"].sel(strategy="im_monthly").to_numpy()
+    sc = sa.scenarios
+    par = sa.result.outcomes["parameters"]
+    for end in ("low", "high"):
+        i = sc.index[(sc["factor"] == "costs") & (sc["end"] == end)][0]
+        unit = sum(float(par[k][i]) for k in ("physician_visit_cost", "injection_fee_with_visit_cost",
+                                             "im_drug_per_injection_cost"))
+        assert cost[i] == pytest.approx(13 * unit)
+        assert (unit < 44.33) == (end == "low")
+    i = sc.index[(sc["factor"] == "physician_visit_cost") & (sc["end"] == "high")][0]
+    assert cost[i] == pytest.approx(13 * (100 + 3.89 + 6.74))
+    with pytest.raises(InputError, match="factors"):
+        sensitivity.one_way(_homogeneous(64), [IM_MONTHLY], ["no_such_input"], **kw)
+    with pytest.raises(InputError, match="ranges.costs"):
+        sensitivity.one_way(_homogeneous(64), [IM_MONTHLY], ["costs"], ranges={"costs": (0, 1)}, **kw)
+    with pytest.raises(InputError, match="ranges.meals_per_day"):  # a constant: needs a range
+        sensitivity.one_way(_homogeneous(64), [IM_MONTHLY], ["meals_per_day"], **kw)
+    with pytest.raises(InputError, match="grid"):
+        sa.grid()
+
+
+def test_two_way_grid_prices_every_cell():
+    """Physician visit cost 0-100 x MMA test cost (unused) 0-10: the IM cost in each cell is 13 x
+    (visit + 3.89 + 6.74); the best strategy at wtp 0 switches from IM to no treatment once the
+    IM strategy costs more (never cheaper than nothing)."""
+    from b12sim.policy import sensitivity
+
+    strategies = [IM_MONTHLY, {"name": "none", "regimen": "no_treatment"}]
+    sa = sensitivity.two_way(_homogeneous(64), strategies, "physician_visit_cost", "test_mma_cost", points=3,
+                             ranges={"physician_visit_cost": (0, 100), "test_mma_cost": (0, 10)},
+                             discount_rate=0.0, mortality=False, progress=False)
+    grid = sa.grid(0.0)
+    assert grid.shape == (3, 3) and list(grid.index) == [0, 50, 100]
+    assert (grid == "none").all().all()
+    cost = sa.result.outcomes["outcomes"]["cost"].sel(strategy="im_monthly").to_numpy()[1:]
+    np.testing.assert_allclose(cost, 13 * (np.repeat([0, 50, 100], 3) + 3.89 + 6.74))
+    sa.plot_grid(wtp=0.0)

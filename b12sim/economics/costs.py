@@ -46,22 +46,25 @@ COST_ITEMS: Mapping[str, str] = MappingProxyType({
 #: Laboratory tests that :func:`annual_regimen_cost` can count (item ``test_<name>``).
 TESTS = tuple(k.removeprefix("test_") for k in COST_ITEMS if k.startswith("test_"))
 
+#: The evidence row (``economics.csv``) of each item of the ``"ontario"`` setting.
+ONTARIO_ROWS: Mapping[str, str] = MappingProxyType({
+    "physician_visit": "cost_physician_visit",
+    "injection_fee_with_visit": "cost_injection_fee_with_visit",
+    "injection_fee_sole_reason": "cost_injection_fee_sole_reason",
+    "im_drug_per_injection": "cost_im_b12_prescription",
+    "oral_tablet": "cost_oral_tablet",
+    "blood_collection": "cost_blood_collection",
+    "test_cbc": "cost_cbc",
+    "test_b12": "cost_b12_test",
+    "test_mma": "cost_mma_test",
+    "test_hcy": "cost_hcy_test",
+    "nurse_per_hour": "nurse_wage_per_hour",
+})
+
 # setting -> (item -> evidence quantity), currency, price year, note
 _SETTINGS = {
     "ontario": (
-        {
-            "physician_visit": "cost_physician_visit",
-            "injection_fee_with_visit": "cost_injection_fee_with_visit",
-            "injection_fee_sole_reason": "cost_injection_fee_sole_reason",
-            "im_drug_per_injection": "cost_im_b12_prescription",
-            "oral_tablet": "cost_oral_tablet",
-            "blood_collection": "cost_blood_collection",
-            "test_cbc": "cost_cbc",
-            "test_b12": "cost_b12_test",
-            "test_mma": "cost_mma_test",
-            "test_hcy": "cost_hcy_test",
-            "nurse_per_hour": "nurse_wage_per_hour",
-        },
+        ONTARIO_ROWS,
         "CAD",
         2013,
         ("Ontario Schedule of Benefits fees and ODB drug cost (Masucci & Goeree 2013) and HQO 2013 "

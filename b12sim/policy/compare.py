@@ -211,8 +211,8 @@ def _inputs(setup: ms.Setup, inputs) -> tuple:
             v = np.broadcast_to(np.asarray(values, dtype=float), (setup.draws,))
         except (TypeError, ValueError):
             raise InputError(f"inputs.{name}", values, f"a number or {setup.draws} numbers (one per draw)") from None
-        if not np.all(np.isfinite(v)) or (v < 0).any():
-            raise InputError(f"inputs.{name}", values, "finite numbers >= 0")
+        if not np.all(np.isfinite(v)):
+            raise InputError(f"inputs.{name}", values, "finite numbers")
         out.append((name, tuple(float(x) for x in v)))
     return tuple(out)
 
@@ -371,6 +371,18 @@ class PolicyResult:
         from b12sim.policy import figures
 
         return figures.ceac_plot(ax, self, wtp=wtp)
+
+    def plot_evpi(self, ax=None, *, wtp=None):
+        """EVPI over willingness to pay (see :func:`b12sim.policy.figures.evpi_plot`); the Axes."""
+        from b12sim.policy import figures
+
+        return figures.evpi_plot(ax, self, wtp=wtp)
+
+    def plot_evppi(self, ax=None, *, groups=None, wtp=None):
+        """EVPPI of parameter groups over willingness to pay (see :func:`b12sim.policy.figures.evppi_plot`); the Axes."""
+        from b12sim.policy import figures
+
+        return figures.evppi_plot(ax, self, groups, wtp=wtp)
 
     @property
     def _ds(self) -> xr.Dataset:

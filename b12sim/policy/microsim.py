@@ -37,6 +37,7 @@ from b12sim.diagnosis import inputs
 from b12sim.economics import adherence, mortality
 from b12sim.errors import InputError, UnitWarning
 from b12sim.physiology import kinetics as kin
+from b12sim.physiology import markers as mk
 from b12sim.physiology import neurology as neuro
 from b12sim.policy.strategies import Strategy
 from b12sim.simulation import engine, parameters
@@ -52,6 +53,7 @@ OUTCOMES = {
     "treated": "share treated", "switched": "share switched to IM",
 }
 _SIM_OUT = ("hb", "neuro_dysfunction", "p_permanent", "b12")
+UTILITY_ROWS = {"anaemia_low": "utility_anaemia_hb_7_8", "anaemia_high": "utility_anaemia_hb_12plus"}  # drawn
 CENTRAL_DRAWS = 1000  # draws whose medians are the central (deterministic) value of each input
 AGE_BANDS = (60.0, 70.0, 80.0)  # years: subgroups below 60, 60-69, 70-79, 80 and over
 SUBGROUPS = {"cause": "the cause of deficiency (cohort column cause)",
@@ -93,7 +95,7 @@ def economic_draws(n: int, seed, costs: econ.UnitCosts, u: econ.Utilities, disco
     rng = np.random.default_rng(seed)
     scale = 0.0 if central else 1.0
     out = {f"{item}_cost": v for item, v in econ.cost_draws(costs, n, rng, scale=scale).items()}
-    for name, row in (("anaemia_low", "utility_anaemia_hb_7_8"), ("anaemia_high", "utility_anaemia_hb_12plus")):
+    for name, row in UTILITY_ROWS.items():
         z = scale * rng.standard_normal(n)
         out[name] = np.clip(getattr(u, name) + evidence.uncertainty(row) * z, 0.01, 1.0)
     out["anaemia_low"] = np.minimum(out["anaemia_low"], out["anaemia_high"])
@@ -324,7 +326,13 @@ def run_blocks(setup: Setup, rows: pd.DataFrame, draws: slice = slice(None)) -> 
     p, ed = ({k: np.asarray(v)[draws] for k, v in d.items()} for d in (p, ed))
     n_draw = len(p["x_k"])
     ids = rows["person"].to_numpy(int)
-    arr = ppl.arrays(_people(rows), p, seed=setup.streams()[0], ids=ids)
+    if setup.deterministic and not any(name in mk.PARAMS for name, _ in setup.inputs):
+        # the marker model is the same in every draw: so are the people (who has lost intrinsic
+        # factor is drawn per draw), and scenarios differ only by the inputs they set
+        one = ppl.arrays(_people(rows), {k: v[:1] for k, v in p.items()}, seed=setup.streams()[0], ids=ids)
+        arr = {k: np.repeat(v, n_draw, axis=0) if np.ndim(v) == 2 else v for k, v in one.items()}
+    else:
+        arr = ppl.arrays(_people(rows), p, seed=setup.streams()[0], ids=ids)
     u, u_stop = _uniforms(setup, ids)
     shares = {route: rows[col].to_numpy(float) for route, col in adherence.TRAITS.items()}
     h = setup.horizon_days
