@@ -172,14 +172,14 @@ def test_policy_outcomes_make_sense_and_tables_work():
 @pytest.mark.slow
 def test_same_seed_same_result_whatever_the_chunks_and_workers():
     """Identical (not just close) outcomes in this process with chunks of 64 and 256 people or of 3 draws,
-    and on Dask LocalClusters of 2 and 4 workers."""
-    kw = dict(draws=4, seed=9, progress=False)
-    ref = compare_strategies(256, ["uk_im_hydroxo", "oral_1mg"], chunk_people=256, **kw).outcomes["outcomes"].to_dataset()
+    and on Dask LocalClusters of 2 and 4 workers; subgroups too."""
+    kw = dict(draws=4, seed=9, progress=False, subgroups=True)
+    first = compare_strategies(256, ["uk_im_hydroxo", "oral_1mg"], chunk_people=256, **kw).outcomes
     for extra in (dict(chunk_people=64), dict(chunk_draws=3), dict(chunk_people=64, scheduler="local:2"),
                   dict(chunk_people=128, scheduler="local:4")):
-        other = compare_strategies(256, ["uk_im_hydroxo", "oral_1mg"], **extra, **kw).outcomes["outcomes"].to_dataset()
-        xr_equal = other.equals(ref)
-        assert xr_equal, extra
+        other = compare_strategies(256, ["uk_im_hydroxo", "oral_1mg"], **extra, **kw).outcomes
+        for group in ("outcomes", "subgroups"):
+            assert other[group].to_dataset().equals(first[group].to_dataset()), (extra, group)
 
 
 def test_save_writes_tables_figures_and_outcomes(tmp_path):

@@ -139,3 +139,32 @@ def test_two_way_grid_prices_every_cell():
     cost = sa.result.outcomes["outcomes"]["cost"].sel(strategy="im_monthly").to_numpy()[1:]
     np.testing.assert_allclose(cost, 13 * (np.repeat([0, 50, 100], 3) + 3.89 + 6.74))
     sa.plot_grid(wtp=0.0)
+
+
+def test_subgroups_add_up_to_everyone_and_can_be_analysed():
+    """Synthetic cohort: in each subgroup variable (cause, age band, nerves) the people add up to
+    the cohort and the people-weighted subgroup means are the overall means; the people with
+    nerve involvement are those with neuro_days > 0; a subgroup gets its own ICER table and EVPI."""
+    res = compare_strategies(192, ["no_treatment", "uk_im_hydroxo"], draws=4, seed=2, subgroups=True,
+                             progress=False)
+    sub = res.outcomes["subgroups"].to_dataset()
+    levels = [str(v) for v in sub["subgroup"].values]
+    assert levels[-2:] == ["nerves=no", "nerves=yes"] and any(v.startswith("age=") for v in levels)
+    assert int(sub["people"].sel(subgroup="nerves=yes")) == int((res.cohort["neuro_days"] > 0).sum())
+    overall = res.outcomes["outcomes"].to_dataset()
+    for var in ("cause", "age", "nerves"):
+        mine = [v for v in levels if v.startswith(var + "=")]
+        w = sub["people"].sel(subgroup=mine)
+        assert int(w.sum()) == 192
+        for k in ("cost", "qaly", "p_permanent"):
+            np.testing.assert_allclose((sub[k].sel(subgroup=mine) * w).sum("subgroup") / 192, overall[k], rtol=1e-10)
+    table = res.subgroups()
+    assert table.loc[("nerves=yes", "no_treatment"), "p_permanent"] > table.loc[("nerves=no", "no_treatment"),
+                                                                                "p_permanent"]
+    assert set(res.icers(subgroup="nerves=yes").index) == {"no_treatment", "uk_im_hydroxo"}
+    assert (res.evpi([0.0, 50_000.0], subgroup="nerves=no")["evpi"] >= 0).all()
+    with pytest.raises(InputError, match="subgroup"):
+        res.icers(subgroup="cause=aliens")
+    plain = compare_strategies(64, ["no_treatment"], draws=2, seed=2, progress=False)
+    with pytest.raises(InputError, match="subgroups"):
+        plain.subgroups()

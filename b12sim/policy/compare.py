@@ -388,6 +388,38 @@ class PolicyResult:
     def _ds(self) -> xr.Dataset:
         return self.outcomes["outcomes"].to_dataset()
 
+    def _outcomes(self, subgroup) -> xr.Dataset:
+        """The outcomes of everyone, or of one subgroup level (``"cause=dietary"``, ``"age=70-79"``, ...)."""
+        if subgroup is None:
+            return self._ds
+        if "subgroups" not in self.outcomes.children:
+            raise InputError("subgroup", subgroup, "None: this result keeps no subgroups",
+                             "run compare_strategies(..., subgroups=True)")
+        sub = self.outcomes["subgroups"].to_dataset()
+        levels = [str(v) for v in sub["subgroup"].values]
+        if subgroup not in levels:
+            raise InputError("subgroup", subgroup, "one of " + ", ".join(levels))
+        return sub.sel(subgroup=subgroup, drop=True)
+
+    def subgroups(self) -> pd.DataFrame:
+        """Per subgroup level and strategy: people, and the mean and 95% interval over draws of
+        cost, QALYs and P(permanent deficit) per person (a result of ``compare_strategies(...,
+        subgroups=True)``). Analyse one level with ``icers(subgroup=...)``, ``ceac``, ``evpi``, ``inmb``."""
+        if "subgroups" not in self.outcomes.children:
+            raise InputError("subgroups", None, "a result of compare_strategies(..., subgroups=True)")
+        sub = self.outcomes["subgroups"].to_dataset()
+        rows = []
+        for level in sub["subgroup"].values:
+            for s in sub["strategy"].values:
+                one = sub.sel(subgroup=level, strategy=s)
+                row = {"subgroup": str(level), "strategy": str(s), "people": int(one["people"])}
+                for k in ms.SUBGROUP_OUTCOMES:
+                    v = one[k].to_numpy()
+                    row[k] = v.mean()
+                    row[f"{k}_lo"], row[f"{k}_hi"] = np.quantile(v, [0.025, 0.975])
+                rows.append(row)
+        return pd.DataFrame(rows).set_index(["subgroup", "strategy"])
+
     def summary(self) -> pd.DataFrame:
         """Per strategy: mean and 95% interval over draws of every outcome, with the mean's MCSE."""
         ds = self._ds
@@ -399,22 +431,22 @@ class PolicyResult:
             out[f"{k}_mcse"] = analysis.mcse_mean(v)
         return out
 
-    def icers(self, reference=None) -> pd.DataFrame:
-        """ICER table (see :func:`analysis.icer_table`)."""
-        return analysis.icer_table(self._ds, reference)
+    def icers(self, reference=None, *, subgroup=None) -> pd.DataFrame:
+        """ICER table (see :func:`analysis.icer_table`), of everyone or of one ``subgroup`` level."""
+        return analysis.icer_table(self._outcomes(subgroup), reference)
 
-    def inmb(self, wtp: float, reference) -> pd.DataFrame:
+    def inmb(self, wtp: float, reference, *, subgroup=None) -> pd.DataFrame:
         """Incremental net monetary benefit against ``reference`` at ``wtp``."""
-        return analysis.incremental_net_benefit(self._ds, wtp, reference)
+        return analysis.incremental_net_benefit(self._outcomes(subgroup), wtp, reference)
 
-    def ceac(self, wtp=WTP_GRID) -> pd.DataFrame:
-        return analysis.ceac(self._ds, wtp)
+    def ceac(self, wtp=WTP_GRID, *, subgroup=None) -> pd.DataFrame:
+        return analysis.ceac(self._outcomes(subgroup), wtp)
 
-    def ceaf(self, wtp=WTP_GRID) -> pd.DataFrame:
-        return analysis.ceaf(self._ds, wtp)
+    def ceaf(self, wtp=WTP_GRID, *, subgroup=None) -> pd.DataFrame:
+        return analysis.ceaf(self._outcomes(subgroup), wtp)
 
-    def evpi(self, wtp=WTP_GRID) -> pd.DataFrame:
-        return analysis.evpi(self._ds, wtp)
+    def evpi(self, wtp=WTP_GRID, *, subgroup=None) -> pd.DataFrame:
+        return analysis.evpi(self._outcomes(subgroup), wtp)
 
     def evppi(self, group: str, wtp=(50_000.0,)) -> pd.DataFrame:
         """EVPPI of a parameter group (one of :data:`GROUPS`) or a list of parameter names."""
