@@ -231,9 +231,13 @@ def test_cli_compare_json_and_files(tmp_path, capsys):
 
     out = tmp_path / "res"
     argv = ["compare", "--strategies", "uk_im_hydroxo,no_treatment", "--people", "64", "--draws", "3",
-            "--out", str(out), "--json"]
+            "--out", str(out), "--json", "--discount-costs", "0.03", "--discount-qalys", "0"]
     assert main(argv) == 0
     doc = json.loads(capsys.readouterr().out)
+    from b12sim.policy.compare import PolicyResult
+
+    attrs = PolicyResult.load(out).outcomes.attrs
+    assert (attrs["discount_rate_costs"], attrs["discount_rate_qalys"]) == (0.03, 0.0)
     assert {"summary", "icers", "ceac", "evpi", "currency", "price_year", "files"} <= set(doc)
     assert [r["strategy"] for r in doc["icers"]][0] == "no_treatment"
     assert (out / "icers.csv").exists() and (out / "ce_plane.png").exists()
@@ -246,6 +250,8 @@ def test_cli_compare_json_and_files(tmp_path, capsys):
     (["--strategies", "uk_im_hydroxo", "--draws", "0"], "--draws"),
     (["--strategies", "uk_im_hydroxo", "--people", "-3"], "--people"),
     (["--strategies", "uk_im_hydroxo", "--wtp", "cheap"], "--wtp"),
+    (["--strategies", "uk_im_hydroxo", "--discount-costs", "3%"], "--discount-costs"),
+    (["--strategies", "uk_im_hydroxo", "--discount-qalys", "0.5"], "--discount-qalys"),
     (["--strategies", "uk_im_hydroxo", "--scheduler", "tcp://127.0.0.1:9"], "scheduler"),
 ])
 def test_cli_compare_bad_input(extra, field, capsys):
