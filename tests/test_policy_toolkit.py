@@ -168,3 +168,31 @@ def test_subgroups_add_up_to_everyone_and_can_be_analysed():
     plain = compare_strategies(64, ["no_treatment"], draws=2, seed=2, progress=False)
     with pytest.raises(InputError, match="subgroups"):
         plain.subgroups()
+
+
+def test_parameter_groups_name_drawn_inputs_once():
+    from b12sim.policy.compare import GROUPS
+
+    res = compare_strategies(64, ["no_treatment"], draws=2, seed=1, progress=False)
+    drawn = set(res.outcomes["parameters"].to_dataset().data_vars)
+    for name, members in GROUPS.items():
+        assert len(set(members)) == len(members), name
+        assert set(members) <= drawn, name
+
+
+def test_value_of_information_figures_are_written(tmp_path):
+    """toolkit_figures (for make demo) writes the tornado and the EVPI/EVPPI figure; the EVPI panel's
+    curve is the EVPI table's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from b12sim.policy import figures
+
+    paths = figures.toolkit_figures(tmp_path, people=64, draws=24, seed=3)
+    assert [p.name for p in paths] == ["policy_tornado.png", "policy_voi.png"]
+    assert all(p.stat().st_size > 10_000 for p in paths)
+    res = compare_strategies(64, ["no_treatment", "oral_1mg"], draws=24, seed=3, progress=False)
+    ax = res.plot_evpi(wtp=[0.0, 1000.0, 5000.0])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), res.evpi([0.0, 1000.0, 5000.0])["evpi"])
+    with pytest.raises(InputError, match="parameters"):  # eleven unit costs need more than 24 draws
+        res.plot_evppi(groups=["costs"])

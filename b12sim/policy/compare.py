@@ -39,7 +39,7 @@ WTP_GRID = np.arange(0, 100_001, 2_500.0)  # currency per QALY
 GROUPS = {  # parameter groups for EVPPI (names of microsim draw inputs)
     # the deficiency threshold, its sharpness and the assay levels that decide who is deficient
     "diagnosis": ("x_k", "n_hinge", "b0", "m0", "a_m"),
-    "kinetics": parameters.KINETIC + ("if_fraction", "if_max_ug"),
+    "kinetics": tuple(dict.fromkeys(parameters.KINETIC + ("if_fraction", "if_max_ug"))),
     "haematology": parameters.HAEMATOLOGIC + ("hb_replete_female", "hb_replete_male"),
     "neurology": ("neuro_permanent_p_3mo", "neuro_permanent_p_12mo", "neuro_onset_days",
                   "neuro_recovery_halflife_days"),

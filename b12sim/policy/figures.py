@@ -107,11 +107,14 @@ def evppi_plot(ax, result, groups=None, wtp=None):
         evpi = v["evpi"]
     if evpi is not None:
         ax.plot(evpi.index, evpi, color="black", lw=2, alpha=0.4, label="EVPI (all parameters)")
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "too few draws to estimate any group\n(about 10 draws per parameter)",
+                ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel(f"willingness to pay ({cur} per QALY)")
     ax.set_ylabel(f"EVPPI ({cur} per person)")
     ax.set_title("expected value of partial perfect information, by parameter group")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7)
     return ax
 
 
