@@ -186,9 +186,9 @@ def test_value_of_information_figures_are_written(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from b12sim.policy import figures
+    from b12sim.policy.toolkit import toolkit_figures
 
-    paths = figures.toolkit_figures(tmp_path, people=64, draws=24, seed=3)
+    paths = toolkit_figures(tmp_path, people=64, draws=24, seed=3)
     assert [p.name for p in paths] == ["policy_tornado.png", "policy_voi.png"]
     assert all(p.stat().st_size > 10_000 for p in paths)
     res = compare_strategies(64, ["no_treatment", "oral_1mg"], draws=24, seed=3, progress=False)

@@ -379,10 +379,12 @@ class PolicyResult:
         return figures.evpi_plot(ax, self, wtp=wtp)
 
     def plot_evppi(self, ax=None, *, groups=None, wtp=None):
-        """EVPPI of parameter groups over willingness to pay (see :func:`b12sim.policy.figures.evppi_plot`); the Axes."""
+        """EVPPI of parameter ``groups`` (default: those of :data:`GROUPS` the draws can estimate) at
+        each ``wtp`` (default every 10,000 per QALY) (see :func:`b12sim.policy.figures.evppi_plot`); the Axes."""
         from b12sim.policy import figures
 
-        return figures.evppi_plot(ax, self, groups, wtp=wtp)
+        return figures.evppi_plot(ax, self, list(GROUPS) if groups is None else groups,
+                                  WTP_GRID[::4] if wtp is None else wtp, skip=groups is None)
 
     @property
     def _ds(self) -> xr.Dataset:

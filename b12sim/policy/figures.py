@@ -86,21 +86,18 @@ def evpi_plot(ax, result, wtp=None):
     return ax
 
 
-def evppi_plot(ax, result, groups=None, wtp=None):
-    """EVPPI per person of parameter ``groups`` (default those of :data:`compare.GROUPS` whose
-    parameters vary and that the draws can estimate) over willingness to pay, with the EVPI, on
-    ``ax`` (None: a new figure); returns the Axes."""
-    from b12sim.policy.compare import GROUPS, WTP_GRID
-
+def evppi_plot(ax, result, groups, wtp, *, skip: bool = False):
+    """EVPPI per person of parameter ``groups`` (names of :data:`compare.GROUPS` or lists of
+    parameter names) at each ``wtp``, with the EVPI, on ``ax`` (None: a new figure); returns the
+    Axes. ``skip``: leave out the groups the draws cannot estimate instead of raising."""
     ax = _axes(ax)
-    w = WTP_GRID[::4] if wtp is None else wtp
     cur = result.outcomes.attrs.get("currency", "")
     evpi = None
-    for g in (GROUPS if groups is None else groups):
+    for g in groups:
         try:
-            v = result.evppi(g, w)
+            v = result.evppi(g, wtp)
         except InputError:  # too many varying parameters for the draws (a linear fit needs ~10 per term)
-            if groups is not None:
+            if not skip:
                 raise
             continue
         ax.plot(v.index, v["evppi"], marker=".", label=g if isinstance(g, str) else ", ".join(g))
@@ -190,41 +187,3 @@ def save_all(result, folder, *, wtp=(20_000.0, 50_000.0), reference=None) -> lis
         out.append(save_figure(fig, Path(folder) / name, dpi=120))
     return out
 
-
-#: Strategies of :func:`toolkit_figures`.
-TOOLKIT_STRATEGIES = ("no_treatment", "oral_1mg", "im_loading_then_oral", "uk_im_hydroxo")
-
-
-def toolkit_figures(folder="figures", *, people: int = 384, draws: int = 150, seed: int | None = None,
-                    wtp: float = 50_000.0) -> list[Path]:
-    """Write ``policy_tornado.png`` (one-way sensitivity of the best strategy against its closest
-    rival at ``wtp``) and ``policy_voi.png`` (EVPI and EVPPI by parameter group over willingness to
-    pay) into ``folder`` for a synthetic cohort of ``people`` under :data:`TOOLKIT_STRATEGIES`,
-    ``draws`` posterior draws for the value of information; returns the paths."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from b12sim.defaults import SEED
-    from b12sim.io import save_figure
-    from b12sim.policy import sensitivity
-    from b12sim.policy.compare import compare_strategies
-    from b12sim.policy.population import synthetic_cohort
-
-    seed = SEED if seed is None else seed
-    cohort = synthetic_cohort(people, seed=seed)
-    res = compare_strategies(cohort, TOOLKIT_STRATEGIES, draws=draws, seed=seed, progress=False)
-    sa = sensitivity.one_way(cohort, TOOLKIT_STRATEGIES, seed=seed, progress=False)
-    out = []
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    sa.plot_tornado(ax, wtp=wtp)
-    fig.tight_layout()
-    out.append(save_figure(fig, Path(folder) / "policy_tornado.png", dpi=120))
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-    evpi_plot(axes[0], res)
-    evppi_plot(axes[1], res)
-    fig.tight_layout()
-    out.append(save_figure(fig, Path(folder) / "policy_voi.png", dpi=120))
-    plt.close("all")
-    return out
