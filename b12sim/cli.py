@@ -209,6 +209,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", default=str(SEED), help=f"random seed (default {SEED})")
     p.add_argument("--reference", help="comparator of the ICER table and the CE plane (default: the least costly)")
     p.add_argument("--wtp", default="20000,50000", help="willingness to pay per QALY for the report (default 20000,50000)")
+    p.add_argument("--discount-costs", help="annual discount rate of costs (default 0.015, CADTH)")
+    p.add_argument("--discount-qalys", help="annual discount rate of QALYs (default 0.015, CADTH)")
     p.add_argument("--scheduler", help="Dask: local, local:N (N workers on this machine) or a scheduler address")
     p.add_argument("--out", type=Path, help="folder for CSV tables, PNG figures and outcomes.nc, written whole "
                                             "(a new folder, or one holding only an earlier result set)")
@@ -550,7 +552,7 @@ def _wtp(raw: str, *, one: bool = False, hi: float = math.inf) -> list[float]:
 def _compare(args) -> int:
     from b12sim.errors import did_you_mean
     from b12sim.io import check_folder
-    from b12sim.policy.compare import MAX_DRAWS, OUTPUT_FILES, compare_strategies
+    from b12sim.policy.compare import MAX_DRAWS, OUTPUT_FILES, compare_strategies, discounting
     from b12sim.policy.strategies import load_strategy
 
     # every option is checked before the simulation starts
@@ -566,6 +568,16 @@ def _compare(args) -> int:
     days = _whole_option(_flag(args, "horizon_days"), args.horizon_days, 1, 36_525)
     seed = _seed(args.seed)
     wtp = _wtp(args.wtp)
+    from b12sim.economics.discounting import MAX_DISCOUNT_RATE
+
+    rates, allowed = {}, f"an annual rate from 0 to {MAX_DISCOUNT_RATE:g}"
+    for flag, key in (("--discount-costs", "discount_costs"), ("--discount-qalys", "discount_qalys")):
+        raw = getattr(args, key)
+        if raw is not None:
+            try:
+                rates[key] = number(flag, float(raw), 0.0, MAX_DISCOUNT_RATE, allowed)
+            except (ValueError, InputError):
+                raise InputError(flag, raw, allowed) from None
     if args.cohort is not None:
         from b12sim.policy.population import check_cohort
         from b12sim.tables import read
@@ -586,7 +598,7 @@ def _compare(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnitWarning)  # synthetic tails look like unit mix-ups by design
         res = compare_strategies(cohort, strategies, draws=draws, horizon_days=days, seed=seed,
-                                 scheduler=args.scheduler, progress=not args.json)
+                                 scheduler=args.scheduler, progress=not args.json, **rates)
     icers = res.icers(reference=args.reference)
     ceac = res.ceac(wtp)
     evpi = res.evpi(wtp)
@@ -608,7 +620,7 @@ def _compare(args) -> int:
     cur = f"{attrs['currency']} {attrs['price_year']}"
     fmt = lambda v: f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"  # noqa: E731
     print(f"b12sim strategy comparison: {attrs['people']:,} people, {draws} draws, {days} days, "
-          f"costs in {cur} per person (discounted {attrs['discount_rate']:.1%}/y)")
+          f"costs in {cur} per person ({discounting(attrs)})")
     print(icers[["cost", "qaly", "status", "compared_with", "icer", "quadrant"]].to_string(float_format=fmt))
     print("\nP(cost-effective) at each willingness to pay:")
     print(ceac.to_string(float_format=lambda v: f"{v:.2f}"))

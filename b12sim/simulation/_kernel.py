@@ -25,7 +25,7 @@ every value is read by name: the draws' parameters from a record per draw
   combination of itself and the two before it, and the predicted Hb follows from
   the chain's sum;
 * states that feed no requested output are not advanced (cell volumes without
-  ``mcv``, nerve dysfunction without ``neuro_dysfunction``), and dose channels
+  ``mcv``, the nerve chain without a nerve output), and dose channels
   never given are not read (without folic acid, its effect stays 0).
 
 Kept in its own module so that importing the engine does not import numba.
