@@ -459,23 +459,25 @@ print(b12sim.DISCLAIMER)
     md(r"""
 ## 1. What the nerve model assumes
 
-Untreated deficiency builds up a *reversible* nerve dysfunction over weeks to months; treatment lets it recover.
-The longer the nerves are exposed, the more likely some damage becomes *permanent*, and treatment cannot undo that part.
-Two published statements anchor it: the FDA cyanocobalamin label (deficiency for longer than 3 months may cause
-permanent spinal cord lesions; no number, so it sets the prior) and Martin et al. 1992 (after treatment, patients
-whose cognitive symptoms had lasted under 12 months gained 20 points on a dementia scale, those with longer
-symptoms lost 3). A small PyMC calibration (`b12sim calibrate --model neurology`) reads Martin's two group means
-as full recovery unless the damage had become permanent. Its assumptions are in the evidence table:
+Untreated deep deficiency starts clinical nerve involvement (mild, sensory) at a rate that grows with its depth
+and differs between people; untreated, it progresses to moderate and severe (myelopathy), and with time the
+severity one level below the worst reached becomes *permanent*. Treatment stops progression and fixation; what is
+not permanent resolves over months. A PyMC calibration (`b12sim calibrate --model neurology`) fits onset,
+progression and fixation to Martin et al. 1992 (patients whose cognitive symptoms had lasted under 12 months gained
+20 points on a dementia scale after treatment, those with longer symptoms lost 3), the FDA label's "longer than
+3 months may produce permanent lesions" (a soft observation) and Chodos & Ross 1951 (12 of 22 on folic acid alone
+developed or progressed subacute combined degeneration in 12-25 months). Its assumptions are in the evidence table:
 """),
     code(r"""
-rows = ["neuro_permanent_p_3mo", "neuro_permanent_p_12mo", "target6_n_under_12mo", "target6_drs_full_recovery_gain",
-        "target6_duration_over_12mo_hi", "neuro_onset_days", "neuro_recovery_halflife_days"]
+rows = ["neuro_onset_days", "neuro_progress_days", "neuro_fixation_days", "target6_label_p_residual_3mo",
+        "target6_n_under_12mo", "target6_drs_full_recovery_gain", "target6_chodos_scd", "neuro_recovery_halflife_days",
+        "neuro_susceptibility_log_sd"]
 evidence.table().loc[rows, ["value", "uncertainty", "unit", "flag", "citation"]]
 """),
     md(r"""
-The calibrated chance of a permanent deficit after 1 to 24 months of untreated deficit, before and after
-Martin's data (median and 95% range over parameter draws). The data move the curve little before 6 months and
-raise it beyond a year; the ranges stay wide because 18 patients is all there is.
+The calibrated chance of a permanent deficit (any, and moderate-severe) after 1 to 24 months of untreated
+symptoms at a typical deficit, before and after the data (median and 95% range over parameter draws); the ranges
+stay wide because a pilot study and a historical series are all there is.
 """),
     code(r"""
 from b12sim.posterior import load_posterior

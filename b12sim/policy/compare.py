@@ -41,8 +41,8 @@ GROUPS = {  # parameter groups for EVPPI (names of microsim draw inputs)
     "diagnosis": ("x_k", "n_hinge", "b0", "m0", "a_m"),
     "kinetics": tuple(dict.fromkeys(parameters.KINETIC + ("if_fraction", "if_max_ug"))),
     "haematology": parameters.HAEMATOLOGIC + ("hb_replete_female", "hb_replete_male"),
-    "neurology": ("neuro_permanent_p_3mo", "neuro_permanent_p_12mo", "neuro_onset_days",
-                  "neuro_recovery_halflife_days"),
+    "neurology": ("neuro_onset_days", "neuro_progress_days", "neuro_fixation_days", "neuro_recovery_halflife_days",
+                  "neuro_susceptibility_sd", "neuro_depth_power"),
     "utilities": ("anaemia_low", "anaemia_high"),
     "costs": tuple(f"{item}_cost" for item in econ.COST_ITEMS),
 }

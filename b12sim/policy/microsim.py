@@ -38,7 +38,6 @@ from b12sim.economics import adherence, mortality
 from b12sim.errors import InputError, UnitWarning
 from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
-from b12sim.physiology import neurology as neuro
 from b12sim.policy.strategies import Strategy
 from b12sim.simulation import engine, parameters
 from b12sim.simulation import people as ppl
@@ -119,13 +118,11 @@ def draw_inputs(setup: Setup) -> tuple[dict, dict]:
     With ``setup.deterministic`` every draw holds the central value of each input (a simulator
     parameter's median over :data:`CENTRAL_DRAWS` draws, the median of an economic input's
     distribution); ``setup.inputs`` then replace single inputs draw by draw,
-    and the quantities derived from them follow (the recent pool's rate from its half-life; the
-    12-month probability of permanent damage stays above the 3-month one)."""
+    and the quantities derived from them follow (the recent pool's rate from its half-life)."""
     p, ed = _drawn(setup, setup.draws)
     for name, values in setup.inputs:
         (p if name in p else ed)[name] = np.asarray(values, dtype=float)
     p["recent_per_day"] = kin.halflife_rate(p["recent_halflife_days"])
-    p["neuro_permanent_p_12mo"] = np.maximum(p["neuro_permanent_p_12mo"], p["neuro_permanent_p_3mo"] + neuro.MIN_GAP)
     return p, ed
 
 

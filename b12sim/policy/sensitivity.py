@@ -6,7 +6,7 @@ utility, the discount rate) and then one factor, or a pair, is moved over its ra
 factor is any of:
 
 * a drawn input (:func:`b12sim.policy.microsim.input_names`: simulator parameters such as
-  ``neuro_permanent_p_12mo``, unit costs ``<item>_cost``, ``anaemia_low``, ``anaemia_high``,
+  ``neuro_fixation_days``, unit costs ``<item>_cost``, ``anaemia_low``, ``anaemia_high``,
   ``discount_rate_costs``, ``discount_rate_qalys``);
 * an evidence row that feeds one (``cost_mma_test``, ``passive_absorption_fraction``,
   ``utility_anaemia_hb_7_8``, ``discount_rate`` for both rates, ...);
@@ -43,8 +43,8 @@ from b12sim.validation import number, whole
 #: Factors of :func:`one_way` by default: the unit costs, utilities and discount rates, and the
 #: simulator parameters that decide how fast treatment refills the stores and how nerves fare.
 DEFAULT_FACTORS = (*GROUPS["costs"], "anaemia_low", "anaemia_high", "discount_rate_costs", "discount_rate_qalys",
-                   "passive_fraction", "if_fraction", "loss_per_day", "neuro_permanent_p_3mo",
-                   "neuro_permanent_p_12mo", "neuro_onset_days", "neuro_recovery_halflife_days")
+                   "passive_fraction", "if_fraction", "loss_per_day", "neuro_onset_days",
+                   "neuro_progress_days", "neuro_fixation_days", "neuro_recovery_halflife_days")
 _DISCOUNT = ("discount_rate_costs", "discount_rate_qalys")
 _QUANTILES = (0.025, 0.975)
 
