@@ -30,6 +30,7 @@ import numpy as np
 from b12sim import evidence
 from b12sim.physiology import backend
 from b12sim.physiology import neurology as neuro
+from b12sim.simulation.engine import nerve_matrix
 
 FREE = ("neuro_onset_days", "neuro_progress_days", "neuro_fixation_days")
 NUISANCE = ("drs_full_gain",)
@@ -38,7 +39,7 @@ STEP_MONTHS = 1.0  # grid of the exact solution (months)
 HORIZON_MONTHS = 36
 GH_NODES = 9  # Gauss-Hermite nodes over the log susceptibility
 OBSERVATIONS = ("drs_under_12mo", "drs_over_12mo", "label_residual_3mo", "chodos_scd")
-START_INVOLVED = neuro.STATES.index((1, 0))
+START_INVOLVED = neuro.ONSET
 RESIDUAL = [i for i, (a, f) in enumerate(neuro.STATES) if f >= 1]
 MODERATE_UP = [i for i, (a, f) in enumerate(neuro.STATES) if a >= 2]
 
@@ -91,16 +92,16 @@ def path(progress, fixation, xp=np):
     """State probabilities (grid, states) of untreated symptoms at a typical clinical deficit (one exposure-day
     per day, so no recovery) from their onset, state ``(1, 0)``, on the one-month grid: powers of the exact step
     ``expm(Q dt)`` (hazards scalars; numpy or PyTensor)."""
-    rows = neuro.nerve_generator(0.0, progress, fixation, 0.0)
     if xp is np:
         from scipy.linalg import expm
 
-        q = np.array([[float(v) for v in row] for row in rows])
+        q = nerve_matrix(0.0, progress, fixation, 0.0)
     else:
         import pytensor.tensor as pt
         from pytensor.tensor.linalg import expm
 
-        q = pt.stack([pt.stack([pt.as_tensor_variable(v) for v in row]) for row in rows])
+        q = pt.stack([pt.stack([pt.as_tensor_variable(v) for v in row])
+                      for row in neuro.nerve_generator(0.0, progress, fixation, 0.0)])
     step = expm(q * (STEP_MONTHS * MONTH))
     p = [np.eye(neuro.N_NERVE)[START_INVOLVED]]
     for _ in range(grid().size - 1):

@@ -39,6 +39,8 @@ from b12sim.physiology.primitives import exp, log, maximum, where
 
 STATES = ((0, 0), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2), (3, 0), (3, 1), (3, 2))  # (severity now, fixed part)
 N_NERVE = len(STATES)
+ONSET = STATES.index((1, 0))  # where clinical involvement starts
+OUTPUTS = ("nerve_mild", "nerve_moderate", "nerve_severe", "p_permanent", "p_residual_severe", "nerve_severity")
 LEVELS = ("none", "mild", "moderate", "severe")
 RESIDUALS = ("complete", "mild", "moderate_severe")  # outcome after treatment: the fixed part
 
@@ -89,9 +91,9 @@ def nerve_flows(p00, p10, p11, p20, p21, p22, p30, p31, p32, onset, progress, fi
 
 
 def nerve_outputs(p00, p10, p11, p20, p21, p22, p30, p31, p32):
-    """``(mild, moderate, severe, residual, residual_severe, severity)`` of the state probabilities: the
-    probability of each clinical severity now, of a permanent part (any; moderate-severe) and the mean
-    severity on a 0-1 scale (0 none, 1 severe)."""
+    """The simulator outputs :data:`OUTPUTS` of the state probabilities, in that order: the probability of
+    each clinical severity now, of a permanent part (any; moderate-severe) and the mean severity on a 0-1
+    scale (0 none, 1 severe)."""
     mild, moderate, severe = p10 + p11, p20 + p21 + p22, p30 + p31 + p32
     return (mild, moderate, severe, p11 + p21 + p22 + p31 + p32, p22 + p32,
             (mild + 2.0 * moderate + 3.0 * severe) / 3.0)

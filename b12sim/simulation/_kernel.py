@@ -36,7 +36,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from b12sim.physiology import backend, fastmath
+from b12sim.physiology import backend, fastmath, neurology
 from b12sim.physiology.fastmath import exp, log
 from b12sim.physiology.haematology import N_AGE, N_DELAY
 from b12sim.physiology.neurology import N_NERVE
@@ -44,8 +44,9 @@ from b12sim.physiology.neurology import N_NERVE
 EQ = backend.numba()
 LANES = 32  # (draw, person) cells per block: a multiple of the SIMD width; the work record stays in L1
 DAY_CHUNK = 32  # days of doses and outputs a block copies in and out at a time
-OUTPUTS = ("stores_ug", "b12", "holotc", "mma", "hcy", "hb", "mcv", "reticulocytes", "nerve_mild", "nerve_moderate",
-           "nerve_severe", "p_permanent", "p_residual_severe", "nerve_severity")  # in the order of _observe's codes
+OUTPUTS = ("stores_ug", "b12", "holotc", "mma", "hcy", "hb", "mcv", "reticulocytes",
+           *neurology.OUTPUTS)  # in the order of _observe's codes
+NERVE_CODE = OUTPUTS.index(neurology.OUTPUTS[0])  # the first of the nerve outputs
 PARAMS = (  # fields of the per-draw record
     "loss_per_day", "biliary_reabsorbed", "biliary_ug_per_day", "store_median_ug", "recent_per_day", "spill_ug",
     "if_fraction", "if_max_ug", "passive_fraction", "spill_hydroxo_ug", "spill_cyano_ug", "folic_acid_halflife_days",
@@ -369,8 +370,8 @@ def _observe(work, code, v):
     elif code == 7:  # reticulocytes
         for l in range(LANES):
             v[l] = 100.0 * w.ret[l] / (w.ret[l] + w.hb_sum[l])
-    else:  # the nerve outputs, codes 8 .. 13 in the order of nerve_outputs
+    else:  # the nerve outputs, from NERVE_CODE in the order of nerve_outputs
         z = w.nerve
         for l in range(LANES):
             v[l] = EQ.nerve_outputs(z[0, l], z[1, l], z[2, l], z[3, l], z[4, l], z[5, l], z[6, l], z[7, l],
-                                    z[8, l])[code - 8]
+                                    z[8, l])[code - NERVE_CODE]

@@ -30,7 +30,6 @@ OUTPUTS = {  # name -> unit
     "nerve_severe": "probability", "nerve_severity": "fraction 0-1", "p_permanent": "probability",
     "p_residual_severe": "probability",
 }
-NERVE_OUTPUTS = ("nerve_mild", "nerve_moderate", "nerve_severe", "p_permanent", "p_residual_severe", "nerve_severity")
 
 
 def person_params(p: dict, people: dict) -> dict:
@@ -123,10 +122,17 @@ def nerve_constants(q):
                                  q["neuro_recovery_halflife_days"])
 
 
+def nerve_matrix(onset, progress, fixation, recovery) -> np.ndarray:
+    """The nerve chain's rate matrix (..., states, states; 1/day) of :func:`neuro.nerve_generator` for hazards
+    that broadcast (scalars give one matrix)."""
+    return np.stack([np.stack(np.broadcast_arrays(*row), -1)
+                     for row in neuro.nerve_generator(onset, progress, fixation, recovery)], -2)
+
+
 def nerve_history(e, days, q) -> np.ndarray:
     """State probabilities (:data:`neuro.STATES`, draws, people) of people with ``days`` of nerve symptoms so
     far, untreated at exposure rate ``e`` since the onset (none without symptoms): the chain's exact
-    solution from ``(1, 0)`` (:func:`neuro.nerve_generator`)."""
+    solution from the onset state (:data:`neuro.ONSET`)."""
     from scipy.linalg import expm
 
     out = np.zeros((neuro.N_NERVE, *days.shape))
@@ -134,10 +140,8 @@ def nerve_history(e, days, q) -> np.ndarray:
     some = days > 0
     if some.any():
         rates = np.broadcast_arrays(*neuro.nerve_hazards(e, 1.0, *nerve_constants(q)), days)
-        h = [v[some] for v in rates[:4]]
-        gen = np.stack([np.stack(np.broadcast_arrays(*row), -1) for row in neuro.nerve_generator(*h)], -2)
-        p = expm(gen * rates[4][some][:, None, None])[:, :, 1]  # from (1, 0)
-        out[:, some] = p.T
+        gen = nerve_matrix(*(v[some] for v in rates[:4]))
+        out[:, some] = expm(gen * rates[4][some][:, None, None])[:, :, neuro.ONSET].T
     return out
 
 
@@ -157,7 +161,7 @@ def observe(st, q, people, c: mk.Constants) -> dict:
         "hcy": np.exp(mk.log_hcy(dl, st["dfol"] * (1 - fa_eff), a, rr, q["h0"], q["bh_age"], q["bh_renal"],
                                  q["a_h"], q["c_f"])),
         "hb": hb, "mcv": mcv, "reticulocytes": ret,
-    } | dict(zip(NERVE_OUTPUTS, neuro.nerve_outputs(*st["nerve"])))
+    } | dict(zip(neuro.OUTPUTS, neuro.nerve_outputs(*st["nerve"])))
 
 
 def rates(st, q, c: mk.Constants) -> dict:
@@ -232,7 +236,7 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
                 for ch in ("oral_ug", "im_hydroxo_ug", "im_cyano_ug", "folic_acid_mg")]
         arr = np.empty((len(outputs), n_draw, n_people, days))
         _kernel.run(prm, cells, *dose, substeps, codes, "mcv" in outputs,
-                    any(k in outputs for k in NERVE_OUTPUTS), arr)
+                    any(k in outputs for k in neuro.OUTPUTS), arr)
         return dict(zip(outputs, arr))
     out = {k: np.empty((n_draw, n_people, days)) for k in outputs}
     h = 1.0 / substeps
