@@ -403,7 +403,7 @@ def test_short_version_option(capsys, cli):
 
 
 def test_every_command_has_a_description_and_its_examples_parse(capsys):
-    from b12sim.cli import _parser
+    from b12sim.cli_options import parser as _parser
 
     parser = _parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
