@@ -37,6 +37,7 @@ NUISANCE = ("drs_full_gain",)
 MONTH = 365.25 / 12  # days
 STEP_MONTHS = 1.0  # grid of the exact solution (months)
 HORIZON_MONTHS = 36
+ANY_HALFLIFE = 60.0  # days: the recovery half-life plays no part while untreated (no recovery at e >= 1)
 GH_NODES = 9  # Gauss-Hermite nodes over the log susceptibility
 OBSERVATIONS = ("drs_under_12mo", "drs_over_12mo", "label_residual_3mo", "chodos_scd")
 START_INVOLVED = neuro.ONSET
@@ -130,7 +131,7 @@ def after_onset(g, onset, sd: float, xp=np):
 def predict(onset_days, progress_days, fixation_days, gain, sd: float, xp=np) -> dict:
     """Predicted value of each observation (:func:`observations`) at the given parameters (scalars)."""
     eq = backend.of(xp)
-    onset, progress, fixation, _ = eq.nerve_constants(onset_days, progress_days, fixation_days, 60.0)
+    onset, progress, fixation, _ = eq.nerve_constants(onset_days, progress_days, fixation_days, ANY_HALFLIFE)
     involved = path(progress, fixation, xp=xp)
     obs = observations()
     residual = involved[:, RESIDUAL].sum(axis=1)
@@ -223,7 +224,7 @@ def curve(post, prior, *, max_draws: int = 400):
         take = np.linspace(0, cols[0].size - 1, min(max_draws, cols[0].size)).astype(int)
         anyp, sev = [], []
         for j in take:
-            _, progress, fixation, _ = neuro.nerve_constants(*(c[j] for c in cols), 60.0)
+            _, progress, fixation, _ = neuro.nerve_constants(*(c[j] for c in cols), ANY_HALFLIFE)
             p = path(progress, fixation)[idx]
             anyp.append(p[:, RESIDUAL].sum(axis=1))
             sev.append(p[:, severe].sum(axis=1))
