@@ -294,9 +294,10 @@ def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv
         daily += on[None] * (yearly[:, None, None] / DAYS_PER_YEAR)
     cost = np.einsum("dph,dh,ph->dp", daily, cm.disc_cost[:, :h], surv[:, :h])  # paid on the day
     lo, hi = (cm.ed[k][:, None, None] for k in ("anaemia_low", "anaemia_high"))
-    utility = econ.day_utility(sim["hb"], sim["nerve_mild"], sim["nerve_moderate"], sim["nerve_severe"], setup.utilities,
-                               lo, hi)
-    qaly = np.einsum("dph,dh,ph->dp", utility, cm.disc_qaly[:, 1:], surv[:, 1:]) / DAYS_PER_YEAR  # lived to the day's end
+    utility = econ.day_utility(sim["hb"], sim["nerve_mild"], sim["nerve_moderate"], sim["nerve_severe"],
+                               setup.utilities, lo, hi)
+    # lived to the day's end
+    qaly = np.einsum("dph,dh,ph->dp", utility, cm.disc_qaly[:, 1:], surv[:, 1:]) / DAYS_PER_YEAR
     by_year = np.add.reduceat(daily * surv[None, :, :h], year_starts(h), axis=2)
     day56 = min(56, h) - 1
     hb_normal = np.where(arr["female"], evidence.value("hb_normal_female"), evidence.value("hb_normal_male"))
@@ -330,7 +331,7 @@ def run_blocks(setup: Setup, rows: pd.DataFrame, draws: slice = slice(None)) -> 
         one = ppl.arrays(_people(rows), {k: v[:1] for k, v in p.items()}, seed=setup.streams()[0], ids=ids)
         arr = {k: np.repeat(v, n_draw, axis=0) if np.ndim(v) == 2 else v for k, v in one.items()}
     else:
-        arr = ppl.arrays(_people(rows), p, seed=setup.streams()[0], ids=ids)
+        arr = ppl.arrays(_people(rows), p, seed=setup.streams()[0], ids=ids, draw_ids=np.arange(setup.draws)[draws])
     u, u_stop = _uniforms(setup, ids)
     shares = {route: rows[col].to_numpy(float) for route, col in adherence.TRAITS.items()}
     h = setup.horizon_days
