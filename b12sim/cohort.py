@@ -10,11 +10,19 @@ stores are integrated out on a grid, so NUTS samples only the ~33 parameters.
     model = CohortModel().fit(df)        # PyMC + nutpie; returns self
     model.posterior                      # DataTree, same layout as the shipped one
     model.diagnose(df)                   # scores with the cohort posterior
+
+The fit checks itself: it warns (:class:`ConvergenceWarning`) and records in
+``model.posterior.attrs`` (``converged``, ``problems``) when the largest R-hat exceeds
+1.01, the smallest bulk ESS is below 400 or any transition diverged (the thresholds of
+Vehtari et al. 2021, Bayesian Analysis 16:667). The tree keeps ArviZ's groups
+``sample_stats``, ``observed_data`` and ``posterior_predictive``, so ``az.plot_energy``,
+``az.plot_ppc`` and friends work on ``model.posterior``.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -36,6 +44,10 @@ COHORT_LEVEL = {"sigma_x", "gamma_age", "mu_d", "sigma_d", "pi0", "pi_age", "b0"
                 "bm_age", "bh_age", "s_b", "s_t", "s_m", "s_h", "mu_y", "sigma_y"}
 GH_T, _gh_w = np.polynomial.hermite.hermgauss(6)
 GH_LOGW = np.log(_gh_w / math.sqrt(math.pi))  # E[f(y)], y ~ N(m, s): sum w f(m + sqrt(2) s t)
+
+#: Convergence checks of a fit: largest R-hat, smallest bulk ESS.
+MAX_R_HAT, MIN_ESS_BULK = 1.01, 400.0
+PREDICTIVE_DRAWS = 250  # posterior predictive draws kept per chain
 
 _COMPILED: dict = {}  # (n_people, tHcy rows, priors) -> compiled nutpie model, reused across fits
 
@@ -59,6 +71,62 @@ def prior_from(post: xr.Dataset, prior_scale: float = 1.0) -> dict[str, tuple[fl
         z = _to_free(k, post[k].to_numpy().ravel())
         out[k] = (float(z.mean()), float(z.std(ddof=1)) * (prior_scale if k in COHORT_LEVEL else 1.0))
     return out
+
+
+class ConvergenceWarning(UserWarning):
+    """A cohort fit failed a convergence check (R-hat, bulk ESS or divergences)."""
+
+
+def convergence_problems(max_r_hat: float, min_ess_bulk: float, divergences: int) -> list[str]:
+    """The checks a fit fails: R-hat above :data:`MAX_R_HAT`, bulk ESS below :data:`MIN_ESS_BULK`,
+    any divergent transition; empty when it passes."""
+    out = []
+    if not max_r_hat <= MAX_R_HAT:
+        out.append(f"largest R-hat {max_r_hat:.3f} > {MAX_R_HAT}")
+    if not min_ess_bulk >= MIN_ESS_BULK:
+        out.append(f"smallest bulk ESS {min_ess_bulk:.0f} < {MIN_ESS_BULK:.0f}")
+    if divergences:
+        out.append(f"{divergences} divergent transitions")
+    return out
+
+
+def predictive(post: xr.Dataset, data: dict[str, np.ndarray], *, draws: int = PREDICTIVE_DRAWS,
+               seed: int = 0) -> tuple[xr.Dataset, xr.Dataset]:
+    """Posterior predictive and observed log marker values (log canonical units) of a cohort.
+
+    For ``draws`` evenly spaced draws per chain of ``post`` (over chain, draw), each person's
+    latent stores come from the store prior given their covariates (the depleting component
+    with its probability, else the main one), true folate from its population distribution, and
+    each marker from its observation equation with its total noise, as in :meth:`CohortModel.build`.
+    Variables ``log_<marker>`` over ``(chain, draw, <marker>_person)``, only people with that
+    marker (as in the observed data); ``data``: the arrays of :func:`_data_arrays`."""
+    c = mk.Constants.load()
+    keep = np.unique(np.linspace(0, post.sizes["draw"] - 1, min(draws, post.sizes["draw"])).round().astype(int))
+    sub = post.isel(draw=keep)
+    p = {k: sub[k].transpose("chain", "draw").to_numpy()[..., None] for k in mk.PARAMS}
+    a, r = data["a"], data["r"]
+    rd = {k: data["risks"][:, j] for j, k in enumerate(mk.RISKS)}
+    rng = np.random.default_rng(seed)
+    shape = p["b0"].shape[:2] + (len(a),)
+    z = rng.standard_normal(shape)
+    depleting = rng.random(shape) < mk.depleting_prob(a, rd, p)
+    x = np.where(depleting, p["mu_d"] + p["sigma_d"] * z, mk.main_mean(a, rd, p, c) + p["sigma_x"] * z)
+    y = p["mu_y"] + p["sigma_y"] * rng.standard_normal(shape)
+    d = mk.deficit(x, p["x_k"], p["n_hinge"])
+    means = {"b12": mk.log_b12(x, p["b0"], c.ln_s_med), "holotc": mk.log_holotc(x, p["t0"], p["kappa_t"], c.ln_s_med),
+             "mma": mk.log_mma(d, a, r, p["m0"], p["bm_age"], p["bm_renal"], p["a_m"]),
+             "hcy": mk.log_hcy(d, mk.folate_deficit(y, c.ln_fol_hinge), a, r, p["h0"], p["bh_age"], p["bh_renal"],
+                               p["a_h"], p["c_f"]),
+             "folate": y}
+    sds = mk.log_sds(p, c)
+    pp, obs = {}, {}
+    for j, m in enumerate(mk.MARKERS):
+        have = data["has"][:, j] > 0
+        dim, units = f"{m}_person", {"units": f"log of {m} in canonical units"}
+        pp[f"log_{m}"] = (("chain", "draw", dim), (means[m] + sds[m] * rng.standard_normal(shape))[..., have], units)
+        obs[f"log_{m}"] = ((dim,), data["obs"][have, j], units)
+    coords = {"chain": sub["chain"].values, "draw": sub["draw"].values}
+    return xr.Dataset(pp, coords=coords), xr.Dataset(obs)
 
 
 def _data_arrays(canon: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -166,7 +234,10 @@ class CohortModel:
         ``target_accept``: NUTS step-size adaptation target (higher: smaller steps,
         fewer divergences on the funnel-like hinge parameters, slower sampling).
 
-        Rows that fail input checks are left out and listed in ``self.errors``.
+        Rows that fail input checks are left out and listed in ``self.errors``. A fit that
+        fails a convergence check (:func:`convergence_problems`) warns with
+        :class:`ConvergenceWarning` and says so in ``self.posterior.attrs["problems"]``
+        (``converged`` 0); more ``draws`` and ``tune`` usually cure it.
         """
         import nutpie
 
@@ -193,16 +264,28 @@ class CohortModel:
         import arviz as az
 
         summ = az.summary(trace, var_names=list(mk.PARAMS), kind="diagnostics")
+        stats = trace["sample_stats"].to_dataset()
+        divergences = int(stats["diverging"].sum())
+        checks = {"max_r_hat": float(summ["r_hat"].max()), "min_ess_bulk": float(summ["ess_bulk"].min())}
+        problems = convergence_problems(checks["max_r_hat"], checks["min_ess_bulk"], divergences)
+        verdict = {"converged": int(not problems), "problems": "; ".join(problems)}
         diag = xr.Dataset(
             {col: ("parameter", summ[col].to_numpy(dtype=float)) for col in ("r_hat", "ess_bulk", "ess_tail")},
             coords={"parameter": list(summ.index)},
-            attrs={"divergences": int(trace["sample_stats"]["diverging"].sum()), "draws": draws, "tune": tune,
-                   "chains": chains, "seed": seed, "max_r_hat": float(summ["r_hat"].max()),
-                   "min_ess_bulk": float(summ["ess_bulk"].min()), "n_people": int(ok.sum()),
-                   "prior_scale": self.prior_scale},
+            attrs={"divergences": divergences, "draws": draws, "tune": tune, "chains": chains, "seed": seed,
+                   **checks, **verdict, "n_people": int(ok.sum()), "prior_scale": self.prior_scale},
         )
-        self.posterior = xr.DataTree.from_dict({"posterior": post, "diagnostics": diag})
-        self.posterior.attrs["model"] = "b12sim marker model, cohort fit"
+        pp, observed = predictive(post, data, seed=seed)
+        numeric = [v for v in stats.data_vars if stats[v].dtype.kind in "biuf"]  # netCDF keeps numbers only
+        self.posterior = xr.DataTree.from_dict({"posterior": post, "diagnostics": diag,
+                                                "sample_stats": stats[numeric], "observed_data": observed,
+                                                "posterior_predictive": pp})
+        self.posterior.attrs.update(model="b12sim marker model, cohort fit", **verdict)
+        if problems:
+            warnings.warn(f"the cohort fit did not pass its convergence checks ({'; '.join(problems)}): "
+                          f"its posterior may be unreliable; refit with more draws and tune (e.g. draws=1000, "
+                          f"tune=1000) or a higher target_accept, and see model.diagnostics()",
+                          ConvergenceWarning, stacklevel=2)
         return self
 
     def diagnostics(self) -> pd.DataFrame:

@@ -36,9 +36,9 @@ CALIBRATION = {
     "kinetics": "kinetics calibrated to Kuzminski 1998, absorption and retention studies, the steady store of the "
                 "median diet and the speed of depletion after gastrectomy",
     "haematology": "blood response calibrated to the target-5 timeline",
-    "permanent_deficit": "permanent nerve-deficit curve calibrated to Martin 1992 (18 patients, through stated "
-                         "assumptions) with the FDA 3-month anchor as prior (target 6)",
-    "reversible_dysfunction": "onset and recovery of reversible nerve dysfunction are evidence priors (no data)",
+    "nerves": "onset, progression and fixation of clinical nerve involvement calibrated to Martin 1992 (18 patients, "
+              "through stated assumptions), the FDA 3-month statement (a soft observation) and Chodos & Ross 1951 "
+              "(target 6); recovery speed and between-person susceptibility are evidence priors (no data)",
     "nerve_depth": "how fast nerve exposure grows with the depth of deficiency is an evidence prior (an assumption "
                    "informed by Leishear 2012 and the OPEN trial, not fitted)",
 }

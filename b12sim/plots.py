@@ -167,7 +167,10 @@ TRAJECTORY_LABELS = {
     "hb": "haemoglobin (g/L)", "reticulocytes": "reticulocytes (%)", "mcv": "MCV (fL)",
     "b12": "serum B12 (pmol/L)", "mma": "MMA (umol/L)", "hcy": "tHcy (umol/L)",
     "holotc": "holoTC (pmol/L)", "stores_ug": "body B12 (ug)",
-    "neuro_dysfunction": "reversible nerve dysfunction (0-1)", "p_permanent": "P(permanent nerve deficit)",
+    "nerve_severity": "clinical nerve involvement, mean severity (0 none - 1 severe)",
+    "nerve_mild": "P(mild nerve involvement now)", "nerve_moderate": "P(moderate nerve involvement now)",
+    "nerve_severe": "P(severe myelopathy now)", "p_permanent": "P(permanent nerve deficit)",
+    "p_residual_severe": "P(moderate-severe permanent deficit)",
 }
 
 
@@ -188,7 +191,7 @@ def trajectory(ax=None, ds=None, var="hb", *, person=0, label=None, color=None):
     return ax
 
 
-def trajectories(results, variables=("hb", "reticulocytes", "mcv", "b12", "mma", "neuro_dysfunction"),
+def trajectories(results, variables=("hb", "reticulocytes", "mcv", "b12", "mma", "nerve_severity"),
                  *, person=0, title=""):
     """A grid of :func:`trajectory` panels, one line per simulation in ``results`` (list of Datasets)."""
     import matplotlib.pyplot as plt
@@ -208,11 +211,15 @@ def trajectories(results, variables=("hb", "reticulocytes", "mcv", "b12", "mma",
 
 
 def delay_risk(ax=None, table=None):
-    """Permanent-deficit probability against treatment delay, one line per regimen (:func:`delay_curve`)."""
+    """Permanent-deficit probability against treatment delay, one colour per regimen (:func:`delay_curve`): any
+    permanent deficit (solid, with its 95% band) and a moderate-severe one (dashed), when the table has it."""
     ax = _axes(ax)
     for name, g in table.groupby("regimen", sort=False):
-        line, = ax.plot(g["delay_days"], g["p_permanent"], marker="o", ms=3, label=name)
+        line, = ax.plot(g["delay_days"], g["p_permanent"], marker="o", ms=3, label=f"{name}: any")
         ax.fill_between(g["delay_days"], g["lo"], g["hi"], color=line.get_color(), alpha=0.15, lw=0)
+        if "p_residual_severe" in g:
+            ax.plot(g["delay_days"], g["p_residual_severe"], ls="--", color=line.get_color(), lw=1,
+                    label=f"{name}: moderate-severe")
     ax.axvline(DAYS_PER_YEAR / 4, color="grey", ls=":", lw=1)
     ax.text(DAYS_PER_YEAR / 4, 0.98, " 3 months", va="top", fontsize=8, color="grey", transform=ax.get_xaxis_transform())
     ax.set_xlabel("delay before treatment (days)")

@@ -75,3 +75,60 @@ def test_bad_arguments():
         model.fit(sample_people(30, {k: _from_free(k, model.priors[k][0]) for k in mk.PARAMS}, seed=1), draws=0)
     with pytest.raises(RuntimeError, match="not fitted"):
         model.diagnose(b12=200, age=60)
+
+
+def test_convergence_checks():
+    from b12sim.cohort import convergence_problems
+
+    assert convergence_problems(1.005, 800, 0) == []
+    found = convergence_problems(1.065, 68, 3)
+    assert len(found) == 3 and "1.065 > 1.01" in found[0] and "68 < 400" in found[1] and "3 divergent" in found[2]
+    assert convergence_problems(float("nan"), 800, 0)  # an R-hat that cannot be computed fails
+
+
+def test_posterior_predictive_reproduces_a_cohort_drawn_from_the_posterior():
+    """People drawn from the shipped posterior's medians: the predictive distribution of each log
+    marker (from the shipped posterior) has their mean and SD (within 0.1 and 20%); the observed
+    group holds exactly the log of the labs measured, person by person."""
+    from b12sim.cohort import _data_arrays, predictive
+    from b12sim.posterior import load_posterior
+
+    model = CohortModel()
+    truth = {k: _from_free(k, model.priors[k][0]) for k in mk.PARAMS}
+    df = sample_people(600, truth, seed=5, **COHORT)
+    canon, errors, _ = inputs.from_frame(df[list(inputs.FIELDS)])
+    data = _data_arrays(canon[(errors == "").to_numpy()])
+    post = load_posterior("markers")["posterior"].to_dataset()
+    pp, obs = predictive(post, data, draws=40, seed=1)
+    for m in mk.MARKERS:
+        v = f"log_{m}"
+        measured = df[m].dropna().to_numpy()
+        np.testing.assert_allclose(obs[v].to_numpy(), np.log(measured), rtol=1e-9)
+        assert pp[v].dims == ("chain", "draw", f"{m}_person") and pp[v].sizes[f"{m}_person"] == len(measured)
+        sim = pp[v].to_numpy().ravel()
+        assert abs(sim.mean() - obs[v].mean()) < 0.1, m
+        assert 0.8 < sim.std() / float(obs[v].std()) < 1.25, m
+
+
+@pytest.mark.slow
+def test_fit_warns_when_unconverged_and_keeps_the_arviz_groups(tmp_path):
+    """A deliberately short fit (30 draws) fails the checks, warns and says so; the tree has the
+    groups ArviZ's energy and predictive-check plots need, and survives save and load."""
+    import arviz as az
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from b12sim.cohort import ConvergenceWarning
+
+    model = CohortModel()
+    df = sample_people(40, {k: _from_free(k, model.priors[k][0]) for k in mk.PARAMS}, seed=3, **COHORT)
+    with pytest.warns(ConvergenceWarning, match="bulk ESS"):
+        model.fit(df[list(inputs.FIELDS)], draws=30, tune=30, chains=2, seed=1, progress=False)
+    assert model.posterior.attrs["converged"] == 0 and "bulk ESS" in model.posterior.attrs["problems"]
+    assert model.diagnostics().attrs["converged"] == 0
+    assert {"posterior", "sample_stats", "observed_data", "posterior_predictive"} <= set(model.posterior.children)
+    az.plot_energy(model.posterior)
+    az.plot_ppc_dist(model.posterior, var_names=["log_b12"])
+    model.save(tmp_path / "fit.nc")
+    back = CohortModel.load(tmp_path / "fit.nc")
+    assert set(back.posterior.children) == set(model.posterior.children)

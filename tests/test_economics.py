@@ -221,16 +221,23 @@ def test_doses_become_injections_and_whole_tablets():
 
 
 def test_day_utility_combines_the_published_proxies():
-    """Neuropathy utility x anaemia utility relative to its top - myelopathy x P(permanent), floored
-    at 0; per-draw anchors replace the published ones."""
+    """Each nerve severity has its cited utility (none 0.81; mild x0.96; moderate and severe less Matza's
+    0.22 and 0.32, the severe value matching spinal cord injury's EQ-5D-5L 0.49); a day's utility is the
+    expected nerve utility times the anaemia utility relative to its top; per-draw anchors replace the
+    published ones; the lifelong residual decrement weighs mild signs and moderate-severe disability."""
     u = ec.utilities()
-    hb, nd, pp = np.array([60.0, 100, 140, 100]), np.array([0.0, 0.3, 1.4, 0.3]), np.array([0.0, 0.2, 0.0, 1.0])
-    expected = np.maximum(ec.neuropathy_utility(np.minimum(nd, 1.0)) * ec.anaemia_utility(hb) / u.anaemia_high
-                          - u.myelopathy * pp, 0.0)
-    np.testing.assert_allclose(ec.day_utility(hb, nd, pp, u), expected, rtol=1e-14)
-    assert ec.day_utility(140.0, 0.0, 0.0, u) == pytest.approx(u.neuropathy_none)
-    low = ec.day_utility(60.0, 0.0, 0.0, u, anaemia_low=0.3, anaemia_high=0.6)
+    v = ec.nerve_utilities(u)
+    assert v == pytest.approx({"none": 0.81, "mild": 0.81 * 0.96, "moderate": 0.59, "severe": 0.49})
+    assert v["severe"] == pytest.approx(0.492, abs=0.01)  # utility_sci_eq5d5l, the cross-check
+    hb = np.array([60.0, 100, 140, 100])
+    mild, moderate, severe = np.array([0.0, 0.3, 0.1, 0.0]), np.array([0.0, 0.2, 0.0, 0.0]), np.array([0, 0, 0.5, 1])
+    nerve = 0.81 - mild * (0.81 - v["mild"]) - moderate * 0.22 - severe * 0.32
+    expected = nerve * ec.anaemia_utility(hb) / u.anaemia_high
+    np.testing.assert_allclose(ec.day_utility(hb, mild, moderate, severe, u), expected, rtol=1e-14)
+    assert ec.day_utility(140.0, 0.0, 0.0, 0.0, u) == pytest.approx(u.neuropathy_none)
+    low = ec.day_utility(60.0, 0.0, 0.0, 0.0, u, anaemia_low=0.3, anaemia_high=0.6)
     assert low == pytest.approx(u.neuropathy_none * 0.5)
+    assert ec.residual_decrement(0.5, 0.2, u) == pytest.approx(0.3 * (0.81 - v["mild"]) + 0.2 * 0.22)
 
 
 def test_adherence_combines_the_regimen_with_the_persons_shares():

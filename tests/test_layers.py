@@ -18,7 +18,7 @@ RANK = {  # top-level module or subpackage -> layer; a module may import only lo
     "simulation": 4,
     "calibration": 5, "cohort": 5,
     "policy": 6, "decision": 6, "studies": 6,
-    "plots": 7, "demo": 8, "cli": 9,
+    "plots": 7, "demo": 8, "cli_options": 8, "cli": 9,
 }
 ROOT = pathlib.Path(b12sim.__file__).parent
 

@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import b12sim
-from b12sim.cli import _parser
+from b12sim.cli_options import parser as _parser
 from b12sim.errors import InputError
 from b12sim.simulation import delay_curve
 

@@ -21,10 +21,11 @@ SIMULATOR_EQUATIONS = {
     "first_order_step",
     "folic_acid_left", "folic_acid_effect", "deficit", "folate_deficit", "marrow_deficit", "folate_marrow_deficit",
     "stage_rates", "production_scale", "production", "new_cell_mcv", "steady_hb", "exposure_anchors",
-    "exposure_rate", "dysfunction_constants", "dysfunction_rates", "weibull", "p_permanent", "b12_with_recent",
+    "exposure_rate", "nerve_constants", "nerve_hazards", "nerve_flows", "nerve_outputs", "nerve_generator",
+    "b12_with_recent",
     "holotc_with_recent", "log_mma", "log_hcy",
 }
-KERNEL_EQUATIONS = SIMULATOR_EQUATIONS - {"food_kept", "steady_pools", "steady_hb"}  # used before the kernel
+KERNEL_EQUATIONS = SIMULATOR_EQUATIONS - {"food_kept", "steady_pools", "steady_hb", "nerve_generator"}  # used before it
 
 
 def _tree(obj):
@@ -73,7 +74,7 @@ def test_numpy_paths_call_the_same_equations():
     assert {"pool_update", "folic_acid_left"} <= _called(reference)
     assert {"halflife_rate", "loss_rate", "oral_absorbed", "retained", "food_kept", "pool_update", "steady_pools",
             "deficit", "b12_with_recent", "log_mma", "log_hcy"} <= _called(treatment, {"eq", "kin"})
-    assert {"p_permanent", "weibull"} <= _called(neurology, {"eq", "neuro"})
+    assert {"nerve_constants", "nerve_generator"} <= _called(neurology, {"eq", "neuro"})
 
 
 def test_kernel_has_no_index_tables_or_math_of_its_own(kernel):

@@ -44,7 +44,7 @@ def test_the_demo_ends_with_next_steps_that_exist():
     """Every command the demo's closing lines suggest parses, and the make target it names exists."""
     import shlex
 
-    from b12sim.cli import _parser
+    from b12sim.cli_options import parser as _parser
     from b12sim.demo import NEXT_STEPS
 
     lines = [ln.strip().split("  ")[0] for ln in NEXT_STEPS.splitlines() if ln.strip().startswith("b12sim ")]

@@ -403,12 +403,12 @@ def test_short_version_option(capsys, cli):
 
 
 def test_every_command_has_a_description_and_its_examples_parse(capsys):
-    from b12sim.cli import _parser
+    from b12sim.cli_options import parser as _parser
 
     parser = _parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
-    assert set(commands) == {"diagnose", "simulate", "decide", "calibrate", "validate", "compare", "strategies",
-                             "regimens", "demo"}
+    assert set(commands) == {"diagnose", "simulate", "decide", "calibrate", "validate", "compare", "accuracy",
+                             "strategies", "regimens", "demo"}
     for name, sub in commands.items():
         text = sub.format_help()
         assert sub.description and sub.description.endswith(".") and "\n" not in sub.description, name

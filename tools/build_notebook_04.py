@@ -18,7 +18,8 @@ A worked example for health-policy modelers. **b12sim** draws a synthetic popula
 low serum B12, treats each person under several strategies with the calibrated simulator, and values the results
 with Ontario unit costs and published utility proxies, over posterior draws of every uncertain parameter. The
 output is the usual cost-effectiveness toolkit: ICER table with dominance, cost-effectiveness plane, acceptability
-curves, expected value of (partial) perfect information, budget impact.
+curves, expected value of (partial) perfect information, subgroups, deterministic sensitivity analysis (tornado),
+budget impact. `docs/policy.md` describes each tool and how to feed your own PSA table to the same functions.
 
 > **b12sim is a research and teaching tool, not medical advice.** The costs are Ontario 2013 fees and prices
 > (CAD; Masucci & Goeree 2013, Health Quality Ontario 2013); the utilities are proxies from anaemia, neuropathy and
@@ -26,8 +27,8 @@ curves, expected value of (partial) perfect information, budget impact.
 > simulator's nerve-damage curve rests on one small pilot study (Martin 1992) and stated assumptions. See
 > `data/evidence/economics.csv` and `population.csv`: every number has a source or is flagged as an assumption.
 
-This notebook runs in about a minute: 384 people x 30 posterior draws per strategy. Real analyses need more of
-both (section 6).
+This notebook runs in about a minute: 256 people x 100 posterior draws per strategy. Real analyses need more of
+both (section 7).
 """),
     code(r"""
 %matplotlib inline
@@ -36,7 +37,7 @@ import warnings
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from b12sim.policy import figures
+from b12sim.policy import figures, sensitivity
 from b12sim.policy.compare import compare_strategies
 from b12sim.policy.population import synthetic_cohort
 from b12sim.policy.strategies import load_strategy
@@ -56,7 +57,7 @@ a tissue deficiency. Each person's cause is their strongest risk factor; nerve i
 and adherence traits (share of tablets taken, of injections received) are drawn per person.
 """),
     code(r"""
-cohort = synthetic_cohort(384, seed=SEED)
+cohort = synthetic_cohort(256, seed=SEED)
 causes = cohort.groupby("cause").agg(people=("age", "size"), truly_deficient=("deficient", "mean"),
                                      nerve_involvement=("neuro_days", lambda d: (d > 0).mean()))
 print(f"{len(cohort)} people; truly deficient {cohort['deficient'].mean():.0%}; "
@@ -81,11 +82,14 @@ for s in STRATEGIES:
 
 `compare_strategies` runs every strategy on the same people and the same parameter draws (common random
 numbers: a person takes the same doses on the same days whatever the strategy prescribes), over one year,
-discounting costs and QALYs at 1.5% (CADTH). It runs in this process; `scheduler="local:2"` or a Dask
-scheduler address spreads the chunks over workers with identical results.
+discounting costs and QALYs at 1.5% (CADTH; `discount_costs=` and `discount_qalys=` set them apart). Each draw
+carries one value of every uncertain input: the simulator's parameters, every unit cost (with the uncertainty of
+its evidence row) and the utilities. `subgroups=True` also keeps results by cause, age band and nerve
+involvement. It runs in this process; `scheduler="local:2"` or a Dask scheduler address spreads the chunks over
+workers with identical results.
 """),
     code(r"""
-res = compare_strategies(cohort, STRATEGIES, draws=30, horizon_days=365, seed=SEED, progress=False)
+res = compare_strategies(cohort, STRATEGIES, draws=100, horizon_days=365, seed=SEED, subgroups=True, progress=False)
 summary = res.summary()
 summary[["cost", "qaly", "p_permanent", "hb_normal_day56", "injections", "tablets", "treated", "switched"]]
 """),
@@ -117,33 +121,71 @@ sits in the south-west quadrant (left): cheaper and a little worse. The US month
 truly deficient people untreated for a while, so it is dominated. These are the model's conclusions under its
 stated assumptions (a one-year horizon, Ontario fees, proxy utilities), not recommendations.
 
-## 5. Value of information and budget impact
+## 5. Value of information
+
+The expected value of perfect information (EVPI) is what resolving every parameter uncertainty of the run would
+be worth per person: the mean over draws of the best net benefit in each draw, minus the net benefit of the
+strategy that is best on average. The expected value of partial perfect information (EVPPI) is the same for one
+group of parameters, estimated by regressing each draw's net benefits on the group's values (Strong et al. 2014);
+a linear fit needs about ten draws per parameter, so with 100 draws the plot shows the groups it can estimate
+(kinetics and the eleven unit costs need more draws).
 """),
     code(r"""
-evpi = res.evpi([20_000, 50_000])
-print("EVPI per person (CAD):")
-print(evpi)
-print()
-for group in ("utilities", "costs"):
-    print(f"EVPPI, {group}:")
-    print(res.evppi(group, [20_000, 50_000]))
+fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))
+res.plot_evpi(axes[0])
+res.plot_evppi(axes[1], groups=["utilities", "neurology", "haematology", "diagnosis"])
+fig.tight_layout()
+plt.show()
+evpi = res.evpi()
+peak = evpi["evpi"].idxmax()
+print(f"EVPI peaks at {peak:,.0f} CAD per QALY: {evpi.loc[peak, 'evpi']:.1f} CAD per person "
+      f"(MCSE {evpi.loc[peak, 'mcse']:.1f})")
+print("ICERs along the frontier:", icers.loc[icers["status"] == "frontier", "icer"].dropna().round(0).tolist())
+res.ceaf([peak, 20_000, 50_000])
+"""),
+    md(r"""
+The EVPI is largest near a willingness to pay where two frontier strategies trade places (an ICER of the table in
+section 4): there the draws disagree about which is best, and better evidence could change the choice. Far from
+those thresholds one strategy wins in almost every draw and the EVPI falls towards zero. A run with few draws can
+show exact zeros simply because it holds no draw in which the decision changes; this is why the notebook uses
+100 draws, and a real analysis several hundred. The EVPPI panel says which group of parameters that value of
+information sits in.
+
+## 6. Subgroups, sensitivity and budget impact
+
+`subgroups=True` kept cost, QALYs and P(permanent deficit) per subgroup: by cause, age band and nerve involvement.
+Every analysis method takes `subgroup=`, e.g. `res.icers(subgroup="nerves=no")`.
+"""),
+    code(r"""
+res.subgroups().loc["nerves=yes", ["people", "cost", "qaly", "p_permanent"]]
+"""),
+    md(r"""
+People with nerve involvement get IM hydroxocobalamin on alternate days under most strategies (the clinical
+summary's rule), so the strategies differ mainly for the people without it.
+
+A one-way sensitivity analysis holds every input at its central value and moves one at a time over its range (the
+2.5% and 97.5% quantiles of its draws; 0-3% for the discount rates): the tornado shows how far each moves the
+incremental net benefit of the best strategy against its closest rival at 50,000 CAD per QALY. Where `best_low`
+or `best_high` differs from the base case's best strategy, that input alone can change the decision.
+"""),
+    code(r"""
+sa = sensitivity.one_way(cohort, ["oral_1mg", "im_loading_then_oral", "uk_im_hydroxo"], seed=SEED, progress=False)
+fig, ax = plt.subplots(figsize=(10, 5.5))
+sa.plot_tornado(ax, wtp=50_000)
+fig.tight_layout()
+plt.show()
+sa.tornado(50_000).head(8)[["low", "high", "inmb_low", "inmb_high", "best_low", "best_high"]]
 """),
     code(r"""
 budget = res.budget_impact(population=10_000)
 (budget / 1e6).round(2).rename(columns=lambda c: c + " (CAD million)")
 """),
     md(r"""
-Here the EVPI is zero at both thresholds: the frontier strategy has the highest net benefit in every draw, so no
-parameter uncertainty represented in this run could change the decision. That is a statement about the uncertainty
-the run represents (30 draws; fee-schedule costs taken as known), not about the world. EVPPI is estimated by
-regressing each draw's net benefit on the parameters of a group (Strong et al. 2014); with 30 draws only groups
-of one or two parameters can be estimated, so the diagnostic, kinetic and neurological groups need runs of
-several hundred draws (`res.evppi("neurology")`). The budget impact gives the undiscounted cost of each year of
-the horizon for 10,000 people starting together (expected over survival: background mortality from Canadian life
-tables); with a one-year horizon that is the first year, loading courses included. Run `horizon_days=5 * 365`
-for five years.
+The budget impact gives the undiscounted cost of each year of the horizon for 10,000 people starting together
+(expected over survival: background mortality from Canadian life tables); with a one-year horizon that is the
+first year, loading courses included. Run `horizon_days=5 * 365` for five years.
 
-## 6. For a real analysis
+## 7. For a real analysis
 
 * Use more draws (`draws=500` or more) and people (10,000 or more); the run is chunked, so memory follows the
   chunk size, not the population.

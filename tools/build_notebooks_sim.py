@@ -459,23 +459,25 @@ print(b12sim.DISCLAIMER)
     md(r"""
 ## 1. What the nerve model assumes
 
-Untreated deficiency builds up a *reversible* nerve dysfunction over weeks to months; treatment lets it recover.
-The longer the nerves are exposed, the more likely some damage becomes *permanent*, and treatment cannot undo that part.
-Two published statements anchor it: the FDA cyanocobalamin label (deficiency for longer than 3 months may cause
-permanent spinal cord lesions; no number, so it sets the prior) and Martin et al. 1992 (after treatment, patients
-whose cognitive symptoms had lasted under 12 months gained 20 points on a dementia scale, those with longer
-symptoms lost 3). A small PyMC calibration (`b12sim calibrate --model neurology`) reads Martin's two group means
-as full recovery unless the damage had become permanent. Its assumptions are in the evidence table:
+Untreated deep deficiency starts clinical nerve involvement (mild, sensory) at a rate that grows with its depth
+and differs between people; untreated, it progresses to moderate and severe (myelopathy), and with time the
+severity one level below the worst reached becomes *permanent*. Treatment stops progression and fixation; what is
+not permanent resolves over months. A PyMC calibration (`b12sim calibrate --model neurology`) fits onset,
+progression and fixation to Martin et al. 1992 (patients whose cognitive symptoms had lasted under 12 months gained
+20 points on a dementia scale after treatment, those with longer symptoms lost 3), the FDA label's "longer than
+3 months may produce permanent lesions" (a soft observation) and Chodos & Ross 1951 (12 of 22 on folic acid alone
+developed or progressed subacute combined degeneration in 12-25 months). Its assumptions are in the evidence table:
 """),
     code(r"""
-rows = ["neuro_permanent_p_3mo", "neuro_permanent_p_12mo", "target6_n_under_12mo", "target6_drs_full_recovery_gain",
-        "target6_duration_over_12mo_hi", "neuro_onset_days", "neuro_recovery_halflife_days"]
+rows = ["neuro_onset_days", "neuro_progress_days", "neuro_fixation_days", "target6_label_p_residual_3mo",
+        "target6_n_under_12mo", "target6_drs_full_recovery_gain", "target6_chodos_scd", "neuro_recovery_halflife_days",
+        "neuro_susceptibility_log_sd"]
 evidence.table().loc[rows, ["value", "uncertainty", "unit", "flag", "citation"]]
 """),
     md(r"""
-The calibrated chance of a permanent deficit after 1 to 24 months of untreated deficit, before and after
-Martin's data (median and 95% range over parameter draws). The data move the curve little before 6 months and
-raise it beyond a year; the ranges stay wide because 18 patients is all there is.
+The calibrated chance of a permanent deficit (any, and moderate-severe) after 1 to 24 months of untreated
+symptoms at a typical deficit, before and after the data (median and 95% range over parameter draws); the ranges
+stay wide because a pilot study and a historical series are all there is.
 """),
     code(r"""
 from b12sim.posterior import load_posterior
@@ -506,7 +508,7 @@ print("calibration:", by_delay[0].attrs["calibration"])
 STORY = (0, 30, 90, 180)
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
 for i, d in enumerate(STORY):
-    for ax, var in zip(axes, ("neuro_dysfunction", "p_permanent", "hb")):
+    for ax, var in zip(axes, ("nerve_severity", "p_permanent", "hb")):
         plots.trajectory(ax, by_delay[d], var, label=f"treated from day {d}", color=f"C{i}")
         ax.axvline(d, color=f"C{i}", ls=":", lw=1)
 axes[0].legend(fontsize=8)
@@ -531,7 +533,7 @@ def at_horizon(ds):
 pd.DataFrame({
     f"treated from day {d}": {
         "nerve dysfunction when treatment starts (median)":
-            f"{by_delay[d]['neuro_dysfunction'].isel(person=0, day=d).median().item():.2f}",
+            f"{by_delay[d]['nerve_severity'].isel(person=0, day=d).median().item():.2f}",
         "P(permanent deficit) by day 730": "{:.0%} ({:.0%} to {:.0%})".format(*at_horizon(by_delay[d])),
     } for d in STORY}).T
 """),
@@ -576,7 +578,7 @@ no treatment and with the UK IM regimen, all started today.
 folic = {name: b12sim.simulate(patient, name, horizon_days=365, draws=DRAWS, seed=SEED)
          for name in ("no_treatment", "folic_acid_alone", "uk_im_hydroxo_neuro")}
 fig = plots.trajectories(list(folic.values()),
-                         variables=("hb", "mcv", "reticulocytes", "mma", "neuro_dysfunction", "p_permanent"),
+                         variables=("hb", "mcv", "reticulocytes", "mma", "nerve_severity", "p_permanent"),
                          title="Folic acid alone against no treatment and IM B12 (median, 95% interval)")
 plt.show()
 """),
@@ -584,7 +586,7 @@ plt.show()
 def row(ds, day):
     x = ds.isel(person=0, day=day)
     return {"Hb (g/L)": x["hb"].median().item(), "MCV (fL)": x["mcv"].median().item(),
-            "MMA (umol/L)": x["mma"].median().item(), "nerve dysfunction": x["neuro_dysfunction"].median().item(),
+            "MMA (umol/L)": x["mma"].median().item(), "nerve severity": x["nerve_severity"].median().item(),
             "P(permanent)": x["p_permanent"].mean().item()}
 
 
@@ -608,7 +610,7 @@ redraws the comparison for any of the precomputed delays (on a static page such 
 def show_delay(delay=90):
     ds = by_delay[delay]
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
-    for ax, var in zip(axes, ("neuro_dysfunction", "p_permanent", "hb")):
+    for ax, var in zip(axes, ("nerve_severity", "p_permanent", "hb")):
         plots.trajectory(ax, by_delay[0], var, label="treated at once", color="0.5")
         plots.trajectory(ax, ds, var, label=f"treated from day {delay}", color="C3")
         ax.axvline(delay, color="C3", ls=":", lw=1)

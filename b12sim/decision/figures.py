@@ -128,8 +128,8 @@ def waiting(axes=None, decision=None):
     right.set_title(f"Value of the test - cost of waiting - price; P(deficient) = {_pct(decision.p_deficient)}",
                     fontsize=10)
     right.legend(fontsize=8)
-    fig.text(0.01, 0.005, f"Nerve damage: {CALIBRATION['permanent_deficit']};\n"
-             f"{CALIBRATION['reversible_dysfunction']}. b12sim: research and teaching, not medical advice.",
+    fig.text(0.01, 0.005, f"Nerves: {CALIBRATION['nerves']}.\n"
+             "b12sim: research and teaching, not medical advice.",
              fontsize=6.5, color="0.4")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig

@@ -4,9 +4,11 @@ For each parameter draw the diagnosis model gives the posterior of the patient's
 stores ``x`` on its quadrature grid (:func:`b12sim.diagnosis.scoring.posterior_grid`).
 A further test measures one marker; given ``x`` its log result is normal with the
 marker model's mean and total SD (:func:`b12sim.physiology.markers.log_means`,
-``log_sds``). A marker the patient already has is a *repeat*: the between-person part of
-its noise (the fitted ``s_*`` term) is shared with the first result, so only the
-within-person part (Solomon 2005) is new, and the second result is drawn given the first.
+``log_sds``), drawn given the patient's results whose residuals it shares
+(:func:`b12sim.physiology.markers.residual_cov`): a marker the patient already has is a
+*repeat* (the between-person part of its noise, the fitted ``s_*`` term, is shared with the
+first result, so only the within-person part, Solomon 2005, is new), and serum B12 and
+holoTC share the holoTC part of serum B12.
 
 Results are binned (:data:`N_BINS` equal bins on the log scale over the range the
 result can plausibly take; the outer bins run to zero and infinity), so each node's result distribution
@@ -98,17 +100,23 @@ class ResultModel:
 
 
 def _node_distribution(test: str, post: Posterior, person: dict, dr: Draws):
-    """Mean (D, G) and SD (D, 1) of the log result at each node (given the first result for a repeat)."""
+    """Mean (D, G) and SD (D, 1) of the log result at each node, given the patient's results whose
+    residuals it shares (a first result of the same marker; serum B12 and holoTC): the conditional normal."""
     p = {k: np.asarray(v)[:, None] for k, v in dr.params.items()}
     egfr = person["egfr"] if not math.isnan(person["egfr"]) else mk.EGFR_REF
-    mean = mk.log_means(post.x, p["mu_y"], person["age"], egfr, p, dr.const)[test]
+    means = mk.log_means(post.x, p["mu_y"], person["age"], egfr, p, dr.const)
+    given = [m for m in TESTS if not math.isnan(person[m]) and mk.shares_residual(test, m)]
     total = mk.log_sds(p, dr.const)[test]
-    first = person[test]
-    if math.isnan(first):
-        return mean, total
-    shared = total**2 - dr.const.within[test] ** 2  # between-person variance, common to both results
-    rho = shared / total**2
-    return mean + rho * (math.log(first) - mean), np.sqrt(total**2 - shared**2 / total**2)
+    if not given:
+        return means[test], total
+    cov = lambda m, n, same: np.broadcast_to(mk.residual_cov(m, n, p, dr.const, same), total.shape)[:, 0]  # noqa: E731
+    cross = np.stack([cov(test, m, False) for m in given], axis=-1)  # (D, k): the new result with each given one
+    among = np.stack([np.stack([cov(m, n, m == n) for n in given], axis=-1) for m in given], axis=-2)  # (D, k, k)
+    beta = np.linalg.solve(among, cross[..., None])[..., 0]  # (D, k): regression of the new residual on the given
+    resid = np.stack([math.log(person[m]) - means[m] for m in given], axis=-1)  # (D, G, k)
+    mean = means[test] + np.einsum("dgk,dk->dg", resid, beta)
+    var = total[:, 0] ** 2 - np.einsum("dk,dk->d", beta, cross)
+    return mean, np.sqrt(var)[:, None]
 
 
 def result_model(test: str, post: Posterior, person: dict, dr: Draws) -> ResultModel:

@@ -40,7 +40,7 @@ from b12sim.simulation import engine
 from b12sim.simulation import people as ppl
 
 MAX_AGE = 120.0  # years; the life table ends here
-SIMULATED = ("hb", "neuro_dysfunction", "p_permanent")
+SIMULATED = ("hb", "nerve_mild", "nerve_moderate", "nerve_severe", "p_permanent", "p_residual_severe")
 
 
 def life_weights(age: float, sex: str) -> np.ndarray:
@@ -85,8 +85,8 @@ class Worlds:
     """Per-scenario outcomes: arrays (draws, scenarios) for the deficient world, (scenarios,) for costs.
 
     Scenario 0 is no treatment within the horizon, scenario ``j >= 1`` the regimen from
-    day ``starts[j - 1]``. Deficient world: ``p_permanent`` (at the horizon),
-    ``qaly_loss`` (discounted QALYs lost, permanent deficit for life), ``day_hb_normal``
+    day ``starts[j - 1]``. Deficient world: ``p_permanent`` and ``p_residual_severe`` (at the horizon),
+    ``qaly_loss`` (discounted QALYs lost, a permanent deficit's residual level for life), ``day_hb_normal``
     (first day from which Hb stays normal, NaN if not within the horizon), ``cost_def``
     (treatment, including the horizon treatment of scenario 0). Not-deficient world:
     ``cost_rep``. ``injections``, ``tablets``: doses within the horizon if treated.
@@ -95,6 +95,7 @@ class Worlds:
     starts: tuple[int, ...]
     horizon: int
     p_permanent: np.ndarray
+    p_residual_severe: np.ndarray
     qaly_loss: np.ndarray
     day_hb_normal: np.ndarray
     cost_def: np.ndarray
@@ -112,7 +113,7 @@ def _first_normal_day(hb: np.ndarray, normal: float) -> np.ndarray:
 
 def simulate(person: dict, x0: np.ndarray, params: dict, regimen: Regimen, starts, horizon: int,
              dose_seed: np.random.SeedSequence, people_seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
-    """Simulated Hb, nerve dysfunction and P(permanent) of the deficient world: (draws, 1 + len(starts), horizon + 1).
+    """Simulated Hb, nerve severities and P(permanent) of the deficient world: (draws, 1 + len(starts), horizon + 1).
 
     ``x0`` (draws,): starting ln stores (ug); person 0 is untreated, person ``j`` gets
     ``regimen`` from ``starts[j - 1]``. Day 0 is the untreated steady state. Runs on the
@@ -141,13 +142,14 @@ def worlds(person: dict, x0: np.ndarray, params: dict, regimen: Regimen, starts,
     weights = life_weights(person["age"], person["sex"])
     per_day = weights[1: horizon + 1] / DAYS_PER_YEAR  # years of (discounted) life per simulated day
     after = weights[horizon + 1:].sum() / DAYS_PER_YEAR
-    hb, nd, pp = (sim[k][..., 1:] for k in SIMULATED)
-    loss = u.neuropathy_none - economics.day_utility(hb, nd, pp, u)  # against no neuropathy, top of the Hb scale, no deficit
-    qaly_loss = loss @ per_day + u.myelopathy * pp[..., -1] * after
+    hb, mild, moderate, severe, pp, pps = (sim[k][..., 1:] for k in SIMULATED)
+    loss = u.neuropathy_none - economics.day_utility(hb, mild, moderate, severe, u)  # against no nerve involvement, top of the Hb scale
+    qaly_loss = loss @ per_day + economics.residual_decrement(pp[..., -1], pps[..., -1], u) * after
     normal = evidence.value(f"hb_normal_{person['sex']}")
     tr = treatments(regimen, (horizon, *starts), horizon, weights, costs)
     return Worlds(
-        starts=tuple(starts), horizon=horizon, p_permanent=pp[..., -1], qaly_loss=qaly_loss,
+        starts=tuple(starts), horizon=horizon, p_permanent=pp[..., -1], p_residual_severe=pps[..., -1],
+        qaly_loss=qaly_loss,
         day_hb_normal=_first_normal_day(sim["hb"], normal),
         cost_def=np.array([t.cost for t in tr]),
         cost_rep=np.array([0.0] + [t.cost for t in tr[1:]]),

@@ -4,8 +4,9 @@ Numbers come from ``data/evidence/economics.csv``: anaemia by haemoglobin (Lloyd
 between two Hb anchors, constant outside), peripheral neuropathy by severity (Currie 2006,
 linear between "no symptoms" and "severe"), and the decrement of a permanent myelopathic
 deficit (Matza 2014). None is specific to B12 deficiency: they are proxies, on their sources'
-scales (see each function). :func:`day_utility` combines them for ``decide`` and the policy
-microsimulation alike.
+scales (see each function). The clinical nerve severities of the simulator take one each
+(:func:`nerve_utilities`); :func:`day_utility` combines them with anaemia for ``decide`` and the
+policy microsimulation alike.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ class Utilities:
     ``anaemia_low`` / ``anaemia_high``: utility at Hb ``hb_low_g_l`` / ``hb_high_g_l``
     (Lloyd 2008 societal standard gamble, cancer-related anaemia); ``neuropathy_none`` /
     ``neuropathy_severe``: EQ-5D index without / with severe neuropathic symptoms (Currie
-    2006, diabetes); ``myelopathy`` / ``myelopathy_paralysis``: utility decrement of spinal
-    cord compression without / with paralysis (Matza 2014).
+    2006, diabetes); ``neuropathy_mild_ratio``: utility of mild neuropathy relative to none
+    (median standard gamble of the mildest diabetic-neuropathy state, PharmacoEconomics 2002);
+    ``myelopathy`` / ``myelopathy_paralysis``: utility decrement of spinal cord compression
+    without / with paralysis (Matza 2014).
     """
 
     anaemia_low: float
@@ -37,6 +40,7 @@ class Utilities:
     hb_high_g_l: float
     neuropathy_none: float
     neuropathy_severe: float
+    neuropathy_mild_ratio: float
     myelopathy: float
     myelopathy_paralysis: float
 
@@ -60,6 +64,7 @@ _UTILITY_EVIDENCE = {
     "hb_high_g_l": "utility_anaemia_hb_high_g_l",
     "neuropathy_none": "utility_neuropathy_none",
     "neuropathy_severe": "utility_neuropathy_severe",
+    "neuropathy_mild_ratio": "utility_neuropathy_mild_ratio",
     "myelopathy": "disutility_myelopathy",
     "myelopathy_paralysis": "disutility_myelopathy_paralysis",
 }
@@ -135,15 +140,35 @@ def permanent_deficit_utility(baseline, paralysis: bool = False, u: Utilities | 
     return np.maximum(baseline - (u.myelopathy_paralysis if paralysis else u.myelopathy), 0.0)
 
 
-def day_utility(hb_g_l, neuro_dysfunction, p_permanent, u: Utilities, anaemia_low=None, anaemia_high=None):
+def nerve_utilities(u: Utilities) -> dict[str, float]:
+    """Utility of each clinical nerve severity (:data:`b12sim.physiology.neurology.LEVELS`): none as Currie's
+    "no symptoms", mild that times ``neuropathy_mild_ratio``, moderate and severe less Matza's decrement of
+    spinal cord compression without and with paralysis (the severe value, 0.49 with the shipped numbers,
+    matches the EQ-5D-5L of people living with spinal cord injury: row ``utility_sci_eq5d5l``)."""
+    none = u.neuropathy_none
+    return {"none": none, "mild": none * u.neuropathy_mild_ratio, "moderate": max(none - u.myelopathy, 0.0),
+            "severe": max(none - u.myelopathy_paralysis, 0.0)}
+
+
+def day_utility(hb_g_l, mild, moderate, severe, u: Utilities, anaemia_low=None, anaemia_high=None):
     """Utility of a simulated day (arrays broadcast; unchecked, for simulator output).
 
-    The neuropathy utility at the nerve dysfunction (0-1, read as severity) times the anaemia
-    utility at ``hb_g_l`` (g/L) relative to its top, minus the myelopathy decrement times
-    P(permanent deficit), floored at 0; the multiplicative combination of proxies is an
-    assumption. ``anaemia_low`` / ``anaemia_high`` replace ``u``'s anchors (e.g. one per draw).
+    The expected nerve utility over the probabilities of mild, moderate and severe involvement
+    (:func:`nerve_utilities`; the rest is none) times the anaemia utility at ``hb_g_l`` (g/L) relative to
+    its top, floored at 0; the multiplicative combination of proxies is an assumption. ``anaemia_low`` /
+    ``anaemia_high`` replace ``u``'s anchors (e.g. one per draw).
     """
     low = u.anaemia_low if anaemia_low is None else anaemia_low
     high = u.anaemia_high if anaemia_high is None else anaemia_high
-    state = _neuropathy(np.clip(neuro_dysfunction, 0.0, 1.0), u) * _anaemia(hb_g_l, u, low, high) / high
-    return np.maximum(state - u.myelopathy * p_permanent, 0.0)
+    v = nerve_utilities(u)
+    nerve = v["none"] + mild * (v["mild"] - v["none"]) + moderate * (v["moderate"] - v["none"]) \
+        + severe * (v["severe"] - v["none"])
+    return np.maximum(nerve * _anaemia(hb_g_l, u, low, high) / high, 0.0)
+
+
+def residual_decrement(p_residual, p_residual_severe, u: Utilities):
+    """Expected yearly utility lost to a permanent nerve deficit: mild residual signs (``p_residual`` less
+    ``p_residual_severe``) at the mild level, moderate-severe residual disability at the moderate one
+    (where a treated severe myelopathy settles)."""
+    v = nerve_utilities(u)
+    return (p_residual - p_residual_severe) * (v["none"] - v["mild"]) + p_residual_severe * (v["none"] - v["moderate"])

@@ -304,6 +304,21 @@ def b12_holotc_residual_cov(p):
     return b12_holotc_cov(holotc_share(p["t0"], p["b0"]), p["s_t"])
 
 
+def shares_residual(m1, m2) -> bool:
+    """Whether results of markers ``m1`` and ``m2`` of one person have correlated residuals (:func:`residual_cov`)."""
+    return m1 == m2 or {m1, m2} == {"b12", "holotc"}
+
+
+def residual_cov(m1, m2, p, c: Constants, same_occasion):
+    """Covariance (log units^2) of the residuals (value less :func:`log_means`) of markers ``m1`` and ``m2`` of
+    one person: a marker with itself, its total variance on the same occasion and its between-person
+    variance on another; serum B12 with holoTC, :func:`b12_holotc_cov` (within-person errors are
+    independent); otherwise 0."""
+    if m1 == m2:
+        return log_sds(p, c)[m1] ** 2 if same_occasion else p[BETWEEN[m1]] ** 2
+    return b12_holotc_residual_cov(p) if shares_residual(m1, m2) else 0.0
+
+
 def log_residuals(z, p, c: Constants):
     """Each log marker's deviation from its mean (:func:`log_means`) given independent standard normal
     draws ``z`` (marker -> array): SDs of :func:`log_sds`, serum B12's correlated with holoTC's

@@ -73,7 +73,7 @@ def _from_dataset(ds: xr.Dataset):
 
 
 def _from_frame(df: pd.DataFrame):
-    levels = [n for n in ("strategy", "draw") if n in df.index.names]
+    levels = [n for n in ("strategy", "draw") if n in df.index.names and n not in df.columns]
     if levels:
         df = df.reset_index(level=levels)
     for c in ("strategy", "draw", "cost", "qaly"):

@@ -9,6 +9,7 @@ workers.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -38,12 +39,12 @@ WTP_GRID = np.arange(0, 100_001, 2_500.0)  # currency per QALY
 GROUPS = {  # parameter groups for EVPPI (names of microsim draw inputs)
     # the deficiency threshold, its sharpness and the assay levels that decide who is deficient
     "diagnosis": ("x_k", "n_hinge", "b0", "m0", "a_m"),
-    "kinetics": parameters.KINETIC + ("if_fraction", "if_max_ug"),
+    "kinetics": tuple(dict.fromkeys(parameters.KINETIC + ("if_fraction", "if_max_ug"))),
     "haematology": parameters.HAEMATOLOGIC + ("hb_replete_female", "hb_replete_male"),
-    "neurology": ("neuro_permanent_p_3mo", "neuro_permanent_p_12mo", "neuro_onset_days",
-                  "neuro_recovery_halflife_days"),
+    "neurology": ("neuro_onset_days", "neuro_progress_days", "neuro_fixation_days", "neuro_recovery_halflife_days",
+                  "neuro_susceptibility_sd", "neuro_depth_power"),
     "utilities": ("anaemia_low", "anaemia_high"),
-    "costs": ("oral_tablet_cost",),
+    "costs": tuple(f"{item}_cost" for item in econ.COST_ITEMS),
 }
 
 
@@ -89,7 +90,9 @@ def _chunks(n: int, chunk_people: int) -> list[slice]:
 @renamed(setting="costs")
 def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], horizon_days: int = 365,
                        seed: int = SEED, costs="ontario", discount_rate: float | None = None,
+                       discount_costs: float | None = None, discount_qalys: float | None = None,
                        cost_overrides: dict | None = None, utilities: dict | None = None, mortality: bool = True,
+                       subgroups: bool = False, deterministic: bool = False, inputs: dict | None = None,
                        chunk_people: int | None = None, chunk_draws: int | None = None, scheduler=None,
                        progress: bool = True,
                        substeps: int = ms.engine.SUBSTEPS) -> PolicyResult:
@@ -99,12 +102,21 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     (:func:`check_cohort`). ``strategies``: names, files, dicts or
     :class:`~b12sim.policy.strategies.Strategy` objects (at least one). ``draws``:
     posterior draws (the outer, parameter loop; common to all strategies).
-    ``horizon_days``: days simulated (costs and QALYs discounted at
-    ``discount_rate``, default the evidence row, 1.5%). ``costs``: unit costs, a setting
+    ``horizon_days``: days simulated. ``discount_rate``: annual rate for costs and QALYs (default
+    the evidence row, 1.5%, CADTH); ``discount_costs``, ``discount_qalys``: separate rates for
+    each (default ``discount_rate``). ``costs``: unit costs, a setting
     name or file (see :func:`economics.unit_costs`; formerly ``setting``) or a ``UnitCosts``,
-    with ``cost_overrides`` (item -> cost) replacing single items; ``utilities``: overrides of the utility
+    with ``cost_overrides`` (item -> cost) replacing single items; every unit cost with an
+    uncertainty is drawn per draw (:func:`economics.cost_draws`). ``utilities``: overrides of the utility
     inputs (see :func:`economics.utilities`). ``mortality``: weight costs and QALYs by
-    background survival (:mod:`b12sim.economics.mortality`; off for hand checks). ``scheduler``: None (this process),
+    background survival (:mod:`b12sim.economics.mortality`; off for hand checks).
+    ``subgroups``: also keep cost, QALYs and P(permanent deficit) per subgroup (cause, age band,
+    nerve involvement; :data:`microsim.SUBGROUPS`), read with :meth:`PolicyResult.subgroups`.
+    ``deterministic``: every input at its central value (median) in every draw instead of random
+    draws; ``inputs``: ``{name: values}``, one value per draw, replacing drawn inputs (simulator
+    parameters, ``<item>_cost``, ``anaemia_low``, ``anaemia_high``, ``discount_rate_costs``,
+    ``discount_rate_qalys``): with ``deterministic`` each draw is a scenario, as
+    :mod:`b12sim.policy.sensitivity` uses it. ``scheduler``: None (this process),
     ``"local"``/``"local:N"`` (a LocalCluster of N workers) or a Dask scheduler
     address. ``chunk_people``: people per chunk (rounded to whole blocks; default
     keeps people x draws near 200,000); ``chunk_draws``: draws per chunk (default all),
@@ -123,7 +135,14 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     seed = whole("seed", seed, 0, MAX_SEED)
     substeps = whole("substeps", substeps, 1, 96)
     rate = evidence.value("discount_rate") if discount_rate is None else discount_rate
-    econ.discount_factor(0.0, rate)  # validates the rate
+    rates = {}
+    for field, r in (("discount_rate", rate), ("discount_costs", discount_costs), ("discount_qalys", discount_qalys)):
+        r = rate if r is None else r
+        try:
+            econ.discount_factor(0.0, r)
+        except InputError as e:
+            raise InputError(field, r, e.allowed) from None
+        rates[field] = float(r)
     if not isinstance(costs, econ.UnitCosts):
         costs = econ.unit_costs(costs, overrides=cost_overrides, field="costs")
     df = _cohort(cohort, seed)
@@ -134,21 +153,68 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     if utilities is not None and not isinstance(utilities, dict):
         raise InputError("utilities", utilities, "a dict of utility overrides (see economics.utilities)")
     u = econ.utilities(**(utilities or {}))
-    if not isinstance(mortality, bool):
-        raise InputError("mortality", mortality, "True or False")
-    setup = ms.Setup(strats, draws, horizon_days, seed, costs, float(rate), u, mortality, substeps)
+    for field, flag in (("mortality", mortality), ("subgroups", subgroups), ("deterministic", deterministic)):
+        if not isinstance(flag, bool):
+            raise InputError(field, flag, "True or False")
+    levels = tuple(sorted(np.unique(ms.subgroup_labels(df).to_numpy()), key=_level_order)) if subgroups else ()
+    setup = ms.Setup(strats, draws, horizon_days, seed, costs, rates["discount_costs"], rates["discount_qalys"], u,
+                     mortality, substeps, deterministic, (), levels)
+    if inputs is not None:
+        setup = dataclasses.replace(setup, inputs=_inputs(setup, inputs))
     pieces = [(people, slice(d, min(draws, d + per_task))) for people in _chunks(n, chunk)
               for d in range(0, draws, per_task)]
     results = _run(setup, df, pieces, scheduler, progress)
     n_blocks = -(-n // ms.BLOCK)
     sums = np.zeros((n_blocks, len(strats), draws, len(ms.OUTCOMES)))
     years = np.zeros((n_blocks, len(strats), draws, len(ms.year_starts(horizon_days))))
-    for (_, dsl), (ids, s_out, s_year) in zip(pieces, results):
+    groups = np.zeros((n_blocks, len(levels), len(strats), draws, len(ms.SUBGROUP_OUTCOMES)))
+    for (_, dsl), (ids, s_out, s_year, s_group) in zip(pieces, results):
         sums[ids, :, dsl] = s_out
         years[ids, :, dsl] = s_year
+        groups[ids, :, :, dsl] = s_group
     total = sums.sum(axis=0) / n  # (strategy, draw, outcome), blocks added in order
     yearly = years.sum(axis=0) / n  # (strategy, draw, year)
-    return PolicyResult(_tree(setup, total, yearly, n, df), df)
+    tree = _tree(setup, total, yearly, n, df)
+    if levels:
+        people = (ms.subgroup_labels(df).to_numpy()[:, :, None] == np.array(levels)).any(axis=1).sum(axis=0)
+        means = groups.sum(axis=0) / people[:, None, None, None]
+        sub = xr.Dataset({k: (("subgroup", "strategy", "draw"), means[..., j], tree["outcomes"][k].attrs)
+                          for j, k in enumerate(ms.SUBGROUP_OUTCOMES)},
+                         coords={"subgroup": list(levels), "strategy": tree["outcomes"]["strategy"].values,
+                                 "draw": np.arange(draws)})
+        sub["people"] = ("subgroup", people, {"units": "people in the subgroup"})
+        tree["subgroups"] = xr.DataTree(sub)
+    return PolicyResult(tree, df)
+
+
+def _level_order(level: str):
+    """Subgroup levels in the order of :data:`microsim.SUBGROUPS`, age bands by age, others by name."""
+    name, _, value = level.partition("=")
+    digits = "".join(ch for ch in value if ch.isdigit())
+    key = (0.0 if value.startswith("under") else float(digits[:2] or 0)) if name == "age" else 0.0
+    return list(ms.SUBGROUPS).index(name), key, value
+
+
+def _inputs(setup: ms.Setup, inputs) -> tuple:
+    """``inputs`` checked: known names, one finite value per draw."""
+    if not isinstance(inputs, dict):
+        raise InputError("inputs", type(inputs).__name__, "a dict {input name: one value per draw}")
+    known = ms.input_names(setup)
+    out = []
+    for name, values in inputs.items():
+        if name not in known:
+            from b12sim.errors import did_you_mean
+
+            raise InputError(f"inputs.{name}", name, "names of the drawn inputs (see microsim.input_names)",
+                             did_you_mean(name, known))
+        try:
+            v = np.broadcast_to(np.asarray(values, dtype=float), (setup.draws,))
+        except (TypeError, ValueError):
+            raise InputError(f"inputs.{name}", values, f"a number or {setup.draws} numbers (one per draw)") from None
+        if not np.all(np.isfinite(v)):
+            raise InputError(f"inputs.{name}", values, "finite numbers")
+        out.append((name, tuple(float(x) for x in v)))
+    return tuple(out)
 
 
 def _run(setup, df, pieces, scheduler, progress) -> list:
@@ -208,11 +274,22 @@ def _tree(setup: ms.Setup, total: np.ndarray, yearly: np.ndarray, n: int, df: pd
     tree = xr.DataTree.from_dict({"outcomes": out, "parameters": pars})
     tree.attrs.update(
         people=n, draws=setup.draws, horizon_days=setup.horizon_days, seed=str(setup.seed),
-        discount_rate=setup.discount_rate, background_mortality=int(setup.mortality), currency=setup.costs.currency, price_year=setup.costs.price_year,
+        discount_rate_costs=setup.discount_costs, discount_rate_qalys=setup.discount_qalys,
+        deterministic=int(setup.deterministic), background_mortality=int(setup.mortality), currency=setup.costs.currency, price_year=setup.costs.price_year,
         setting=setup.costs.setting, deficient_share=float(df["deficient"].mean()) if "deficient" in df else math.nan,
         strategies="; ".join(f"{s.name}: {s.summary()}" for s in setup.strategies),
         calibration=STATUS, disclaimer=DISCLAIMER)
     return tree
+
+
+def discounting(attrs) -> str:
+    """How a result's costs and QALYs were discounted, from its attributes (results saved before
+    the separate rates have one ``discount_rate``)."""
+    c = attrs.get("discount_rate_costs", attrs.get("discount_rate"))
+    q = attrs.get("discount_rate_qalys", attrs.get("discount_rate"))
+    if c == q:
+        return f"costs and QALYs discounted at {c:.1%} a year"
+    return f"costs discounted at {c:.1%} and QALYs at {q:.1%} a year"
 
 
 class PolicyResult:
@@ -258,7 +335,7 @@ class PolicyResult:
                   for k, r in s.iterrows()]
         widths = [max(len(row[j]) for row in cells) for j in range(4)]
         lines = [f"b12sim policy comparison: {a['people']} people x {a['draws']} draws, horizon {a['horizon_days']} "
-                 f"days, discounted at {a['discount_rate']:.1%}; per person, cost in {a['currency']} "
+                 f"days, {discounting(a)}; per person, cost in {a['currency']} "
                  f"{a['price_year']}, mean (95% interval over draws)"]
         lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
         lines += [f"Note: {a['calibration']}", a["disclaimer"]]
@@ -276,7 +353,7 @@ class PolicyResult:
                 for k, r in s.iterrows()]
         return html_page(
             f"Policy comparison: {len(s)} strategies, {a['people']} people x {a['draws']} draws",
-            [f"horizon {a['horizon_days']} days; costs and QALYs discounted at {a['discount_rate']:.1%}; "
+            [f"horizon {a['horizon_days']} days; {discounting(a)}; "
              f"{a['currency']} (price year {a['price_year']}) per person; 95% intervals over draws"],
             [("Per strategy (ICERs along the efficient frontier)",
               html_table(("strategy", "cost", "QALYs", "P(permanent deficit)", "status",
@@ -295,9 +372,55 @@ class PolicyResult:
 
         return figures.ceac_plot(ax, self, wtp=wtp)
 
+    def plot_evpi(self, ax=None, *, wtp=None):
+        """EVPI over willingness to pay (see :func:`b12sim.policy.figures.evpi_plot`); the Axes."""
+        from b12sim.policy import figures
+
+        return figures.evpi_plot(ax, self, wtp=wtp)
+
+    def plot_evppi(self, ax=None, *, groups=None, wtp=None):
+        """EVPPI of parameter ``groups`` (default: those of :data:`GROUPS` the draws can estimate) at
+        each ``wtp`` (default every 10,000 per QALY) (see :func:`b12sim.policy.figures.evppi_plot`); the Axes."""
+        from b12sim.policy import figures
+
+        return figures.evppi_plot(ax, self, list(GROUPS) if groups is None else groups,
+                                  WTP_GRID[::4] if wtp is None else wtp, skip=groups is None)
+
     @property
     def _ds(self) -> xr.Dataset:
         return self.outcomes["outcomes"].to_dataset()
+
+    def _outcomes(self, subgroup) -> xr.Dataset:
+        """The outcomes of everyone, or of one subgroup level (``"cause=dietary"``, ``"age=70-79"``, ...)."""
+        if subgroup is None:
+            return self._ds
+        if "subgroups" not in self.outcomes.children:
+            raise InputError("subgroup", subgroup, "None: this result keeps no subgroups",
+                             "run compare_strategies(..., subgroups=True)")
+        sub = self.outcomes["subgroups"].to_dataset()
+        levels = [str(v) for v in sub["subgroup"].values]
+        if subgroup not in levels:
+            raise InputError("subgroup", subgroup, "one of " + ", ".join(levels))
+        return sub.sel(subgroup=subgroup, drop=True)
+
+    def subgroups(self) -> pd.DataFrame:
+        """Per subgroup level and strategy: people, and the mean and 95% interval over draws of
+        cost, QALYs and P(permanent deficit) per person (a result of ``compare_strategies(...,
+        subgroups=True)``). Analyse one level with ``icers(subgroup=...)``, ``ceac``, ``evpi``, ``inmb``."""
+        if "subgroups" not in self.outcomes.children:
+            raise InputError("subgroups", None, "a result of compare_strategies(..., subgroups=True)")
+        sub = self.outcomes["subgroups"].to_dataset()
+        rows = []
+        for level in sub["subgroup"].values:
+            for s in sub["strategy"].values:
+                one = sub.sel(subgroup=level, strategy=s)
+                row = {"subgroup": str(level), "strategy": str(s), "people": int(one["people"])}
+                for k in ms.SUBGROUP_OUTCOMES:
+                    v = one[k].to_numpy()
+                    row[k] = v.mean()
+                    row[f"{k}_lo"], row[f"{k}_hi"] = np.quantile(v, [0.025, 0.975])
+                rows.append(row)
+        return pd.DataFrame(rows).set_index(["subgroup", "strategy"])
 
     def summary(self) -> pd.DataFrame:
         """Per strategy: mean and 95% interval over draws of every outcome, with the mean's MCSE."""
@@ -310,22 +433,22 @@ class PolicyResult:
             out[f"{k}_mcse"] = analysis.mcse_mean(v)
         return out
 
-    def icers(self, reference=None) -> pd.DataFrame:
-        """ICER table (see :func:`analysis.icer_table`)."""
-        return analysis.icer_table(self._ds, reference)
+    def icers(self, reference=None, *, subgroup=None) -> pd.DataFrame:
+        """ICER table (see :func:`analysis.icer_table`), of everyone or of one ``subgroup`` level."""
+        return analysis.icer_table(self._outcomes(subgroup), reference)
 
-    def inmb(self, wtp: float, reference) -> pd.DataFrame:
+    def inmb(self, wtp: float, reference, *, subgroup=None) -> pd.DataFrame:
         """Incremental net monetary benefit against ``reference`` at ``wtp``."""
-        return analysis.incremental_net_benefit(self._ds, wtp, reference)
+        return analysis.incremental_net_benefit(self._outcomes(subgroup), wtp, reference)
 
-    def ceac(self, wtp=WTP_GRID) -> pd.DataFrame:
-        return analysis.ceac(self._ds, wtp)
+    def ceac(self, wtp=WTP_GRID, *, subgroup=None) -> pd.DataFrame:
+        return analysis.ceac(self._outcomes(subgroup), wtp)
 
-    def ceaf(self, wtp=WTP_GRID) -> pd.DataFrame:
-        return analysis.ceaf(self._ds, wtp)
+    def ceaf(self, wtp=WTP_GRID, *, subgroup=None) -> pd.DataFrame:
+        return analysis.ceaf(self._outcomes(subgroup), wtp)
 
-    def evpi(self, wtp=WTP_GRID) -> pd.DataFrame:
-        return analysis.evpi(self._ds, wtp)
+    def evpi(self, wtp=WTP_GRID, *, subgroup=None) -> pd.DataFrame:
+        return analysis.evpi(self._outcomes(subgroup), wtp)
 
     def evppi(self, group: str, wtp=(50_000.0,)) -> pd.DataFrame:
         """EVPPI of a parameter group (one of :data:`GROUPS`) or a list of parameter names."""

@@ -1,10 +1,13 @@
-"""Figures of a policy comparison: cost-effectiveness plane and acceptability curves."""
+"""Figures of a policy comparison: cost-effectiveness plane, acceptability curves, value of
+information (EVPI, EVPPI) and deterministic sensitivity (tornado, two-way map)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+
+from b12sim.errors import InputError
 
 
 def _axes(ax):
@@ -65,6 +68,106 @@ def ceac_plot(ax, result, wtp=None):
     return ax
 
 
+def evpi_plot(ax, result, wtp=None):
+    """EVPI per person over willingness to pay, with a band of +-2 Monte Carlo standard errors,
+    on ``ax`` (None: a new figure); returns the Axes."""
+    ax = _axes(ax)
+    v = result.evpi() if wtp is None else result.evpi(wtp)
+    cur = result.outcomes.attrs.get("currency", "")
+    ax.plot(v.index, v["evpi"], color="black", label="EVPI")
+    if v["mcse"].notna().any():
+        ax.fill_between(v.index, (v["evpi"] - 2 * v["mcse"]).clip(lower=0), v["evpi"] + 2 * v["mcse"], color="grey",
+                        alpha=0.3, label="+-2 MCSE")
+    ax.set_xlabel(f"willingness to pay ({cur} per QALY)")
+    ax.set_ylabel(f"EVPI ({cur} per person)")
+    ax.set_title(f"expected value of perfect information ({result.outcomes.attrs.get('draws', '?')} draws)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def evppi_plot(ax, result, groups, wtp, *, skip: bool = False):
+    """EVPPI per person of parameter ``groups`` (names of :data:`compare.GROUPS` or lists of
+    parameter names) at each ``wtp``, with the EVPI, on ``ax`` (None: a new figure); returns the
+    Axes. ``skip``: leave out the groups the draws cannot estimate instead of raising."""
+    ax = _axes(ax)
+    cur = result.outcomes.attrs.get("currency", "")
+    evpi = None
+    for g in groups:
+        try:
+            v = result.evppi(g, wtp)
+        except InputError:  # too many varying parameters for the draws (a linear fit needs ~10 per term)
+            if not skip:
+                raise
+            continue
+        ax.plot(v.index, v["evppi"], marker=".", label=g if isinstance(g, str) else ", ".join(g))
+        evpi = v["evpi"]
+    if evpi is not None:
+        ax.plot(evpi.index, evpi, color="black", lw=2, alpha=0.4, label="EVPI (all parameters)")
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "too few draws to estimate any group\n(about 10 draws per parameter)",
+                ha="center", va="center", transform=ax.transAxes)
+    ax.set_xlabel(f"willingness to pay ({cur} per QALY)")
+    ax.set_ylabel(f"EVPPI ({cur} per person)")
+    ax.set_title("expected value of partial perfect information, by parameter group")
+    ax.set_ylim(bottom=0)
+    return ax
+
+
+def tornado(ax, table, top: int = 15):
+    """Tornado diagram of a one-way table (:meth:`Sensitivity.tornado`): for each factor a bar from
+    the incremental NMB at its low end to that at its high end, widest at the top, around the base
+    case; on ``ax`` (None: a new figure); returns the Axes."""
+    t = table.head(top).iloc[::-1]
+    ax = _axes(ax)
+    base, a = table.attrs["base"], table.attrs
+    y = np.arange(len(t))
+    for col, colour, label in (("inmb_low", "tab:blue", "factor at its low end"),
+                               ("inmb_high", "tab:orange", "factor at its high end")):
+        ax.barh(y, t[col] - base, left=base, color=colour, alpha=0.8, label=label)
+    ax.axvline(base, color="black", lw=1)
+    if t[["inmb_low", "inmb_high"]].min().min() < 0 < t[["inmb_low", "inmb_high"]].max().max():
+        ax.axvline(0, color="grey", lw=0.8, ls=":")  # where the decision changes
+
+    def fmt(v):
+        return "" if v != v else f"{v:.3g}"
+
+    ax.set_yticks(y, [f"{f}  ({fmt(r['low'])} to {fmt(r['high'])})" if r["low"] == r["low"] else f"{f} (group)"
+                      for f, r in t.iterrows()], fontsize=7)
+    ax.set_xlabel(f"incremental NMB of {a['strategy']} vs {a['reference']} at {a['wtp']:,.0f} per QALY "
+                  f"({a['currency']} per person)")
+    ax.set_title("one-way sensitivity (everything else at its central value)")
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
+def two_way(ax, grid, wtp: float):
+    """Map of the strategy with the highest NMB at ``wtp`` over a two-way grid (:meth:`Sensitivity.grid`),
+    on ``ax`` (None: a new figure); returns the Axes."""
+    ax = _axes(ax)
+    names = sorted(set(grid.to_numpy().ravel()))
+    codes = grid.map(names.index).to_numpy(float)
+    cmap = _colormap(len(names))
+    ax.pcolormesh(grid.columns.to_numpy(float), grid.index.to_numpy(float), codes, cmap=cmap, vmin=-0.5,
+                  vmax=len(names) - 0.5, shading="nearest")
+    from matplotlib.patches import Patch
+
+    ax.legend([Patch(color=cmap(i)) for i in range(len(names))], names, fontsize=7)
+    ax.set_xlabel(grid.columns.name)
+    ax.set_ylabel(grid.index.name)
+    ax.set_title(f"strategy with the highest net benefit at {wtp:,.0f} per QALY")
+    return ax
+
+
+def _colormap(n: int):
+    """A qualitative colormap of ``n`` colours."""
+    from matplotlib.colors import ListedColormap
+    import matplotlib.pyplot as plt
+
+    return ListedColormap([plt.get_cmap("tab10")(i % 10) for i in range(n)])
+
+
 def save_all(result, folder, *, wtp=(20_000.0, 50_000.0), reference=None) -> list[Path]:
     """Write ``ce_plane.png`` (against ``reference``, default the ICER table's) and ``ceac.png``
     into ``folder``, each atomically; returns their paths."""
@@ -83,3 +186,4 @@ def save_all(result, folder, *, wtp=(20_000.0, 50_000.0), reference=None) -> lis
         fig.tight_layout()
         out.append(save_figure(fig, Path(folder) / name, dpi=120))
     return out
+

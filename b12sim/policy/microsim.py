@@ -11,8 +11,10 @@ Per person and draw, over days 0..horizon-1, with the economics ``decide`` uses
 
 * cost: each injection received (drug, fee and the visit it is given at), each
   whole oral tablet, the MMA test of a confirming strategy, the switching check (serum
-  B12, blood collection, visit) and yearly monitoring while treated, discounted;
-* QALYs: the utility of the day's state (:func:`b12sim.economics.day_utility`), discounted;
+  B12, blood collection, visit) and yearly monitoring while treated, at the draw's unit
+  costs, discounted at the draw's rate for costs;
+* QALYs: the utility of the day's state (:func:`b12sim.economics.day_utility`), discounted
+  at the draw's rate for QALYs;
 * doses received: the regimen's adherence times the person's ``oral_adherence`` or
   ``im_attendance`` (:mod:`b12sim.economics.adherence`);
 * events: P(permanent deficit) at the horizon, Hb normal on day 56, injections,
@@ -34,6 +36,8 @@ from b12sim.defaults import DAYS_PER_YEAR
 from b12sim.diagnosis import inputs
 from b12sim.economics import adherence, mortality
 from b12sim.errors import InputError, UnitWarning
+from b12sim.physiology import kinetics as kin
+from b12sim.physiology import markers as mk
 from b12sim.policy.strategies import Strategy
 from b12sim.simulation import engine, parameters
 from b12sim.simulation import people as ppl
@@ -47,7 +51,14 @@ OUTCOMES = {
     "injections": "injections received per person", "tablets": "oral tablets taken per person",
     "treated": "share treated", "switched": "share switched to IM",
 }
-_SIM_OUT = ("hb", "neuro_dysfunction", "p_permanent", "b12")
+_SIM_OUT = ("hb", "nerve_mild", "nerve_moderate", "nerve_severe", "p_permanent", "b12")
+UTILITY_ROWS = {"anaemia_low": "utility_anaemia_hb_7_8", "anaemia_high": "utility_anaemia_hb_12plus"}  # drawn
+CENTRAL_DRAWS = 1000  # draws whose medians are the central (deterministic) value of each input
+AGE_BANDS = (60.0, 70.0, 80.0)  # years: subgroups below 60, 60-69, 70-79, 80 and over
+SUBGROUPS = {"cause": "the cause of deficiency (cohort column cause)",
+             "age": "age band: under 60, 60-69, 70-79, 80+ (years)",
+             "nerves": "nerve involvement at the start (neuro_days > 0): yes or no"}
+SUBGROUP_OUTCOMES = ("cost", "qaly", "p_permanent")  # kept per subgroup
 
 
 @dataclass(frozen=True)
@@ -59,33 +70,79 @@ class Setup:
     horizon_days: int
     seed: int
     costs: econ.UnitCosts
-    discount_rate: float
+    discount_costs: float  # per year
+    discount_qalys: float  # per year
     utilities: econ.Utilities
     mortality: bool = True
     substeps: int = engine.SUBSTEPS
+    deterministic: bool = False  # every input at its central value instead of random draws
+    inputs: tuple[tuple[str, tuple[float, ...]], ...] = ()  # per-draw values replacing drawn inputs
+    subgroups: tuple[str, ...] = ()  # subgroup levels ("cause=..."), see subgroup_labels
 
     def streams(self):
         """Seed sequences: (parameters, economics, people)."""
         return np.random.SeedSequence(self.seed).spawn(3)
 
 
-def economic_draws(n: int, seed, costs: econ.UnitCosts, u: econ.Utilities) -> dict[str, np.ndarray]:
-    """Per-draw utility anchors (normal around ``u``'s values with the evidence rows' SDs,
-    kept in 0-1 and ordered) and oral tablet price (log-normal around the setting's price
-    with the evidence row's log SD)."""
+def economic_draws(n: int, seed, costs: econ.UnitCosts, u: econ.Utilities, discount_costs: float,
+                   discount_qalys: float, *, central: bool = False) -> dict[str, np.ndarray]:
+    """Per-draw economic inputs: every unit cost, ``<item>_cost`` (log-normal around the setting's
+    cost with its log SD, :func:`economics.cost_draws`), the utility anchors (normal around ``u``'s
+    values with the evidence rows' SDs, kept in 0-1 and ordered) and the discount rates
+    ``discount_rate_costs`` and ``discount_rate_qalys`` (per year, the same in every draw).
+    ``central``: every draw at the medians (the setting's costs, ``u``'s values)."""
     rng = np.random.default_rng(seed)
-    sd = evidence.uncertainty("cost_oral_tablet")
-    out = {"oral_tablet_cost": costs.cost("oral_tablet") * np.exp(sd * rng.standard_normal(n))}
-    for name, row in (("anaemia_low", "utility_anaemia_hb_7_8"), ("anaemia_high", "utility_anaemia_hb_12plus")):
-        out[name] = np.clip(getattr(u, name) + evidence.uncertainty(row) * rng.standard_normal(n), 0.01, 1.0)
+    scale = 0.0 if central else 1.0
+    out = {f"{item}_cost": v for item, v in econ.cost_draws(costs, n, rng, scale=scale).items()}
+    for name, row in UTILITY_ROWS.items():
+        z = scale * rng.standard_normal(n)
+        out[name] = np.clip(getattr(u, name) + evidence.uncertainty(row) * z, 0.01, 1.0)
     out["anaemia_low"] = np.minimum(out["anaemia_low"], out["anaemia_high"])
+    out["discount_rate_costs"], out["discount_rate_qalys"] = np.full(n, discount_costs), np.full(n, discount_qalys)
     return out
 
 
-def draw_inputs(setup: Setup) -> tuple[dict, dict]:
-    """Simulator parameter draws and economic draws of a run (identical in every block)."""
+def _drawn(setup: Setup, n: int) -> tuple[dict, dict]:
     s_par, s_econ, _ = setup.streams()
-    return parameters.draw(setup.draws, s_par), economic_draws(setup.draws, s_econ, setup.costs, setup.utilities)
+    if setup.deterministic:
+        p = {k: np.full(n, np.median(v)) for k, v in parameters.draw(CENTRAL_DRAWS, s_par).items()}
+    else:
+        p = parameters.draw(n, s_par)
+    return p, economic_draws(n, s_econ, setup.costs, setup.utilities, setup.discount_costs, setup.discount_qalys,
+                             central=setup.deterministic)
+
+
+def draw_inputs(setup: Setup) -> tuple[dict, dict]:
+    """Simulator parameter draws and economic draws of a run (identical in every block).
+
+    With ``setup.deterministic`` every draw holds the central value of each input (a simulator
+    parameter's median over :data:`CENTRAL_DRAWS` draws, the median of an economic input's
+    distribution); ``setup.inputs`` then replace single inputs draw by draw,
+    and the quantities derived from them follow (the recent pool's rate from its half-life)."""
+    p, ed = _drawn(setup, setup.draws)
+    for name, values in setup.inputs:
+        (p if name in p else ed)[name] = np.asarray(values, dtype=float)
+    p["recent_per_day"] = kin.halflife_rate(p["recent_halflife_days"])
+    return p, ed
+
+
+def input_names(setup: Setup) -> tuple[str, ...]:
+    """Names of the inputs a run draws (simulator parameters and economic inputs), which
+    ``Setup.inputs`` may set."""
+    p, ed = _drawn(setup, 1)
+    return tuple(p) + tuple(ed)
+
+
+def subgroup_labels(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each person's subgroup level for each of :data:`SUBGROUPS`, as ``"name=level"`` strings."""
+    age = rows["age"].to_numpy(float)
+    band = np.digitize(age, AGE_BANDS)
+    names = [f"under {AGE_BANDS[0]:.0f}"] + [f"{a:.0f}-{b - 1:.0f}" for a, b in zip(AGE_BANDS, AGE_BANDS[1:])] \
+        + [f"{AGE_BANDS[-1]:.0f}+"]
+    return pd.DataFrame({"cause": "cause=" + rows["cause"].astype(str),
+                         "age": ["age=" + names[b] for b in band],
+                         "nerves": np.where(rows["neuro_days"].to_numpy(float) > 0, "nerves=yes", "nerves=no")},
+                        index=rows.index)
 
 
 def _people(rows: pd.DataFrame) -> list[dict]:
@@ -160,8 +217,10 @@ def _on_oral(reg) -> bool:
     return any(p.route == "oral" and p.form != "folic_acid" for p in reg.phases)
 
 
-def _unit(costs, **counts) -> float:
-    return float(econ.annual_regimen_cost(costs=costs, **counts)["total"])
+def _unit(unit: dict, **counts) -> np.ndarray:
+    """Cost per draw of yearly ``counts`` (those of :func:`economics.annual_quantities`) at the
+    per-draw unit costs ``unit`` (item -> (draws,))."""
+    return econ.price(econ.annual_quantities(**counts), unit)
 
 
 def year_starts(horizon_days: int) -> np.ndarray:
@@ -171,15 +230,23 @@ def year_starts(horizon_days: int) -> np.ndarray:
     return starts[starts < horizon_days]
 
 
+def _discount(rates: np.ndarray, horizon: int) -> np.ndarray:
+    """Discount factors (draws, days 0..horizon) at each draw's rate (computed once per distinct rate)."""
+    uniq, inv = np.unique(rates, return_inverse=True)
+    return np.stack([np.asarray(econ.discount_factor(np.arange(horizon + 1.0), r)) for r in uniq])[inv]
+
+
 @dataclass(frozen=True)
 class _Common:
     """Inputs shared by every strategy of a block."""
 
     p: dict
     ed: dict
-    disc: np.ndarray  # (days + 1,): days 0..horizon
-    c_mma: float
-    c_check: float
+    unit: dict  # item -> unit cost per draw (draws,)
+    disc_cost: np.ndarray  # (draws, days + 1): days 0..horizon
+    disc_qaly: np.ndarray  # (draws, days + 1)
+    c_mma: np.ndarray  # (draws,)
+    c_check: np.ndarray  # (draws,)
     cutoff: float
 
 
@@ -214,20 +281,23 @@ def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv
         pick, alt = switched[:, :, None], econ.resources(alt_doses)
         inj = np.where(pick, alt["injections"][None], inj)
         tabs = np.where(pick, alt["tablets"][None], tabs)
-    daily = econ.dose_cost(inj, tabs, setup.costs, cm.ed["oral_tablet_cost"][:, None, None])  # (draws, people, days)
+    daily = np.broadcast_to(econ.dose_cost(inj, tabs, {k: v[:, None, None] for k, v in cm.unit.items()}),
+                            (n_draw, n, h)).copy()  # (draws, people, days)
     if s.confirm_test == "mma":
-        daily[:, :, 0] += np.where(rows["neuro_days"].to_numpy(float) > 0, 0.0, cm.c_mma)
+        daily[:, :, 0] += np.where(rows["neuro_days"].to_numpy(float) > 0, 0.0, cm.c_mma[:, None])
     checked = np.flatnonzero(check_day < h)
-    daily[:, checked, check_day[checked]] += cm.c_check  # the check, on day check_day
+    daily[:, checked, check_day[checked]] += cm.c_check[:, None]  # the check, on day check_day
     if s.monitoring:
         tests = {k: v for k, v in s.monitoring.items() if k != "physician_visits"}
-        yearly = _unit(setup.costs, tests=tests, physician_visits=s.monitoring.get("physician_visits", 0.0))
+        yearly = _unit(cm.unit, tests=tests, physician_visits=s.monitoring.get("physician_visits", 0.0))
         on = (np.arange(h)[None, :] >= start[:, None]) & treated[:, None]
-        daily += on * (yearly / DAYS_PER_YEAR)
-    cost = np.einsum("dph,ph->dp", daily, cm.disc[None, :h] * surv[:, :h])  # paid on the day
+        daily += on[None] * (yearly[:, None, None] / DAYS_PER_YEAR)
+    cost = np.einsum("dph,dh,ph->dp", daily, cm.disc_cost[:, :h], surv[:, :h])  # paid on the day
     lo, hi = (cm.ed[k][:, None, None] for k in ("anaemia_low", "anaemia_high"))
-    utility = econ.day_utility(sim["hb"], sim["neuro_dysfunction"], sim["p_permanent"], setup.utilities, lo, hi)
-    qaly = np.einsum("dph,ph->dp", utility, cm.disc[None, 1:] * surv[:, 1:]) / DAYS_PER_YEAR  # lived to the day's end
+    utility = econ.day_utility(sim["hb"], sim["nerve_mild"], sim["nerve_moderate"], sim["nerve_severe"],
+                               setup.utilities, lo, hi)
+    # lived to the day's end
+    qaly = np.einsum("dph,dh,ph->dp", utility, cm.disc_qaly[:, 1:], surv[:, 1:]) / DAYS_PER_YEAR
     by_year = np.add.reduceat(daily * surv[None, :, :h], year_starts(h), axis=2)
     day56 = min(56, h) - 1
     hb_normal = np.where(arr["female"], evidence.value("hb_normal_female"), evidence.value("hb_normal_male"))
@@ -239,9 +309,11 @@ def _strategy(setup: Setup, s: Strategy, cm: _Common, rows, arr, u, shares, surv
     return out, by_year
 
 
-def run_blocks(setup: Setup, rows: pd.DataFrame, draws: slice = slice(None)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def run_blocks(setup: Setup, rows: pd.DataFrame, draws: slice = slice(None)) -> tuple[np.ndarray, ...]:
     """Sums per block: (block ids, outcomes (blocks, strategies, draws, :data:`OUTCOMES`),
-    undiscounted survival-weighted costs (blocks, strategies, draws, years)).
+    undiscounted survival-weighted costs (blocks, strategies, draws, years), and the outcomes
+    :data:`SUBGROUP_OUTCOMES` of each subgroup level of ``setup.subgroups`` (blocks, levels,
+    strategies, draws, outcomes)).
 
     ``rows``: whole blocks of a checked cohort (``person`` numbers ``k * BLOCK ...``);
     ``draws``: the parameter draws to run (a slice of the run's draws; each draw is
@@ -253,15 +325,21 @@ def run_blocks(setup: Setup, rows: pd.DataFrame, draws: slice = slice(None)) -> 
     p, ed = ({k: np.asarray(v)[draws] for k, v in d.items()} for d in (p, ed))
     n_draw = len(p["x_k"])
     ids = rows["person"].to_numpy(int)
-    arr = ppl.arrays(_people(rows), p, seed=setup.streams()[0], ids=ids)
+    if setup.deterministic and not any(name in mk.PARAMS for name, _ in setup.inputs):
+        # the marker model is the same in every draw: so are the people (who has lost intrinsic
+        # factor is drawn per draw), and scenarios differ only by the inputs they set
+        one = ppl.arrays(_people(rows), {k: v[:1] for k, v in p.items()}, seed=setup.streams()[0], ids=ids)
+        arr = {k: np.repeat(v, n_draw, axis=0) if np.ndim(v) == 2 else v for k, v in one.items()}
+    else:
+        arr = ppl.arrays(_people(rows), p, seed=setup.streams()[0], ids=ids, draw_ids=np.arange(setup.draws)[draws])
     u, u_stop = _uniforms(setup, ids)
     shares = {route: rows[col].to_numpy(float) for route, col in adherence.TRAITS.items()}
     h = setup.horizon_days
     surv = (mortality.survival(rows["age"].to_numpy(float), arr["female"], np.arange(h + 1))
             if setup.mortality else np.ones((len(rows), h + 1)))
-    c = setup.costs
-    cm = _Common(p, ed, np.asarray(econ.discount_factor(np.arange(h + 1.0), setup.discount_rate)),
-                 _unit(c, tests={"mma": 1}), _unit(c, tests={"b12": 1}, physician_visits=1),
+    unit = {item: ed[f"{item}_cost"] for item in econ.COST_ITEMS if f"{item}_cost" in ed}
+    cm = _Common(p, ed, unit, _discount(ed["discount_rate_costs"], h), _discount(ed["discount_rate_qalys"], h),
+                 _unit(unit, tests={"mma": 1}), _unit(unit, tests={"b12": 1}, physician_visits=1),
                  evidence.value("cohort_b12_cutoff"))
     p_mma = p_deficient_with_mma(rows) if any(s.confirm_test == "mma" for s in setup.strategies) else None
     n_s, n = len(setup.strategies), len(rows)
@@ -280,4 +358,11 @@ def run_blocks(setup: Setup, rows: pd.DataFrame, draws: slice = slice(None)) -> 
     uniq = np.unique(blocks)
     sums = np.stack([per[:, :, blocks == b].sum(axis=2) for b in uniq])
     year_sums = np.stack([yearly[:, :, blocks == b].sum(axis=2) for b in uniq])
-    return uniq, sums, year_sums
+    member = subgroup_labels(rows).to_numpy()  # (people, variables)
+    kept = [list(OUTCOMES).index(k) for k in SUBGROUP_OUTCOMES]
+    group_sums = np.zeros((len(uniq), len(setup.subgroups), n_s, n_draw, len(kept)))
+    for g, level in enumerate(setup.subgroups):
+        inside = (member == level).any(axis=1)
+        for i, b in enumerate(uniq):
+            group_sums[i, g] = per[:, :, inside & (blocks == b)][..., kept].sum(axis=2)
+    return uniq, sums, year_sums, group_sums

@@ -25,7 +25,7 @@ every value is read by name: the draws' parameters from a record per draw
   combination of itself and the two before it, and the predicted Hb follows from
   the chain's sum;
 * states that feed no requested output are not advanced (cell volumes without
-  ``mcv``, nerve dysfunction without ``neuro_dysfunction``), and dose channels
+  ``mcv``, the nerve chain without a nerve output), and dose channels
   never given are not read (without folic acid, its effect stays 0).
 
 Kept in its own module so that importing the engine does not import numba.
@@ -36,35 +36,37 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from b12sim.physiology import backend, fastmath
+from b12sim.physiology import backend, fastmath, neurology
 from b12sim.physiology.fastmath import exp, log
 from b12sim.physiology.haematology import N_AGE, N_DELAY
+from b12sim.physiology.neurology import N_NERVE
 
 EQ = backend.numba()
 LANES = 32  # (draw, person) cells per block: a multiple of the SIMD width; the work record stays in L1
 DAY_CHUNK = 32  # days of doses and outputs a block copies in and out at a time
-OUTPUTS = ("stores_ug", "b12", "holotc", "mma", "hcy", "hb", "mcv", "reticulocytes", "neuro_dysfunction",
-           "p_permanent")  # in the order of _observe's codes
+OUTPUTS = ("stores_ug", "b12", "holotc", "mma", "hcy", "hb", "mcv", "reticulocytes",
+           *neurology.OUTPUTS)  # in the order of _observe's codes
+NERVE_CODE = OUTPUTS.index(neurology.OUTPUTS[0])  # the first of the nerve outputs
 PARAMS = (  # fields of the per-draw record
     "loss_per_day", "biliary_reabsorbed", "biliary_ug_per_day", "store_median_ug", "recent_per_day", "spill_ug",
     "if_fraction", "if_max_ug", "passive_fraction", "spill_hydroxo_ug", "spill_cyano_ug", "folic_acid_halflife_days",
     "folic_acid_threshold_mg", "folic_acid_bypass",
     "x_k", "n_hinge", "mu_d", "mu_y", "ln_s_med", "ln_fol_hinge", "a_h", "c_f", "marrow_delay_days",
     "reticulocyte_days", "rbc_lifespan_days", "epo_exponent", "mcv_normal_fl", "mcv_per_deficit",
-    "marker_halflife_days", "neuro_onset_days", "neuro_recovery_halflife_days", "neuro_depth_power",
-    "neuro_permanent_p_3mo", "neuro_permanent_p_12mo", "b0", "t0", "kappa_t", "serum_per_ug_recent", "m0", "bm_age",
+    "marker_halflife_days", "neuro_onset_days", "neuro_progress_days", "neuro_fixation_days",
+    "neuro_recovery_halflife_days", "neuro_depth_power", "b0", "t0", "kappa_t", "serum_per_ug_recent", "m0", "bm_age",
     "bm_renal", "a_m", "h0", "bh_age", "bh_renal",
 )
 STATE = (("s", ()), ("r", ()), ("fa", ()), ("dl", ()), ("q", (N_DELAY,)), ("ret", ()), ("ret_vol", ()),
-         ("age", (N_AGE,)), ("age_vol", (N_AGE,)), ("neuro_x", ()), ("neuro_n", ()))  # as engine.initial_state
+         ("age", (N_AGE,)), ("age_vol", (N_AGE,)), ("nerve", (N_NERVE,)))  # as engine.initial_state
 CELL = np.dtype([(k, "f8", shape) for k, shape in STATE]
                 + [(k, "f8") for k in ("dfol", "marrow_sensitivity", "hb_replete", "if_intact", "food", "usual", "a",
-                                       "renal")])
+                                       "renal", "nerve_s")])
 LANE = (  # per lane, besides its states
     # fixed: the pools' and folic acid's half-substep; anchors of the deficits; nerve rates
     "e_s", "e_r", "gain", "fa_left", "folic_acid_threshold_mg", "x_k", "n_hinge", "d_replete", "dfol",
-    "d_folate_marrow", "folic_acid_bypass", "a_h", "c_f", "d_k", "per_deficit", "depth_power", "onset_rate",
-    "recovery_rate",
+    "d_folate_marrow", "folic_acid_bypass", "a_h", "c_f", "d_k", "per_deficit", "depth_power", "nerve_s", "onset_rate",
+    "progress_rate", "fixation_rate", "recovery_rate",
     # fixed: decays and gains of the substep (marker delay, marrow stages, reticulocytes, ageing chain); red cells
     "decay_dl", "gain_dl", "decay_q", "gain_q", "decay_ret", "gain_ret", "k_ret", "k_age", "decay_age", "gain_age",
     "c1", "c2", "c1_ret", "c0_ret", "marrow_sensitivity", "ln_scale", "epo_exponent", "mcv_normal_fl",
@@ -72,7 +74,7 @@ LANE = (  # per lane, besides its states
     # fixed: absorption and outputs
     "if_intact", "if_fraction", "if_max_ug", "passive_fraction", "spill_ug", "food", "usual", "spill_hydroxo_ug",
     "spill_cyano_ug", "b0", "serum_per_ug_recent", "t0", "kappa_t", "ln_s_med", "a", "renal",
-    "m0", "bm_age", "bm_renal", "a_m", "h0", "bh_age", "bh_renal", "theta", "k_weibull",
+    "m0", "bm_age", "bm_renal", "a_m", "h0", "bh_age", "bh_renal",
     # per substep: the ageing chains' sums, then values handed from one loop to the next
     "hb_sum", "vol_sum", "x1", "x2", "fe1", "fe2", "ln_hb", "trial_hb", "d1", "d2", "dmar1", "dmar2", "e1", "e2",
     "q_last", "trial_q_last", "p1", "p2", "ret0", "trial_ret", "vol0", "trial_vol",
@@ -168,9 +170,11 @@ def _lane(work, l, p, c, h):
     """Lane ``l`` of ``work``: the state of cell ``c`` and the constants of its draw ``p`` and person."""
     w = work[0]
     w.s[l], w.r[l], w.fa[l], w.dl[l] = c.s, c.r, c.fa, c.dl
-    w.ret[l], w.ret_vol[l], w.neuro_x[l], w.neuro_n[l] = c.ret, c.ret_vol, c.neuro_x, c.neuro_n
+    w.ret[l], w.ret_vol[l] = c.ret, c.ret_vol
     for j in range(N_DELAY):
         w.q[j, l] = c.q[j]
+    for j in range(N_NERVE):
+        w.nerve[j, l] = c.nerve[j]
     hb_sum, vol_sum = 0.0, 0.0
     for j in range(N_AGE):
         w.age[j, l], w.age_vol[j, l] = c.age[j], c.age_vol[j]
@@ -188,8 +192,9 @@ def _lane(work, l, p, c, h):
     w.d_replete[l] = EQ.deficit(p.ln_s_med, p.x_k, p.n_hinge)
     w.d_folate_marrow[l] = EQ.folate_marrow_deficit(c.dfol, EQ.folate_deficit(p.mu_y, p.ln_fol_hinge), p.a_h, p.c_f)
     w.d_k[l], w.per_deficit[l] = EQ.exposure_anchors(p.x_k, p.n_hinge, p.mu_d)
-    w.depth_power[l] = p.neuro_depth_power
-    w.onset_rate[l], w.recovery_rate[l] = EQ.dysfunction_constants(p.neuro_onset_days, p.neuro_recovery_halflife_days)
+    w.depth_power[l], w.nerve_s[l] = p.neuro_depth_power, c.nerve_s
+    w.onset_rate[l], w.progress_rate[l], w.fixation_rate[l], w.recovery_rate[l] = EQ.nerve_constants(
+        p.neuro_onset_days, p.neuro_progress_days, p.neuro_fixation_days, p.neuro_recovery_halflife_days)
     # decays and gains of the exponential steps
     km = EQ.halflife_rate(p.marker_halflife_days)  # MMA and tHcy follow the deficit with this lag
     kq, kr, ka = EQ.stage_rates(p.marrow_delay_days, p.reticulocyte_days, p.rbc_lifespan_days)
@@ -214,7 +219,6 @@ def _lane(work, l, p, c, h):
     w.ln_s_med[l], w.a[l], w.renal[l] = p.ln_s_med, c.a, c.renal
     w.m0[l], w.bm_age[l], w.bm_renal[l], w.a_m[l] = p.m0, p.bm_age, p.bm_renal, p.a_m
     w.h0[l], w.bh_age[l], w.bh_renal[l] = p.h0, p.bh_age, p.bh_renal
-    w.theta[l], w.k_weibull[l] = EQ.weibull(p.neuro_permanent_p_3mo, p.neuro_permanent_p_12mo)
 
 
 @numba.njit(inline="always", **fastmath.JIT)
@@ -264,7 +268,6 @@ def _substep(work, h, folic, volumes, nerves):
         e2 = EQ.exposure_rate(d2, w.d_k[l], w.per_deficit[l], w.depth_power[l])
         w.e1[l], w.e2[l] = e1, e2
         w.dl[l] = w.dl[l] * w.decay_dl[l] + 0.5 * (d1 + d2) * w.gain_dl[l]
-        w.neuro_x[l] += 0.5 * (e1 + e2) * h
         w.ln_hb[l] = log(w.trial_hb[l])
     for l in range(LANES):  # marrow delay chain, production at the predicted end, reticulocytes
         dq, gq = w.decay_q[l], w.gain_q[l]
@@ -288,11 +291,32 @@ def _substep(work, h, folic, volumes, nerves):
         _ageing(w, w.age_vol, w.vol0, w.trial_vol, w.vol_sum)
     if nerves:
         for l in range(LANES):
-            onset, recovery = w.onset_rate[l], w.recovery_rate[l]
-            on1, k1 = EQ.dysfunction_rates(w.e1[l], onset, recovery)
-            on2, k2 = EQ.dysfunction_rates(w.e2[l], onset, recovery)
-            decay, gain = EQ.first_order_step(0.5 * (k1 + k2), h)
-            w.neuro_n[l] = w.neuro_n[l] * decay + 0.5 * (on1 + on2) * gain
+            _nerve_step(w, l, h)
+
+
+@numba.njit(inline="always", **fastmath.JIT)
+def _nerve_step(w, l, h):
+    """Exponential predictor-corrector step of lane ``l``'s nerve chain, as the engine's (exposure ``e1``
+    at the substep's midpoint, ``e2`` at its end)."""
+    z = w.nerve
+    s, on, pr, fx, rc = w.nerve_s[l], w.onset_rate[l], w.progress_rate[l], w.fixation_rate[l], w.recovery_rate[l]
+    p0, p1, p2, p3, p4, p5, p6, p7, p8 = z[0, l], z[1, l], z[2, l], z[3, l], z[4, l], z[5, l], z[6, l], z[7, l], z[8, l]
+    o1, g1, f1, r1 = EQ.nerve_hazards(w.e1[l], s, on, pr, fx, rc)
+    in1, k1 = EQ.nerve_flows(p0, p1, p2, p3, p4, p5, p6, p7, p8, o1, g1, f1, r1)
+    t0, t1, t2 = _exp_step(p0, in1[0], k1[0], h), _exp_step(p1, in1[1], k1[1], h), _exp_step(p2, in1[2], k1[2], h)
+    t3, t4, t5 = _exp_step(p3, in1[3], k1[3], h), _exp_step(p4, in1[4], k1[4], h), _exp_step(p5, in1[5], k1[5], h)
+    t6, t7, t8 = _exp_step(p6, in1[6], k1[6], h), _exp_step(p7, in1[7], k1[7], h), _exp_step(p8, in1[8], k1[8], h)
+    o2, g2, f2, r2 = EQ.nerve_hazards(w.e2[l], s, on, pr, fx, rc)
+    in2, k2 = EQ.nerve_flows(t0, t1, t2, t3, t4, t5, t6, t7, t8, o2, g2, f2, r2)
+    for j in range(N_NERVE):
+        z[j, l] = _exp_step(z[j, l], 0.5 * (in1[j] + in2[j]), 0.5 * (k1[j] + k2[j]), h)
+
+
+@numba.njit(inline="always", **fastmath.JIT)
+def _exp_step(z, inflow, k, h):
+    """``z`` after ``h`` days of ``dz/dt = inflow - k z`` (constant inflow and ``k``)."""
+    decay, gain = EQ.first_order_step(k, h)
+    return z * decay + inflow * gain
 
 
 @numba.njit(inline="always", **fastmath.JIT)
@@ -346,9 +370,8 @@ def _observe(work, code, v):
     elif code == 7:  # reticulocytes
         for l in range(LANES):
             v[l] = 100.0 * w.ret[l] / (w.ret[l] + w.hb_sum[l])
-    elif code == 8:  # neuro_dysfunction
+    else:  # the nerve outputs, from NERVE_CODE in the order of nerve_outputs
+        z = w.nerve
         for l in range(LANES):
-            v[l] = w.neuro_n[l]
-    else:  # p_permanent
-        for l in range(LANES):
-            v[l] = EQ.p_permanent(w.neuro_x[l], w.theta[l], w.k_weibull[l])
+            v[l] = EQ.nerve_outputs(z[0, l], z[1, l], z[2, l], z[3, l], z[4, l], z[5, l], z[6, l], z[7, l],
+                                    z[8, l])[code - NERVE_CODE]

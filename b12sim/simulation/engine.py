@@ -26,8 +26,9 @@ SUBSTEPS = 4
 KERNEL_MIN = 5_000  # draws x people from which engine.run uses the numba kernel
 OUTPUTS = {  # name -> unit
     "stores_ug": "ug", "b12": "pmol/L", "holotc": "pmol/L", "mma": "umol/L", "hcy": "umol/L",
-    "hb": "g/L", "mcv": "fL", "reticulocytes": "%", "neuro_dysfunction": "fraction 0-1",
-    "p_permanent": "probability",
+    "hb": "g/L", "mcv": "fL", "reticulocytes": "%", "nerve_mild": "probability", "nerve_moderate": "probability",
+    "nerve_severe": "probability", "nerve_severity": "fraction 0-1", "p_permanent": "probability",
+    "p_residual_severe": "probability",
 }
 
 
@@ -102,17 +103,46 @@ def initial_state(q, people, c: mk.Constants) -> dict:
                    hb0)
     mcv0 = np.asarray(people["mcv"], float) * np.ones_like(s)
     mcv0 = np.where(np.isnan(mcv0), haem.new_cell_mcv(dmar, q["mcv_normal_fl"], q["mcv_per_deficit"]), mcv0)
-    e0 = exposure(d, q)
     nd = np.asarray(people["neuro_days"], float) * np.ones_like(s)
+    nerve_s = np.asarray(people["nerve_s"], float) * np.ones_like(s)
     st = {"s": s, "r": r, "fa": zero.copy(), "dl": d,
-          "neuro_x": e0 * nd, "neuro_n": -np.expm1(-e0 * nd / q["neuro_onset_days"])}
+          "nerve": nerve_history(np.maximum(exposure(d, q), 1.0), nd, q)}
     st.update(haem.steady_state(dmar, hb0, mcv0, q))
-    return st | {"dfol": dfol, "food": kept, "usual": usual}
+    return st | {"dfol": dfol, "food": kept, "usual": usual, "nerve_s": nerve_s}
 
 
 def exposure(d, q):
     """Nerve exposure-days per day at B12 deficit ``d``."""
     return neuro.exposure_rate(d, *neuro.exposure_anchors(q["x_k"], q["n_hinge"], q["mu_d"]), q["neuro_depth_power"])
+
+
+def nerve_constants(q):
+    """The nerve chain's rates at one exposure-day per day (:func:`neuro.nerve_constants`)."""
+    return neuro.nerve_constants(q["neuro_onset_days"], q["neuro_progress_days"], q["neuro_fixation_days"],
+                                 q["neuro_recovery_halflife_days"])
+
+
+def nerve_matrix(onset, progress, fixation, recovery) -> np.ndarray:
+    """The nerve chain's rate matrix (..., states, states; 1/day) of :func:`neuro.nerve_generator` for hazards
+    that broadcast (scalars give one matrix)."""
+    return np.stack([np.stack(np.broadcast_arrays(*row), -1)
+                     for row in neuro.nerve_generator(onset, progress, fixation, recovery)], -2)
+
+
+def nerve_history(e, days, q) -> np.ndarray:
+    """State probabilities (:data:`neuro.STATES`, draws, people) of people with ``days`` of nerve symptoms so
+    far, untreated at exposure rate ``e`` since the onset (none without symptoms): the chain's exact
+    solution from the onset state (:data:`neuro.ONSET`)."""
+    from scipy.linalg import expm
+
+    out = np.zeros((neuro.N_NERVE, *days.shape))
+    out[0] = 1.0
+    some = days > 0
+    if some.any():
+        rates = np.broadcast_arrays(*neuro.nerve_hazards(e, 1.0, *nerve_constants(q)), days)
+        gen = nerve_matrix(*(v[some] for v in rates[:4]))
+        out[:, some] = expm(gen * rates[4][some][:, None, None])[:, :, neuro.ONSET].T
+    return out
 
 
 def observe(st, q, people, c: mk.Constants) -> dict:
@@ -130,10 +160,8 @@ def observe(st, q, people, c: mk.Constants) -> dict:
         "mma": np.exp(mk.log_mma(dl, a, rr, q["m0"], q["bm_age"], q["bm_renal"], q["a_m"])),
         "hcy": np.exp(mk.log_hcy(dl, st["dfol"] * (1 - fa_eff), a, rr, q["h0"], q["bh_age"], q["bh_renal"],
                                  q["a_h"], q["c_f"])),
-        "hb": hb, "mcv": mcv, "reticulocytes": ret, "neuro_dysfunction": st["neuro_n"],
-        "p_permanent": neuro.p_permanent(st["neuro_x"], *neuro.weibull(q["neuro_permanent_p_3mo"],
-                                                                      q["neuro_permanent_p_12mo"])),
-    }
+        "hb": hb, "mcv": mcv, "reticulocytes": ret,
+    } | dict(zip(neuro.OUTPUTS, neuro.nerve_outputs(*st["nerve"])))
 
 
 def rates(st, q, c: mk.Constants) -> dict:
@@ -141,10 +169,9 @@ def rates(st, q, c: mk.Constants) -> dict:
     d, dmar = drivers(st["s"], st["r"], st["fa"], st["dfol"], q, c)
     e = exposure(d, q)
     km = kin.halflife_rate(q["marker_halflife_days"])  # MMA and tHcy follow the deficit with this lag
+    inflow, k = neuro.nerve_flows(*st["nerve"], *neuro.nerve_hazards(e, st["nerve_s"], *nerve_constants(q)))
     return haem.marrow_rates(st, dmar, q) | {
-        "neuro_x": (e, 0.0),
-        "neuro_n": neuro.dysfunction_rates(e, *neuro.dysfunction_constants(q["neuro_onset_days"],
-                                                                           q["neuro_recovery_halflife_days"])),
+        "nerve": (np.stack(np.broadcast_arrays(*inflow)), np.stack(np.broadcast_arrays(*k))),
         "dl": (d * km, km)}
 
 
@@ -208,7 +235,8 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
         dose = [np.broadcast_to(np.asarray(doses[ch], float)[..., :days], (n_people, days))
                 for ch in ("oral_ug", "im_hydroxo_ug", "im_cyano_ug", "folic_acid_mg")]
         arr = np.empty((len(outputs), n_draw, n_people, days))
-        _kernel.run(prm, cells, *dose, substeps, codes, "mcv" in outputs, "neuro_dysfunction" in outputs, arr)
+        _kernel.run(prm, cells, *dose, substeps, codes, "mcv" in outputs,
+                    any(k in outputs for k in neuro.OUTPUTS), arr)
         return dict(zip(outputs, arr))
     out = {k: np.empty((n_draw, n_people, days)) for k in outputs}
     h = 1.0 / substeps

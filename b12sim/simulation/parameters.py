@@ -4,7 +4,7 @@ Draw ``i`` pairs the ``i``-th of ``n`` evenly spaced draws of the shipped marker
 posterior (so a diagnosed patient's draw and their simulated course share one
 parameter set) with evenly spaced draws of the calibrated kinetic
 (``treatment.nc``), blood-response (``haematology.nc``) and permanent-deficit
-(``neurology.nc``) posteriors and with prior draws of everything else. Priors come
+(nerve onset, progression and fixation: ``neurology.nc``) posteriors and with prior draws of everything else. Priors come
 from the evidence rows (``data/evidence/treatment.csv``, ``kinetics.csv``): normal
 for ``sd`` rows, log-normal for ``log_sd`` rows, kept inside physiological bounds
 (see :data:`b12sim.defaults.STATUS`, which ``attrs["calibration"]`` of every result repeats).
@@ -18,14 +18,13 @@ from b12sim import evidence
 from b12sim import posterior as shipped
 from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
-from b12sim.physiology import neurology as neuro
 
 # b12sim.calibration.treatment.FREE (that module imports PyMC)
 KINETIC = ("recent_halflife_days", "spill_ug", "spill_hydroxo_ug", "spill_cyano_ug", "serum_per_ug_recent",
            "loss_per_day", "passive_fraction", "biliary_ug_per_day", "if_fraction", "if_max_ug")
 HAEMATOLOGIC = ("marrow_delay_days", "reticulocyte_days", "epo_exponent", "marrow_sensitivity",
                 "rbc_lifespan_days", "mcv_normal_fl", "mcv_per_deficit")  # b12sim.calibration.haematology.FREE
-NEUROLOGIC = ("neuro_permanent_p_3mo", "neuro_permanent_p_12mo")  # b12sim.calibration.neurology.FREE
+NEUROLOGIC = ("neuro_onset_days", "neuro_progress_days", "neuro_fixation_days")  # b12sim.calibration.neurology.FREE
 CALIBRATED = ({name: "treatment" for name in KINETIC} | {name: "haematology" for name in HAEMATOLOGIC}
               | {name: "neurology" for name in NEUROLOGIC})
 
@@ -48,9 +47,10 @@ PRIORS = {
     "hb_replete_male": ("hb_replete_male", 125.0, 175.0),
     "folic_acid_halflife_days": ("folic_acid_halflife_days", 0.1, 10.0),
     "folic_acid_bypass": ("folic_acid_marrow_bypass", 0.0, 1.0),
-    "neuro_permanent_p_3mo": ("neuro_permanent_p_3mo", 0.02, 0.6),
-    "neuro_permanent_p_12mo": ("neuro_permanent_p_12mo", 0.0, 0.98),
-    "neuro_onset_days": ("neuro_onset_days", 5.0, 730.0),
+    "neuro_onset_days": ("neuro_onset_days", 20.0, 3650.0),
+    "neuro_progress_days": ("neuro_progress_days", 15.0, 3650.0),
+    "neuro_fixation_days": ("neuro_fixation_days", 10.0, 3650.0),
+    "neuro_susceptibility_sd": ("neuro_susceptibility_log_sd", 0.1, 2.5),
     "neuro_depth_power": ("neuro_depth_power", 1.0, 8.0),
     "neuro_recovery_halflife_days": ("neuro_recovery_halflife_days", 5.0, 730.0),
     "if_fraction": ("if_fraction_small_dose", 0.2, 0.9),
@@ -97,8 +97,6 @@ def draw(n: int, seed, *, prior: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     for name, tree in CALIBRATED.items():
         if name not in prior:
             p[name] = shipped.thin(shipped.load_posterior(tree), (name,), n)[name]
-    # the 12-month probability of permanent damage is above the 3-month one
-    p["neuro_permanent_p_12mo"] = np.maximum(p["neuro_permanent_p_12mo"], p["neuro_permanent_p_3mo"] + neuro.MIN_GAP)
     ev = evidence.value
     p["biliary_reabsorbed"] = np.full(n, ev("biliary_reabsorbed_fraction"))
     p["recent_per_day"] = kin.halflife_rate(p["recent_halflife_days"])

@@ -17,7 +17,7 @@ from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
 from b12sim.simulation import engine
 
-EXACT = ("s", "r", "fa", "dfol", "food", "usual")  # states known in closed form within a day
+EXACT = ("s", "r", "fa", "dfol", "food", "usual", "nerve_s")  # states known in closed form within a day
 
 
 def run_one(p: dict, people: dict, doses: dict, days: int, *, draw: int = 0, person: int = 0,

@@ -118,7 +118,8 @@ def _first_day(mask: xr.DataArray) -> xr.DataArray:
 def summarise(ds: xr.Dataset) -> dict:
     """Headline numbers of a simulation: medians and 95% intervals over draws and people.
 
-    ``p_permanent_damage`` (mean at the horizon) with ``_interval`` (over draws);
+    ``p_permanent_damage`` (mean at the horizon) with ``_interval`` (over draws), and the same for
+    ``p_residual_severe`` (a moderate-severe permanent deficit) when simulated;
     ``day_hb_normal``, ``day_mma_normal``, ``day_b12_normal``: first day from which
     Hb stays in the normal range, MMA below the upper reference limit, serum B12 at
     least the conventional cut-off (median over the draws that get there, with
@@ -136,6 +137,9 @@ def summarise(ds: xr.Dataset) -> dict:
         raise InputError("ds", sorted(ds.data_vars), "a simulation with hb, mma, b12 and p_permanent")
     out = {"p_permanent_damage": float(ds["p_permanent"].isel(day=-1).mean())}
     out["p_permanent_damage_interval"] = band(ds["p_permanent"].isel(day=-1).mean("person"))[1]
+    if "p_residual_severe" in ds:
+        out["p_residual_severe"] = float(ds["p_residual_severe"].isel(day=-1).mean())
+        out["p_residual_severe_interval"] = band(ds["p_residual_severe"].isel(day=-1).mean("person"))[1]
     for name, mask in (("hb", ds["hb"] >= ds["hb_normal"]),
                        ("mma", ds["mma"] <= evidence.value("ref_mma_high")),
                        ("b12", ds["b12"] >= evidence.value("low_b12_cut"))):
@@ -149,6 +153,7 @@ def summarise(ds: xr.Dataset) -> dict:
 
 SUMMARY_ROWS = {  # summarise() key -> (what it is, unit)
     "p_permanent_damage": ("P(permanent nerve deficit) at the horizon, mean", "probability"),
+    "p_residual_severe": ("P(moderate-severe permanent nerve deficit) at the horizon, mean", "probability"),
     "day_hb_normal": ("first day from which Hb stays in the normal range, median", "day"),
     "day_mma_normal": ("first day from which MMA stays below the upper reference limit, median", "day"),
     "day_b12_normal": ("first day from which serum B12 stays at or above the cut-off, median", "day"),
@@ -198,8 +203,8 @@ def delay_curve(patient, regimens=("uk_im_hydroxo_neuro", "oral_2mg_daily", "fol
 
     One patient (as for :func:`simulate`); every delay of a regimen runs in one
     vectorized pass with the same parameter draws. Returns a DataFrame with
-    ``regimen``, ``delay_days``, ``p_permanent`` (mean over draws) and its 95%
-    interval ``lo``/``hi``.
+    ``regimen``, ``delay_days``, ``p_permanent`` (any permanent deficit; mean over draws) and its 95%
+    interval ``lo``/``hi``, and ``p_residual_severe`` (moderate-severe) with ``severe_lo``/``severe_hi``.
     """
     person = ppl.from_patient(patient)
     if len(person) != 1:
@@ -212,10 +217,13 @@ def delay_curve(patient, regimens=("uk_im_hydroxo_neuro", "oral_2mg_daily", "fol
     rows = []
     for reg in regs:
         _, _, out, _ = _run(person * len(delays), [reg] * len(delays), delays, horizon, draws, seed,
-                            engine.SUBSTEPS, False, outputs=("p_permanent",), ids=[0] * len(delays))
-        pp = out["p_permanent"][:, :, -1]  # (draws, delays)
+                            engine.SUBSTEPS, False, outputs=("p_permanent", "p_residual_severe"),
+                            ids=[0] * len(delays))
+        pp, ps = out["p_permanent"][:, :, -1], out["p_residual_severe"][:, :, -1]  # (draws, delays)
         for j, d in enumerate(delays):
             lo, hi = np.quantile(pp[:, j], [0.025, 0.975])
+            slo, shi = np.quantile(ps[:, j], [0.025, 0.975])
             rows.append({"regimen": reg.name, "delay_days": d, "p_permanent": float(pp[:, j].mean()),
-                         "lo": float(lo), "hi": float(hi)})
+                         "lo": float(lo), "hi": float(hi), "p_residual_severe": float(ps[:, j].mean()),
+                         "severe_lo": float(slo), "severe_hi": float(shi)})
     return pd.DataFrame(rows)

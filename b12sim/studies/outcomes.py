@@ -2,7 +2,7 @@
 
 An ``outcome`` text names a statistic at the row's ``day``. Laboratory markers (``b12``,
 ``holotc``, ``mma``, ``hcy``; canonical units) are *measured* results, with their noise;
-simulator outputs (``hb`` g/L, ``mcv`` fL, ``p_permanent``, ``neuro_dysfunction``) are
+simulator outputs (``hb`` g/L, ``mcv`` fL, ``p_permanent``, ``p_residual_severe``, ``nerve_severity``) are
 taken as they are. A condition is ``<marker> <op> <cut>`` (``<``, ``<=``, ``>``, ``>=``).
 
 * ``share b12 < 148`` (or ``share b12 < 148 and hcy > 10``): the share meeting it;
@@ -15,6 +15,9 @@ taken as they are. A condition is ``<marker> <op> <cut>`` (``<``, ``<=``, ``>``,
   results every 182 days, the median first day the condition is met (never counts as
   later than any day), or the share who met it by ``day``;
 * ``recovered``: the share without a permanent nerve deficit (mean of ``1 - p_permanent``);
+* ``onset_share hb >= 120`` (``and`` more conditions): among the onsets of clinical nerve involvement up to
+  ``day`` (each day's rise of P(any involvement), summed over people), the share at which the condition
+  holds: what a series of patients presenting with nerve symptoms would show;
 * ``auc b12 for mma > 0.75``: the area under the ROC curve of a low result of the first
   marker for the condition; ``lr_pos b12 < 148 for mma > 0.271`` (``lr_neg``): the
   likelihood ratio of a positive (negative) test for the condition;
@@ -34,12 +37,13 @@ import numpy as np
 from b12sim.errors import InputError
 
 LABS = ("b12", "holotc", "mma", "hcy")
-OUTPUTS = ("hb", "mcv", "p_permanent", "neuro_dysfunction")
+OUTPUTS = ("hb", "mcv", "p_permanent", "p_residual_severe", "nerve_severity")
 OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 DIETS = ("vegetarian", "vegan", "low_intake")
+NERVE_LEVELS = ("nerve_mild", "nerve_moderate", "nerve_severe")
 _C = rf"({'|'.join(LABS + OUTPUTS)})\s*(<=|>=|<|>)\s*(-?[0-9.]+)"
 _M = rf"({'|'.join(LABS + OUTPUTS)})"
-FORMS = ("share <condition> [and <condition>]", "mean|median|change_diff|diff_mean|ratio_mean|ratio_start <marker>",
+FORMS = ("share|onset_share <condition> [and <condition>]", "mean|median|change_diff|diff_mean|ratio_mean|ratio_start <marker>",
          "first_day_median|first_day_share <condition> every <days>", "recovered", "auc <marker> for <condition>",
          "lr_pos|lr_neg <condition> for <condition>", "steady_ratio " + "|".join(DIETS), "annual_cost")
 
@@ -65,6 +69,8 @@ class Outcome:
         names = [c[0] for c in self.conditions] + ([self.marker] if self.marker else [])
         if self.kind == "recovered":
             names.append("p_permanent")
+        if self.kind == "onset_share":
+            names += list(NERVE_LEVELS)
         return tuple(dict.fromkeys(names))
 
     def value(self, arm: dict, comparator: dict | None, day: int) -> float:
@@ -76,6 +82,11 @@ class Outcome:
 
         if k == "share":
             return float(np.logical_and.reduce([met(c, arm, day) for c in self.conditions]).mean())
+        if k == "onset_share":
+            involved = sum(arm[lv][:, : day + 1] for lv in NERVE_LEVELS)
+            onset = np.maximum(np.diff(involved, axis=1), 0.0)  # (people, days): the rise over each day
+            held = np.logical_and.reduce([OPS[c[1]](arm[c[0]][:, 1: day + 1], c[2]) for c in self.conditions])
+            return float((onset * held).sum() / onset.sum()) if onset.sum() > 0 else float("nan")
         if k == "mean":
             return float(arm[m][:, day].mean())
         if k == "median":
@@ -124,7 +135,7 @@ def parse(text: str) -> Outcome:
     """The :class:`Outcome` of an ``outcome`` text (see the module doc)."""
     t = " ".join(str(text).strip().lower().split())
     kind, _, rest = t.partition(" ")
-    if kind == "share":
+    if kind in ("share", "onset_share"):
         conds = [_condition(part) for part in rest.split(" and ")]
         if all(conds):
             return Outcome(kind, tuple(conds))
