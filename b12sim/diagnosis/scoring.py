@@ -141,9 +141,11 @@ def _reference(obs, a, r, risks, dr: Draws, masks, hx, hy):
         et = obs[T] - mk.log_holotc(x, col("t0"), col("kappa_t"), c.ln_s_med)
         vb, vt, cv = sd["b12"] ** 2, sd["holotc"] ** 2, mk.b12_holotc_residual_cov(p)[:, None]
         ll_bt = -0.5 * (eb * eb * vt - 2.0 * cv * eb * et + et * et * vb) / (vb * vt - cv * cv)
-    if has[M]:
-        ll[M] = -0.5 * ((obs[M] - mk.log_mma(dfx, a, r, col("m0"), col("bm_age"), col("bm_renal"), col("a_m")))
-                        / sd["mma"]) ** 2
+    if has[M]:  # the usual residual or one raised by causes unrelated to B12 (markers.mma_log_lik)
+        terms = mk.mma_terms(mk.mma_other_logit(a, r, col("mo_logit0"), col("mo_age"), col("mo_renal")), sd["mma"],
+                             col("mo_sd"))
+        ll[M] = mk.mma_log_lik(obs[M], mk.log_mma(dfx, a, r, col("m0"), col("bm_age"), col("bm_renal"), col("a_m")),
+                               col("mo_shift"), *terms)
     y, ind_y, fdy = folate_grid(c, hy)
     my, sy = _folate_posterior(obs[F] if has[F] else np.nan, tab)
     out_sub = np.empty(len(masks))

@@ -27,7 +27,7 @@ DERIVED = (
     "b_x0", "b_w", "b_p",  # serum B12, linear in x: ln value at x = 0, slope / SD^2, slope^2 / SD^2 (its precision)
     "t_x0", "t_w", "t_p",  # holoTC, the same
     "bt_wb", "bt_wt", "bt_p",  # both measured (correlated residuals, markers.pair_weights): weights and precision
-    "m_isd", "h_isd",  # 1 / total SD of ln MMA and of ln tHcy
+    "m_sd", "h_isd",  # total SD of ln MMA (usual residual); 1 / total SD of ln tHcy
     "f_p", "f_v", "f_sd", "f_r",  # folate: a result's precision about y; variance, SD, 1/sqrt(2 var) of y given it
     "p_fol0",  # P(folate deficient) without a folate result
 )
@@ -49,7 +49,7 @@ def draw_record(dr: Draws) -> np.ndarray:
         out |= {f"{m}_x0": x0, f"{m}_w": slope / s**2, f"{m}_p": (slope / s) ** 2, f"{m}_slope": slope}
     out["bt_wb"], out["bt_wt"], out["bt_p"] = mk.pair_weights(out.pop("b_slope"), out.pop("t_slope"), sd["b12"] ** 2,
                                                               sd["holotc"] ** 2, mk.b12_holotc_residual_cov(p))
-    out["m_isd"], out["h_isd"] = 1.0 / sd["mma"], 1.0 / sd["hcy"]
+    out["m_sd"], out["h_isd"] = sd["mma"], 1.0 / sd["hcy"]
     out["f_p"] = sd["folate"] ** -2
     out["f_v"] = mk.posterior_variance(p["sigma_y"], out["f_p"])
     out["f_sd"], out["f_r"] = np.sqrt(out["f_v"]), 1.0 / np.sqrt(2.0 * out["f_v"])

@@ -37,7 +37,11 @@ haptocorrin part's, so its between-person SD is ``s_b`` (:func:`b12_between_sd`)
 residual shares ``f s_t^2`` with holoTC's (:func:`b12_holotc_cov`). The store scale keeps serum
 B12's slope at 1 (the kinetics read stores off serum B12), which sets the haptocorrin part's
 slope (:func:`haptocorrin_slope`).
-* MMA        = m0 + bm_age a + bm_renal r + a_m D(x)
+* MMA        = m0 + bm_age a + bm_renal r + a_m D(x), and in a share of people an elevation unrelated to
+  B12 (renal handling beyond eGFR, gut propionate, genetic variants): with log-odds
+  ``mo_logit0 + mo_age a + mo_renal r`` (:func:`mma_other_logit`) ln MMA is raised by a lasting
+  ``N(mo_shift, mo_sd)`` on top (:func:`mma_log_lik`, :func:`mma_components`). This keeps a raised MMA
+  from nearly always meaning low stores, as published accuracy studies find (Clarke 2007, Willis 2011).
 * tHcy       = h0 + bh_age a + bh_renal r + a_h D(x) + c_f softplus(ln F_h - y)
 * folate     = y
 
@@ -72,6 +76,7 @@ PARAMS = (
     "b0", "t0", "kappa_t", "m0", "a_m", "bm_age", "bm_renal",
     "h0", "a_h", "bh_age", "bh_renal", "c_f", "mu_y", "sigma_y",
     "s_b", "s_t", "s_m", "s_h", "s_f", "s_c",
+    "mo_logit0", "mo_age", "mo_renal", "mo_shift", "mo_sd",
     "delta_vegan", "delta_metformin", "delta_ppi",
     "p_pernicious_anaemia", "p_ileal_resection", "p_bariatric",
 )
@@ -172,6 +177,36 @@ def holotc_with_recent(x, recent_ug, t0, kappa_t, b0, serum_per_ug_recent, ln_s_
 def log_mma(d, a, r, m0, bm_age, bm_renal, a_m):
     """ln MMA (umol/L) expected at B12 deficit ``d``, centred age ``a`` and renal term ``r``."""
     return m0 + bm_age * a + bm_renal * r + a_m * d
+
+
+def mma_other_logit(a, r, mo_logit0, mo_age, mo_renal):
+    """Log-odds that a person's MMA is raised by causes unrelated to B12, at centred age ``a`` and renal term ``r``."""
+    return mo_logit0 + mo_age * a + mo_renal * r
+
+
+def mma_other_sd(sd, mo_sd):
+    """SD (log units) of ln MMA about its mean in people with a raised MMA unrelated to B12: the usual SD ``sd``
+    and the spread ``mo_sd`` of the elevation combined."""
+    return sqrt(sd**2 + mo_sd**2)
+
+
+def mma_log_lik(v, mean, mo_shift, isd, isd_o, lw_main, lw_o):
+    """ln likelihood of ln MMA ``v`` (umol/L) with expected value ``mean`` (:func:`log_mma`), up to a constant and
+    at most 0: the usual residual (inverse SD ``isd``, log weight ``lw_main``) or, raised by causes unrelated to B12,
+    one about ``mean + mo_shift`` (inverse SD ``isd_o``; log weight ``lw_o``, which includes ``ln(isd_o / isd)``);
+    constants from :func:`mma_terms`."""
+    e = (v - mean) * isd
+    main = lw_main - 0.5 * e * e
+    f = (v - mean - mo_shift) * isd_o
+    return main + softplus(lw_o - 0.5 * f * f - main)
+
+
+def mma_terms(lo, sd, mo_sd):
+    """Per-person constants of :func:`mma_log_lik` from the log-odds ``lo`` (:func:`mma_other_logit`) and the
+    usual SD ``sd`` of ln MMA and the elevation's spread ``mo_sd``: ``(isd, isd_o, lw_main, lw_o)``."""
+    lw_main, lw_other = component_log_weights(lo)
+    sd_o = mma_other_sd(sd, mo_sd)
+    return 1.0 / sd, 1.0 / sd_o, lw_main, lw_other + log(sd / sd_o)
 
 
 def log_hcy(d, dfol, a, r, h0, bh_age, bh_renal, a_h, c_f):
@@ -302,6 +337,14 @@ def log_sds(p, c: Constants):
 def b12_holotc_residual_cov(p):
     """:func:`b12_holotc_cov` for a parameter mapping ``p``."""
     return b12_holotc_cov(holotc_share(p["t0"], p["b0"]), p["s_t"])
+
+
+def mma_components(a, r, p, c: Constants):
+    """ln MMA's residual about :func:`log_mma` at centred age ``a`` and renal term ``r``, a mixture:
+    ``((weight, shift, sd) usual, (weight, shift, sd) raised by causes unrelated to B12)``."""
+    lw_main, lw_other = component_log_weights(mma_other_logit(a, r, p["mo_logit0"], p["mo_age"], p["mo_renal"]))
+    sd = log_sds(p, c)["mma"]
+    return (exp(lw_main), 0.0, sd), (exp(lw_other), p["mo_shift"], mma_other_sd(sd, p["mo_sd"]))
 
 
 def shares_residual(m1, m2) -> bool:

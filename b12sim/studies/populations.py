@@ -131,8 +131,9 @@ def sample(spec: Spec, n: int, params: dict, seed: int) -> pd.DataFrame:
     for m, k in mk.BETWEEN.items():
         sb, sw = params[k], c.within[m]
         share = sb**2 / (sb**2 + sw**2)
-        resid = np.log(df[m].to_numpy(float)) - means[m]
-        df[f"between_{m}"] = share * resid + math.sqrt(share) * sw * rng.standard_normal(len(df))
+        lasting = df["mma_raised_ln"].to_numpy() if m == "mma" else 0.0  # MMA raised by causes unrelated to B12
+        resid = np.log(df[m].to_numpy(float)) - means[m] - lasting
+        df[f"between_{m}"] = lasting + share * resid + math.sqrt(share) * sw * rng.standard_normal(len(df))
     return df
 
 
