@@ -21,7 +21,8 @@ X_GRID = grids.store_nodes(grids.CALIBRATION_NODES)  # quadrature nodes: ln stor
 Y_GRID = grids.Y_CALIBRATION  # ... and ln true folate (nmol/L)
 
 
-def _phi(z, xp):
+def normal_cdf(z, xp):
+    """Standard normal CDF (numpy or PyTensor)."""
     if xp is np:
         return ndtr(z)
     return 0.5 * (1.0 + xp.erf(z / math.sqrt(2.0)))
@@ -57,9 +58,9 @@ def cdf_given_x(marker, value, p, c, xp, *, age, egfr):
     lv = math.log(value)
     if marker == "hcy":
         mu = backend.of(xp).log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, p, c)["hcy"]
-        return (_phi((lv - mu) / sd, xp) * y_weights(p, xp)[None, :]).sum(axis=1)
+        return (normal_cdf((lv - mu) / sd, xp) * y_weights(p, xp)[None, :]).sum(axis=1)
     mu = backend.of(xp).log_means(X_GRID, 0.0, age, egfr, p, c)[marker]
-    return _phi((lv - mu) / sd, xp)
+    return normal_cdf((lv - mu) / sd, xp)
 
 
 def band_prob(lo, hi, p, c, xp, *, age, egfr):
@@ -123,7 +124,7 @@ def predictions(p, c, xp=np):
         m = (wd * mean_given_x(marker, p, c, xp, age=age_c, egfr=egfr_c)).sum()
         out[f"kuzminski_log_mean_{marker}"] = xp.log(m)
     sd_f = backend.of(xp).log_sds(p, c)["folate"]
-    out["kuzminski_folate_deficient"] = _phi(
+    out["kuzminski_folate_deficient"] = normal_cdf(
         (c.ln_fol_def - p["mu_y"]) / xp.sqrt(p["sigma_y"] ** 2 + sd_f**2), xp)
 
     age_h, egfr_h = ev("hospital_age"), ev("hospital_egfr")
@@ -148,7 +149,7 @@ def predictions(p, c, xp=np):
         wa = x_weights(p, c, xp, age=51.0, risks=risks)
         out[f"metformin_low_b12_{arm}"] = (wa * cdf_given_x("b12", mcut, p, c, xp, age=51.0, egfr=mk.EGFR_REF)).sum()
 
-    ind = _phi((p["x_k"] - X_GRID) / 0.02, xp)  # P(x < x_k) on the grid, smoothed over 0.02 ln-units
+    ind = normal_cdf((p["x_k"] - X_GRID) / 0.02, xp)  # P(x < x_k) on the grid, smoothed over 0.02 ln-units
     for k in ("vegan", "ppi"):
         wa = x_weights(p, c, xp, age=60.0, risks={k: 1.0})
         out[f"{k}_deficient"] = (wa * ind).sum()
