@@ -220,11 +220,11 @@ pd.DataFrame({name: {label: show(*unpack(s, key), fmt) for key, (label, fmt) in 
     md(r"""
 * Serum B12 is normal from day 1 under IM treatment; MMA follows within one to two weeks (IM) or about two months (oral).
 * Hb becomes normal for good in most but not all draws. The simulator takes the measured day-0 Hb as the patient's
-  untreated steady state (`anchor_hb` in `b12sim/simulation/engine.py`): where a draw's marrow sensitivity and
-  B12 deficit would predict a worse anaemia than measured, the sensitivity is lowered; where they predict a milder
-  one, the shortfall is put down to other causes and does not correct. Treated Hb therefore recovers towards each
-  draw's replete Hb (prior 135 +- 10 g/L for women), with a transient overshoot of a few g/L while the cells made in
-  the recovery burst outnumber the few made during the anaemia that age out:
+  untreated steady state (`anchor_hb` in `b12sim/simulation/engine.py`): the patient's marrow susceptibility becomes
+  the one that, with the draw's replete Hb and the B12 deficit, gives the measured Hb; an anaemia deeper than even a
+  very susceptible marrow (3 log-SDs) would show is put down to other causes and does not correct. Treated Hb
+  therefore recovers towards each draw's replete Hb (prior 135 +- 10 g/L for women), with a transient overshoot of a
+  few g/L while the cells made in the recovery burst outnumber the few made during the anaemia that age out:
 """),
     code(r"""
 p0 = float(runs["oral_2mg_daily"]["p_permanent"].isel(person=0, day=0).mean())
