@@ -302,6 +302,8 @@ def _nerve_day(work):
     w = work[0]
     z = w.nerve
     for l in range(LANES):
+        if w.e_day[l] == 0.0 and z[0, l] == 1.0:  # no exposure and no involvement: the step changes nothing
+            continue
         s, on, pr, fx, rc = w.nerve_s[l], w.onset_rate[l], w.progress_rate[l], w.fixation_rate[l], w.recovery_rate[l]
         o, g, f, r = EQ.nerve_hazards(w.e_day[l], s, on, pr, fx, rc)
         w.e_day[l] = 0.0
