@@ -90,29 +90,22 @@ def _jit(**options):
 
 
 @_jit(parallel=True)
-def run(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, substeps, codes, volumes, nerves, out):
-    """Advance every (draw, person) of ``cells`` (draws, people) under the draws' parameters ``prm``;
-    ``out`` (outputs, draws, people, days) is filled in place with the outputs ``codes`` (see :data:`OUTPUTS`)."""
+def run(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps, codes, volumes, nerves, out, first,
+        last):
+    """Advance blocks ``first .. last - 1`` of the (draw, person) cells of ``cells`` (draws, people) under the
+    draws' parameters ``prm``; ``out`` (outputs, draws, people, days) is filled in place with the outputs ``codes``
+    (see :data:`OUTPUTS`). ``given`` (4,): whether each dose channel holds any dose (channels never given are
+    not read)."""
     nd, n = cells.shape
-    given = np.array([_nonzero(oral_ug), _nonzero(hydroxo_ug), _nonzero(cyano_ug), _nonzero(folic_mg)])
+    end = min(last * LANES, nd * n)
     # one write per 4 KiB makes a fresh ``out`` resident in order, much faster than in the blocks' scattered order
-    for cell in numba.prange(nd * n):
+    for cell in numba.prange(first * LANES, end):
         for o in range(out.shape[0]):
             for d in range(0, out.shape[3], 512):
                 out[o, cell // n, cell % n, d] = 0.0
-    for block in numba.prange((nd * n + LANES - 1) // LANES):
+    for block in numba.prange(first, last):
         _block(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps, codes, volumes, nerves, out,
                block * LANES)
-
-
-@_jit()
-def _nonzero(a):
-    """Whether any dose in ``a`` (people, days) is given."""
-    for i in range(a.shape[0]):
-        for d in range(a.shape[1]):
-            if a[i, d] != 0:
-                return True
-    return False
 
 
 @_jit()

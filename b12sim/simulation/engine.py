@@ -26,6 +26,7 @@ from b12sim.physiology import neurology as neuro
 
 SUBSTEPS = 4
 KERNEL_MIN = 5_000  # draws x people from which engine.run uses the numba kernel
+KERNEL_CALL_CELL_DAYS = 1_000_000  # (draw, person, day) cells per kernel call: well under a second
 ANCHOR_SPREAD = 3.0  # log-SDs of marrow susceptibility a measured anaemia may imply (beyond: other causes)
 OUTPUTS = {  # name -> unit
     "stores_ug": "ug", "b12": "pmol/L", "holotc": "pmol/L", "mma": "umol/L", "hcy": "umol/L",
@@ -258,8 +259,12 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
         dose = [np.broadcast_to(np.asarray(doses[ch], float)[..., :days], (n_people, days))
                 for ch in ("oral_ug", "im_hydroxo_ug", "im_cyano_ug", "folic_acid_mg")]
         arr = np.empty((len(outputs), n_draw, n_people, days))
-        _kernel.run(prm, cells, *dose, substeps, codes, "mcv" in outputs,
-                    any(k in outputs for k in neuro.OUTPUTS), arr)
+        given = np.array([bool(np.any(v != 0)) for v in dose])
+        blocks = -(-n_draw * n_people // _kernel.LANES)
+        step = max(1, KERNEL_CALL_CELL_DAYS // (_kernel.LANES * max(days, 1)))
+        for first in range(0, blocks, step):  # Ctrl-C gets through between calls
+            _kernel.run(prm, cells, *dose, given, substeps, codes, "mcv" in outputs,
+                        any(k in outputs for k in neuro.OUTPUTS), arr, first, min(first + step, blocks))
         return dict(zip(outputs, arr))
     out = {k: np.empty((n_draw, n_people, days)) for k in outputs}
     h = 1.0 / substeps
