@@ -128,7 +128,7 @@ plt.show()
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))
 res.plot_evpi(axes[0])
-res.plot_evppi(axes[1], groups=["utilities", "neurology", "haematology", "diagnosis"])
+res.plot_evppi(axes[1])  # the groups these draws can estimate
 fig.tight_layout()
 plt.show()
 evpi = res.evpi()
