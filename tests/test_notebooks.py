@@ -182,6 +182,37 @@ def test_stored_notebook_is_executed(path):
     assert _n_png(nb) >= 1, f"{path.name}: no figure (image/png) among the stored outputs"
 
 
+def test_make_notebooks_takes_the_script_and_keeps_later_notebook_edits(tmp_path):
+    """tools/execute_notebooks.py takes the script's cells with the stored ids, and refuses a notebook
+    edited after its script (an .ipynb newer than its script is fine while they hold the same cells)."""
+    import importlib.util
+    import os
+    import shutil
+
+    import nbformat
+
+    tools = NOTEBOOKS.parent / "tools"
+    spec = importlib.util.spec_from_file_location("execute_notebooks", tools / "execute_notebooks.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    script, path = tmp_path / SCRIPTS[0].name, tmp_path / PATHS[0].name
+    shutil.copy(SCRIPTS[0], script)
+    shutil.copy(PATHS[0], path)
+    stored = nbformat.read(path, as_version=4)
+    script.write_text(script.read_text().replace("# %%\n", "# %%\n# edited\n", 1))
+    os.utime(path, (1e9, 1e9))  # the script is the newer file
+    nb = tool.paired(script)
+    assert [c.id for c in nb.cells] == [c.id for c in stored.cells]
+    assert sum(c.source.startswith("# edited") for c in nb.cells) == 1
+    os.utime(script, (1e9, 1e9))
+    os.utime(path, (1e9 + 60, 1e9 + 60))  # the notebook is newer, and holds other cells
+    with pytest.raises(SystemExit, match="edited after"):
+        tool.paired(script)
+    shutil.copy(SCRIPTS[0], script)
+    os.utime(script, (1e9, 1e9))
+    assert tool.cells(tool.paired(script)) == tool.cells(stored)
+
+
 @pytest.fixture
 def this_interpreter_kernel(tmp_path, monkeypatch):
     """A kernelspec that starts ipykernel with ``sys.executable``, whatever kernels the user has."""

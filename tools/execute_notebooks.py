@@ -5,8 +5,9 @@ percent format, the source people edit and review, and ``NN_name.ipynb``, the sa
 executed. ``python tools/execute_notebooks.py [name-part ...]`` takes the cells of every script
 (or of those whose file name contains one of the arguments), keeps the stored notebook's cell
 ids and metadata, runs it top to bottom with nbclient (kernel ``python3``, the interpreter
-running this script) from the notebooks/ folder, and writes the .ipynb. A notebook whose cells
-were edited after its script (outside jupytext) is refused, so that no edit is lost.
+running this script) from the notebooks/ folder, and writes the .ipynb as JupyterLab and
+``jupytext --sync`` write it. A notebook whose cells were edited after its script (outside
+jupytext) is refused, so that no edit is lost.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 from jupytext.combine import combine_inputs_with_outputs
+from jupytext.config import load_jupytext_config
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -31,7 +33,7 @@ def cells(nb) -> list[tuple[str, str]]:
 
 def paired(script: Path):
     """The script's cells, with the cell ids and metadata of the stored notebook where there is one."""
-    nb = jupytext.read(script)
+    nb = jupytext.read(script, config=load_jupytext_config(str(script)))  # as JupyterLab and jupytext --sync do
     path = script.with_suffix(".ipynb")
     if not path.exists():
         return nb
