@@ -25,8 +25,9 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PYBIN) -m benchmarks
 
+# each notebooks/NN_name.ipynb from its NN_name.py (jupytext pair), executed; NB=03 for those named *03*
 notebooks: $(STAMP)
-	$(PYBIN) tools/execute_notebooks.py
+	$(PYBIN) tools/execute_notebooks.py $(NB)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )

@@ -30,6 +30,34 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     args.renamed = getattr(args, "renamed", {})
+    with _interrupts() as interrupted:
+        return _run(args, interrupted)
+
+
+@contextlib.contextmanager
+def _interrupts():
+    """Record Ctrl-C (then raise KeyboardInterrupt as usual) while a command runs: a library that turns the
+    interrupt into another error (an interrupted sampler returning NaN) still ends as interrupted."""
+    import signal
+    import threading
+
+    seen: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def handler(signum, frame):
+        seen.append(True)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run(args, interrupted: list) -> int:
     try:
         rc = {"diagnose": _diagnose, "simulate": _simulate, "decide": _decide, "calibrate": _calibrate, "validate": _validate, "compare": _compare,
               "accuracy": _accuracy, "strategies": _strategies, "regimens": _regimens, "demo": _demo}[args.command](args)
@@ -46,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         _drop_stdout()
         return BROKEN_PIPE
     except Exception as e:  # a bug, not the user's fault: still one line, with a way to see more
+        if interrupted:  # the interrupt surfaced as another error
+            print("error: interrupted", file=sys.stderr)
+            return 130
         if os.environ.get("B12SIM_DEBUG"):
             raise
         print(f"error: internal error ({type(e).__name__}: {e}); please report it, "
@@ -494,5 +525,21 @@ def _demo(args) -> int:
     return run(args.figures)
 
 
+def console() -> None:
+    """The ``b12sim`` command: :func:`main`, and after Ctrl-C an immediate exit 130 that leaves no worker
+    process behind (a Dask worker busy in a kernel call is killed; exit hooks that would wait for it are
+    skipped; result sets are already whole, see :mod:`b12sim.io`)."""
+    rc = main()
+    if rc == 130:
+        import multiprocessing
+
+        for child in multiprocessing.active_children():
+            child.kill()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(rc)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

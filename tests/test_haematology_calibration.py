@@ -47,7 +47,7 @@ def test_shipped_posterior_converged_and_meets_target5(shipped):
     assert bool(checks["inside"].all())
     peak = checks.sel(feature="retic_peak_day")
     assert abs(float(peak.post_median) - 8) < abs(0.5 * (float(peak.prior_lo) + float(peak.prior_hi)) - 8)
-    assert "5 of 5 observations inside" in report(shipped)
+    assert "7 of 7 observations inside" in report(shipped)
 
 
 def test_emulator_agrees_with_the_engine_on_posterior_draws(shipped):

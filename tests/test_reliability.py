@@ -2,7 +2,9 @@
 and options that used to be silently accepted.
 
 The kill test runs the real console entry in subprocesses and kills them (SIGKILL, SIGINT)
-at points drawn with a fixed seed; the rest run in process. No test asserts a duration.
+at points drawn with a fixed seed; the rest run in process. No test asserts a duration, except that
+Ctrl-C ends a long run within a few seconds (measured about 1 s; the bound is 5 s, with tens of seconds
+of work left at the interrupt).
 """
 
 import json
@@ -88,6 +90,52 @@ def _assert_one_set(folder: Path) -> str:
 
 
 # --------------------------------------------------------------------------- item 1: whole result sets
+
+def _marked_processes(mark: str) -> list[int]:
+    """Live processes whose environment holds ``mark``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if mark.encode() in env:
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find leftover processes")
+@pytest.mark.parametrize("scheduler", [None, "local:2"], ids=["numba", "dask"])
+def test_ctrl_c_ends_a_long_run_promptly_with_one_line(scheduler, tmp_path):
+    """SIGINT while `compare` simulates (numba kernel chunks in process, or Dask workers): exit 130 within 5 s,
+    one line on stderr after the progress bar ("error: interrupted"), no result folder, and no process of the
+    run left behind (workers included)."""
+    mark = f"B12SIM_CTRL_C_TEST={os.getpid()}-{scheduler}"
+    env = dict(os.environ, PYTHONWARNINGS="ignore", B12SIM_CTRL_C_TEST=mark.partition("=")[2])
+    env.pop("B12SIM_DEBUG", None)
+    cmd = [sys.executable, "-m", "b12sim.cli", "compare", "--strategies", "uk_im_hydroxo,no_treatment", "--people",
+           "4000", "--draws", "20", "--horizon-days", "365", "--out", str(tmp_path / "res")]
+    p = subprocess.Popen(cmd + (["--scheduler", scheduler] if scheduler else []), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    seen = b""
+    while b"person-draw" not in seen:  # the simulation has started
+        chunk = p.stderr.read1(4096)
+        assert chunk, seen.decode()
+        seen += chunk
+    time.sleep(3.0)
+    assert p.poll() is None  # still working
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    rc = p.wait(timeout=60)
+    waited = time.monotonic() - t0
+    err = (seen + p.stderr.read()).decode()
+    assert rc == 130 and waited < 5.0, (rc, waited, err)
+    lines = [ln for ln in re.split(r"[\r\n]+", err) if ln.strip() and "person-draw" not in ln]
+    assert lines == ["error: interrupted"], err
+    assert not (tmp_path / "res").exists()
+    assert _marked_processes(mark.partition("=")[2]) == []
+
 
 def test_killed_compare_leaves_one_complete_result_set(tmp_path):
     """SIGKILL (and SIGINT) at random points of `compare --out DIR --force`, some of them while the

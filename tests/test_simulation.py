@@ -28,17 +28,18 @@ def _one(regimen, start, days, draws=40, patient=PA, scale=1.0, seed=SEED):
 def test_engine_agrees_with_solve_ivp(regimen):
     """Second-order steps at 4 per day against LSODA at rtol 1e-8 on single patients.
 
-    Tolerances: the step error measured at 1, 2 and 4 substeps falls as h^2; at 4 it
-    is below 0.3% for markers, Hb, MCV and P(permanent) and below 1% for reticulocytes
-    (the fastest state, 1-day residence, right after the first dose) over these draws;
-    the bounds leave about 2x room for other draws' faster rates.
+    Tolerances: the step error measured at 1, 2, 4 and 8 substeps falls as h^2; at 4 it
+    is below 0.1% for markers, Hb and MCV and 2.0% for reticulocytes (the fastest state,
+    1-day residence, right after the first dose, in a draw whose measured anaemia sets a
+    marrow susceptibility of 2.5); the nerve chain's daily step adds 1.4e-5 whatever the
+    substeps. The bounds leave about 1.5-5x room for other draws' faster rates.
     """
     p, arr, d = _one(regimen, 3, 60, draws=2)
     e = engine.run(p, arr, d, 60)
     for draw in range(2):
         r = reference.run_one(p, arr, d, 60, draw=draw)
         for k, tol in {"stores_ug": 1e-6, "b12": 1e-6, "mma": 5e-3, "hcy": 5e-3, "hb": 5e-3,
-                       "mcv": 5e-3, "reticulocytes": 2e-2, "nerve_severity": 5e-3}.items():
+                       "mcv": 5e-3, "reticulocytes": 3e-2, "nerve_severity": 5e-3}.items():
             np.testing.assert_allclose(e[k][draw, 0], r[k], rtol=tol, atol=1e-9, err_msg=k)
         np.testing.assert_allclose(e["p_permanent"][draw, 0], r["p_permanent"], rtol=5e-3, atol=1e-4)
 

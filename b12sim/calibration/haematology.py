@@ -17,6 +17,15 @@ the spread the other parameters cause) is added to each target's SD. After
 sampling, :func:`checks` re-simulates posterior draws with the real engine, so the
 emulator never has the last word. The woman's replete Hb enters the emulator and
 is integrated out; it is not part of the shipped posterior.
+
+Target 4's blood picture (Savage 1994: among clinically confirmed deficiency, haematocrit
+normal in 28%, MCV normal in 17%) is fitted exactly, without the emulator: untreated, a
+person's Hb and MCV sit at the steady state of their marrow deficit, which is the deficit of
+their stores times their marrow susceptibility (:func:`presentation_shares`). The clinical
+cohort's stores are the marker model's depleting component (as for Savage's MMA and tHcy
+shares, at the marker posterior's medians). This is what identifies the between-person
+spread of the marrow's response, ``marrow_susceptibility_sd``; Lindenbaum 1988's
+presentations of nerve involvement without anaemia or macrocytosis stay held out.
 """
 
 from __future__ import annotations
@@ -28,8 +37,9 @@ import numpy as np
 from b12sim import evidence
 
 FREE = ("marrow_delay_days", "reticulocyte_days", "epo_exponent", "marrow_sensitivity",
-        "rbc_lifespan_days", "mcv_normal_fl", "mcv_per_deficit")
+        "rbc_lifespan_days", "mcv_normal_fl", "mcv_per_deficit", "marrow_susceptibility_sd")
 NUISANCE = ("hb_replete_female",)
+PRESENTATION = ("savage_hct_normal", "savage_mcv_normal")  # fitted exactly (closed form), beside the emulator
 INPUTS = FREE + NUISANCE
 FEATURES = ("retic_rise_day", "retic_peak_day", "hb_rise_day", "hb_day56", "mcv_day49")
 N_DESIGN = 4000
@@ -52,6 +62,51 @@ def targets() -> dict[str, tuple[float, float]]:
         r = evidence.row(f"target5_{f}")
         out[f] = (float(r["value"]), float(r["uncertainty"]))
     return out
+
+
+def presentation_shares(theta: dict, xp=np) -> dict:
+    """Shares of the clinical deficiency cohort with a normal Hb (half women, WHO limits) and a normal MCV
+    (<= ``mcv_upper_normal_fl``) untreated, at parameters ``theta`` (scalars; numpy or PyTensor): the
+    marrow deficit of each store node (:mod:`b12sim.calibration.targets` grid, depleting component) times a
+    log-normal susceptibility of log-SD ``marrow_susceptibility_sd``, against the deficits
+    :func:`~b12sim.physiology.haematology.deficit_at_hb` and ``deficit_at_mcv``."""
+    from b12sim.calibration.targets import X_GRID, normal_cdf, x_weights
+    from b12sim.physiology import backend
+    from b12sim.physiology import markers as mk
+    from b12sim.posterior import medians
+
+    ev = evidence.value
+    m = medians("markers", mk.PARAMS)
+    c = mk.Constants.load()
+    w = x_weights(m, c, np, age=ev("clinical_cohort_age"), component="depleting")
+    dmar = np.maximum(mk.deficit(X_GRID, m["x_k"], m["n_hinge"]) - mk.deficit(c.ln_s_med, m["x_k"], m["n_hinge"]),
+                      0.0)
+    keep = (w > 1e-12) & (dmar > 0)  # no deficit: normal whatever the susceptibility
+    w_free, w, ln_d = w[~keep].sum(), w[keep], np.log(dmar[keep])
+    eq = backend.of(xp)
+    sd = theta["marrow_susceptibility_sd"]
+
+    def share(limit):  # a replete value beyond the limit (limit <= 0): nobody is normal
+        ok = limit > 0
+        z = (xp.log(xp.where(ok, limit, 1.0)) - ln_d) / sd
+        return xp.where(ok, w_free + (w * normal_cdf(z, xp)).sum(), 0.0)
+
+    beta, gamma = theta["marrow_sensitivity"], theta["epo_exponent"]
+    return {
+        "savage_hct_normal": 0.5 * (share(eq.deficit_at_hb(ev("hb_normal_female"), beta, theta["hb_replete_female"],
+                                                           gamma))
+                                    + share(eq.deficit_at_hb(ev("hb_normal_male"), beta, theta["hb_replete_male"],
+                                                             gamma))),
+        "savage_mcv_normal": share(eq.deficit_at_mcv(ev("mcv_upper_normal_fl"), theta["mcv_normal_fl"],
+                                                     theta["mcv_per_deficit"])),
+    }
+
+
+def presentation_sd(name: str, p) -> float:
+    """SD (logit units) of a published share ``p`` of :data:`PRESENTATION`: binomial error of its study size and
+    the between-study discrepancy of published proportions (``aggregate_discrepancy_logit``)."""
+    n = float(evidence.row(name)["n"])
+    return math.sqrt(1.0 / (n * p * (1.0 - p)) + evidence.value("aggregate_discrepancy_logit") ** 2)
 
 
 def _crossing(y: np.ndarray, level: np.ndarray) -> np.ndarray:
@@ -157,6 +212,12 @@ def build_model(emu: Emulator):
             mu = pm.Deterministic(f"pred_{f}", pred[j])
             value, sd = tgt[f]
             pm.Normal(f"obs_{f}", mu=mu, sigma=math.hypot(sd, emu.resid_sd[j]), observed=value)
+        shares = presentation_shares(theta | evidence_priors(("hb_replete_male",)), xp=pt)
+        for name in PRESENTATION:
+            p = pm.Deterministic(f"pred_{name}", pt.clip(shares[name], 1e-9, 1 - 1e-9))
+            value = evidence.value(name)
+            pm.Normal(f"obs_{name}", mu=pt.log(p / (1 - p)), sigma=presentation_sd(name, value),
+                      observed=math.log(value / (1 - value)))
     return model
 
 
@@ -177,7 +238,7 @@ def calibrate(*, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int
                                  design_dropped=emu.dropped)
     emu_ds = xr.Dataset({"r2": ("feature", emu.r2), "resid_sd": ("feature", emu.resid_sd)},
                         coords={"feature": list(FEATURES)})
-    keep = list(FREE) + [f"pred_{f}" for f in FEATURES]
+    keep = list(FREE) + [f"pred_{f}" for f in FEATURES + PRESENTATION]
     return sampling.tree({"posterior": post[keep], "diagnostics": diag, "emulator": emu_ds,
                           "checks": checks(post, p_design, f_design, seed)},
                          "b12sim blood response (target 5, emulator)", "b12sim.calibration.haematology.calibrate")
@@ -211,8 +272,27 @@ def checks(post, p_design: dict, f_design: dict, seed: int, n: int = 1000):
             rows[f"{key}_hi"].append(float(hi))
             if key == "post":
                 rows["post_median"].append(float(np.median(v)))
-    ds = xr.Dataset({k: ("feature", np.array(v)) for k, v in rows.items()}, coords={"feature": list(FEATURES)})
+    rng = np.random.default_rng(seed + 2)
+    for name in PRESENTATION:  # posterior predictive: the closed form plus the share's logit-scale error
+        value = evidence.value(name)
+        sd = presentation_sd(name, value)
+        rows["observed"].append(value)
+        rows["target_sd"].append(sd)
+        for key, q in (("prior", p_design), ("post", p)):
+            share = np.array([presentation_shares({k: q[k][i] for k in INPUTS + ("hb_replete_male",)})[name]
+                              for i in range(len(q["marrow_sensitivity"]))])
+            share = np.clip(share, 1e-9, 1 - 1e-9)
+            logit = np.log(share / (1 - share)) + sd * rng.standard_normal(share.size)
+            v = 1 / (1 + np.exp(-logit))
+            lo, hi = np.quantile(v, [0.025, 0.975])
+            rows[f"{key}_lo"].append(float(lo))
+            rows[f"{key}_hi"].append(float(hi))
+            if key == "post":
+                rows["post_median"].append(float(np.median(v)))
+    ds = xr.Dataset({k: ("feature", np.array(v)) for k, v in rows.items()},
+                    coords={"feature": list(FEATURES + PRESENTATION)})
     ds["inside"] = (ds.observed >= ds.post_lo) & (ds.observed <= ds.post_hi)
     ds.attrs["note"] = ("(feature ranges of the reference patient simulated with the real engine, "
-                        "without the readings' SD; target 5 readings in the observed column):")
+                        "without the readings' SD, and posterior predictive ranges of the Savage 1994 shares "
+                        "(closed form with their logit-scale error); published values in the observed column):")
     return ds

@@ -6,6 +6,8 @@ result the same way; only its model, its checks and its extra groups differ.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 TARGET_ACCEPT = 0.95  # small steps: the calibrations' posteriors have narrow, curved ridges
@@ -22,9 +24,14 @@ def sample(model, names, *, draws: int, tune: int, chains: int, seed: int, progr
     from b12sim.calibration.report import diagnostics
 
     t0 = time.perf_counter()
-    idata = pm.sample(model=model, draws=draws, tune=tune, chains=chains, nuts_sampler="nutpie",
-                      random_seed=seed, progressbar=progress, compute_convergence_checks=False,
-                      target_accept=TARGET_ACCEPT)
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        idata = pm.sample(model=model, draws=draws, tune=tune, chains=chains, nuts_sampler="nutpie",
+                          random_seed=seed, progressbar=progress, compute_convergence_checks=False,
+                          target_accept=TARGET_ACCEPT)
+    finally:  # nutpie's sampler leaves its own Ctrl-C handler installed: give the interpreter's back
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, handler)
     wall = time.perf_counter() - t0
     diag = diagnostics(idata, names, draws=draws, tune=tune, chains=chains, seed=seed,
                        wall_seconds=round(wall, 1), **attrs)

@@ -43,12 +43,14 @@ def folate_marrow_deficit(d_folate, d_folate_replete, a_h, c_f):
     return maximum(0.0, d_folate - d_folate_replete) * c_f / a_h
 
 
-def marrow_deficit(d_b12, d_b12_replete, d_folate_marrow, fa_effect, bypass):
+def marrow_deficit(d_b12, d_b12_replete, d_folate_marrow, fa_effect, bypass, susceptibility):
     """Deficit seen by the marrow (B12-deficit units): the B12 deficit beyond that of a person at the
-    population median stores (``d_b12_replete``; their marrow is replete by definition) and the folate
-    part (:func:`folate_marrow_deficit`). Folic acid (effect ``fa_effect``, 0-1) relieves ``bypass`` of
-    the B12 part and all of the folate part."""
-    return maximum(0.0, d_b12 - d_b12_replete) * (1.0 - bypass * fa_effect) + d_folate_marrow * (1.0 - fa_effect)
+    population median stores (``d_b12_replete``: the marrow's own threshold; their marrow is replete by
+    definition) and the folate part (:func:`folate_marrow_deficit`), times the person's marrow
+    ``susceptibility`` (log-normal, median 1, independent of the nerves'). Folic acid (effect ``fa_effect``,
+    0-1) relieves ``bypass`` of the B12 part and all of the folate part."""
+    return susceptibility * (maximum(0.0, d_b12 - d_b12_replete) * (1.0 - bypass * fa_effect)
+                             + d_folate_marrow * (1.0 - fa_effect))
 
 
 def stage_rates(marrow_delay_days, reticulocyte_days, rbc_lifespan_days):
@@ -75,6 +77,17 @@ def new_cell_mcv(q_last, mcv_normal_fl, mcv_per_deficit):
 def steady_hb(dmar, marrow_sensitivity, hb_replete, epo_exponent):
     """Hb (g/L) at which production balances removal for a constant marrow deficit ``dmar``."""
     return hb_replete * exp(-marrow_sensitivity * dmar / (1.0 + epo_exponent))
+
+
+def deficit_at_hb(hb, marrow_sensitivity, hb_replete, epo_exponent):
+    """The constant marrow deficit whose steady Hb (:func:`steady_hb`) is ``hb`` (g/L): anaemia below ``hb``
+    needs more than this."""
+    return (1.0 + epo_exponent) * log(hb_replete / hb) / marrow_sensitivity
+
+
+def deficit_at_mcv(mcv, mcv_normal_fl, mcv_per_deficit):
+    """The marrow deficit whose new cells (:func:`new_cell_mcv`) have MCV ``mcv`` (fL)."""
+    return log(mcv / mcv_normal_fl) / mcv_per_deficit
 
 
 def totals(st):

@@ -10,6 +10,7 @@ workers.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 from pathlib import Path
@@ -70,8 +71,9 @@ def _client(scheduler):
             raise InputError("scheduler", scheduler, "local, local:N (N workers, 1-64) or a scheduler address")
         # each worker's numba kernel gets its share of the cores, so workers do not oversubscribe them
         threads = str(max(1, (os.cpu_count() or 1) // int(n)))
+        # workers log errors only: a task cancelled by Ctrl-C is not news
         cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=None,
-                               env={"NUMBA_NUM_THREADS": threads})
+                               env={"NUMBA_NUM_THREADS": threads}, silence_logs=logging.ERROR)
         return Client(cluster), cluster
     if not isinstance(scheduler, str) or not scheduler.strip():
         raise InputError("scheduler", scheduler, "local, local:N or a scheduler address such as tcp://host:8786")
@@ -252,9 +254,18 @@ def _run(setup, df, pieces, scheduler, progress) -> list:
         if bar is not None:
             bar.close()
         if client is not None:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            _close(client, cluster)
+
+
+def _close(client, cluster) -> None:
+    """Close the client and a local cluster, waiting at most a second for each (after Ctrl-C a worker may
+    still be busy in a kernel call: the console entry then ends the process, see :func:`b12sim.cli.console`)."""
+    for part in (client, cluster):
+        if part is not None:
+            try:
+                part.close(timeout=1)
+            except (TimeoutError, OSError):
+                pass
 
 
 def _tree(setup: ms.Setup, total: np.ndarray, yearly: np.ndarray, n: int, df: pd.DataFrame) -> xr.DataTree:

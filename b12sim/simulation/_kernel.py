@@ -18,9 +18,10 @@ every value is read by name: the draws' parameters from a record per draw
   out a chunk of days at a time;
 * whatever is fixed per lane (the pools' exact half-substep, the other states'
   decays and gains, the deficits of the replete person, the scale of red-cell
-  production, the Weibull curve) is computed once, by the shared equations;
-* the states whose rates depend on the pools only (marker delay, nerve exposure
-  and dysfunction) need no predictor; the red-cell ageing chain's step is linear
+  production, the nerve chain's rates) is computed once, by the shared equations;
+* the states whose rates depend on the pools only (marker delay) need no predictor;
+  the nerve chain takes one step a day at the day's mean exposure (as the engine);
+  the red-cell ageing chain's step is linear
   with constant coefficients, so each compartment's new value is a fixed
   combination of itself and the two before it, and the predicted Hb follows from
   the chain's sum;
@@ -61,12 +62,12 @@ STATE = (("s", ()), ("r", ()), ("fa", ()), ("dl", ()), ("q", (N_DELAY,)), ("ret"
          ("age", (N_AGE,)), ("age_vol", (N_AGE,)), ("nerve", (N_NERVE,)))  # as engine.initial_state
 CELL = np.dtype([(k, "f8", shape) for k, shape in STATE]
                 + [(k, "f8") for k in ("dfol", "marrow_sensitivity", "hb_replete", "if_intact", "food", "usual", "a",
-                                       "renal", "nerve_s")])
+                                       "renal", "nerve_s", "marrow_s")])
 LANE = (  # per lane, besides its states
     # fixed: the pools' and folic acid's half-substep; anchors of the deficits; nerve rates
     "e_s", "e_r", "gain", "fa_left", "folic_acid_threshold_mg", "x_k", "n_hinge", "d_replete", "dfol",
-    "d_folate_marrow", "folic_acid_bypass", "a_h", "c_f", "d_k", "per_deficit", "depth_power", "nerve_s", "onset_rate",
-    "progress_rate", "fixation_rate", "recovery_rate",
+    "d_folate_marrow", "folic_acid_bypass", "a_h", "c_f", "d_k", "per_deficit", "depth_power", "nerve_s", "marrow_s",
+    "onset_rate", "progress_rate", "fixation_rate", "recovery_rate",
     # fixed: decays and gains of the substep (marker delay, marrow stages, reticulocytes, ageing chain); red cells
     "decay_dl", "gain_dl", "decay_q", "gain_q", "decay_ret", "gain_ret", "k_ret", "k_age", "decay_age", "gain_age",
     "c1", "c2", "c1_ret", "c0_ret", "marrow_sensitivity", "ln_scale", "epo_exponent", "mcv_normal_fl",
@@ -76,7 +77,7 @@ LANE = (  # per lane, besides its states
     "spill_cyano_ug", "b0", "serum_per_ug_recent", "t0", "kappa_t", "ln_s_med", "a", "renal",
     "m0", "bm_age", "bm_renal", "a_m", "h0", "bh_age", "bh_renal",
     # per substep: the ageing chains' sums, then values handed from one loop to the next
-    "hb_sum", "vol_sum", "x1", "x2", "fe1", "fe2", "ln_hb", "trial_hb", "d1", "d2", "dmar1", "dmar2", "e1", "e2",
+    "hb_sum", "vol_sum", "x1", "x2", "fe1", "fe2", "ln_hb", "trial_hb", "d1", "d2", "dmar1", "dmar2", "e_day",
     "q_last", "trial_q_last", "p1", "p2", "ret0", "trial_ret", "vol0", "trial_vol",
 )
 WORK = np.dtype([(k, "f8", (*shape, LANES)) for k, shape in STATE] + [(k, "f8", (LANES,)) for k in LANE])
@@ -89,29 +90,22 @@ def _jit(**options):
 
 
 @_jit(parallel=True)
-def run(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, substeps, codes, volumes, nerves, out):
-    """Advance every (draw, person) of ``cells`` (draws, people) under the draws' parameters ``prm``;
-    ``out`` (outputs, draws, people, days) is filled in place with the outputs ``codes`` (see :data:`OUTPUTS`)."""
+def run(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps, codes, volumes, nerves, out, first,
+        last):
+    """Advance blocks ``first .. last - 1`` of the (draw, person) cells of ``cells`` (draws, people) under the
+    draws' parameters ``prm``; ``out`` (outputs, draws, people, days) is filled in place with the outputs ``codes``
+    (see :data:`OUTPUTS`). ``given`` (4,): whether each dose channel holds any dose (channels never given are
+    not read)."""
     nd, n = cells.shape
-    given = np.array([_nonzero(oral_ug), _nonzero(hydroxo_ug), _nonzero(cyano_ug), _nonzero(folic_mg)])
+    end = min(last * LANES, nd * n)
     # one write per 4 KiB makes a fresh ``out`` resident in order, much faster than in the blocks' scattered order
-    for cell in numba.prange(nd * n):
+    for cell in numba.prange(first * LANES, end):
         for o in range(out.shape[0]):
             for d in range(0, out.shape[3], 512):
                 out[o, cell // n, cell % n, d] = 0.0
-    for block in numba.prange((nd * n + LANES - 1) // LANES):
+    for block in numba.prange(first, last):
         _block(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps, codes, volumes, nerves, out,
                block * LANES)
-
-
-@_jit()
-def _nonzero(a):
-    """Whether any dose in ``a`` (people, days) is given."""
-    for i in range(a.shape[0]):
-        for d in range(a.shape[1]):
-            if a[i, d] != 0:
-                return True
-    return False
 
 
 @_jit()
@@ -157,6 +151,8 @@ def _block(prm, cells, oral_ug, hydroxo_ug, cyano_ug, folic_mg, given, substeps,
                     w.fa[l] += doses[3, k, l]
             for _ in range(substeps):
                 _substep(work, h, given[3], volumes, nerves)
+            if nerves:
+                _nerve_day(work)
             for o in range(codes.size):
                 _observe(work, codes[o], res[o, k])
         for o in range(codes.size):
@@ -192,7 +188,8 @@ def _lane(work, l, p, c, h):
     w.d_replete[l] = EQ.deficit(p.ln_s_med, p.x_k, p.n_hinge)
     w.d_folate_marrow[l] = EQ.folate_marrow_deficit(c.dfol, EQ.folate_deficit(p.mu_y, p.ln_fol_hinge), p.a_h, p.c_f)
     w.d_k[l], w.per_deficit[l] = EQ.exposure_anchors(p.x_k, p.n_hinge, p.mu_d)
-    w.depth_power[l], w.nerve_s[l] = p.neuro_depth_power, c.nerve_s
+    w.depth_power[l], w.nerve_s[l], w.marrow_s[l] = p.neuro_depth_power, c.nerve_s, c.marrow_s
+    w.e_day[l] = 0.0
     w.onset_rate[l], w.progress_rate[l], w.fixation_rate[l], w.recovery_rate[l] = EQ.nerve_constants(
         p.neuro_onset_days, p.neuro_progress_days, p.neuro_fixation_days, p.neuro_recovery_halflife_days)
     # decays and gains of the exponential steps
@@ -259,14 +256,11 @@ def _substep(work, h, folic, volumes, nerves):
         w.p1[l], w.ret0[l], w.trial_ret[l] = p1, ret, trial_ret
         removed = w.k_ret[l] * ret + w.k_age[l] * (hb_sum - w.age[N_AGE - 1, l])
         w.trial_hb[l] = trial_ret + w.decay_age[l] * hb_sum + w.gain_age[l] * removed
-    for l in range(LANES):  # marrow deficits; marker delay and nerve exposure; ln of the predicted Hb
+    for l in range(LANES):  # marrow deficits; marker delay; ln of the predicted Hb
         d_rep, d_fol, bypass = w.d_replete[l], w.d_folate_marrow[l], w.folic_acid_bypass[l]
         d1, d2 = w.d1[l], w.d2[l]
-        w.dmar1[l] = EQ.marrow_deficit(d1, d_rep, d_fol, w.fe1[l], bypass)
-        w.dmar2[l] = EQ.marrow_deficit(d2, d_rep, d_fol, w.fe2[l], bypass)
-        e1 = EQ.exposure_rate(d1, w.d_k[l], w.per_deficit[l], w.depth_power[l])
-        e2 = EQ.exposure_rate(d2, w.d_k[l], w.per_deficit[l], w.depth_power[l])
-        w.e1[l], w.e2[l] = e1, e2
+        w.dmar1[l] = EQ.marrow_deficit(d1, d_rep, d_fol, w.fe1[l], bypass, w.marrow_s[l])
+        w.dmar2[l] = EQ.marrow_deficit(d2, d_rep, d_fol, w.fe2[l], bypass, w.marrow_s[l])
         w.dl[l] = w.dl[l] * w.decay_dl[l] + 0.5 * (d1 + d2) * w.gain_dl[l]
         w.ln_hb[l] = log(w.trial_hb[l])
     for l in range(LANES):  # marrow delay chain, production at the predicted end, reticulocytes
@@ -289,27 +283,36 @@ def _substep(work, h, folic, volumes, nerves):
             w.vol0[l], w.trial_vol[l] = vol, vol * dr + v1 * gr
             w.ret_vol[l] = vol * dr + 0.5 * (v1 + v2) * gr
         _ageing(w, w.age_vol, w.vol0, w.trial_vol, w.vol_sum)
-    if nerves:
+    if nerves:  # the day's mean exposure, by the midpoint rule over the substeps
         for l in range(LANES):
-            _nerve_step(w, l, h)
+            w.e_day[l] += h * EQ.exposure_rate(w.d1[l], w.d_k[l], w.per_deficit[l], w.depth_power[l])
 
 
-@numba.njit(inline="always", **fastmath.JIT)
-def _nerve_step(w, l, h):
-    """Exponential predictor-corrector step of lane ``l``'s nerve chain, as the engine's (exposure ``e1``
-    at the substep's midpoint, ``e2`` at its end)."""
+@_jit()
+def _nerve_day(work):
+    """One day's exponential predictor-corrector step of every lane's nerve chain at the day's mean exposure
+    ``e_day`` (reset to 0), rescaled to total 1, as the engine's :func:`~b12sim.simulation.engine.nerve_day`."""
+    w = work[0]
     z = w.nerve
-    s, on, pr, fx, rc = w.nerve_s[l], w.onset_rate[l], w.progress_rate[l], w.fixation_rate[l], w.recovery_rate[l]
-    p0, p1, p2, p3, p4, p5, p6, p7, p8 = z[0, l], z[1, l], z[2, l], z[3, l], z[4, l], z[5, l], z[6, l], z[7, l], z[8, l]
-    o1, g1, f1, r1 = EQ.nerve_hazards(w.e1[l], s, on, pr, fx, rc)
-    in1, k1 = EQ.nerve_flows(p0, p1, p2, p3, p4, p5, p6, p7, p8, o1, g1, f1, r1)
-    t0, t1, t2 = _exp_step(p0, in1[0], k1[0], h), _exp_step(p1, in1[1], k1[1], h), _exp_step(p2, in1[2], k1[2], h)
-    t3, t4, t5 = _exp_step(p3, in1[3], k1[3], h), _exp_step(p4, in1[4], k1[4], h), _exp_step(p5, in1[5], k1[5], h)
-    t6, t7, t8 = _exp_step(p6, in1[6], k1[6], h), _exp_step(p7, in1[7], k1[7], h), _exp_step(p8, in1[8], k1[8], h)
-    o2, g2, f2, r2 = EQ.nerve_hazards(w.e2[l], s, on, pr, fx, rc)
-    in2, k2 = EQ.nerve_flows(t0, t1, t2, t3, t4, t5, t6, t7, t8, o2, g2, f2, r2)
-    for j in range(N_NERVE):
-        z[j, l] = _exp_step(z[j, l], 0.5 * (in1[j] + in2[j]), 0.5 * (k1[j] + k2[j]), h)
+    for l in range(LANES):
+        if w.e_day[l] == 0.0 and z[0, l] == 1.0:  # no exposure and no involvement: the step changes nothing
+            continue
+        s, on, pr, fx, rc = w.nerve_s[l], w.onset_rate[l], w.progress_rate[l], w.fixation_rate[l], w.recovery_rate[l]
+        o, g, f, r = EQ.nerve_hazards(w.e_day[l], s, on, pr, fx, rc)
+        w.e_day[l] = 0.0
+        p0, p1, p2, p3, p4, p5, p6, p7, p8 = (z[0, l], z[1, l], z[2, l], z[3, l], z[4, l], z[5, l], z[6, l], z[7, l],
+                                              z[8, l])
+        in1, k = EQ.nerve_flows(p0, p1, p2, p3, p4, p5, p6, p7, p8, o, g, f, r)
+        t0, t1, t2 = _exp_step(p0, in1[0], k[0], 1.0), _exp_step(p1, in1[1], k[1], 1.0), _exp_step(p2, in1[2], k[2], 1)
+        t3, t4, t5 = _exp_step(p3, in1[3], k[3], 1.0), _exp_step(p4, in1[4], k[4], 1.0), _exp_step(p5, in1[5], k[5], 1)
+        t6, t7, t8 = _exp_step(p6, in1[6], k[6], 1.0), _exp_step(p7, in1[7], k[7], 1.0), _exp_step(p8, in1[8], k[8], 1)
+        in2, _ = EQ.nerve_flows(t0, t1, t2, t3, t4, t5, t6, t7, t8, o, g, f, r)
+        total = 0.0
+        for j in range(N_NERVE):
+            z[j, l] = _exp_step(z[j, l], 0.5 * (in1[j] + in2[j]), k[j], 1.0)
+            total += z[j, l]
+        for j in range(N_NERVE):
+            z[j, l] /= total
 
 
 @numba.njit(inline="always", **fastmath.JIT)

@@ -5,7 +5,9 @@ split into ``substeps``: the two B12 pools take exact steps
 (:func:`b12sim.physiology.kinetics.pool_update`); every other state ``z`` has the form
 ``dz/dt = inflow - k z`` and takes an exponential predictor-corrector step
 (inflow and ``k`` averaged between the substep's start and its predicted end, the
-pools seen at its midpoint), second order and stable for any rate. :mod:`b12sim.simulation.reference`
+pools seen at its midpoint), second order and stable for any rate. The nerve chain, whose
+rates are months, takes one such step a day at the day's mean exposure (midpoint rule over
+the substeps). :mod:`b12sim.simulation.reference`
 integrates the same equations with ``scipy.integrate.solve_ivp``.
 
 Arrays are (draws, people); parameters are (draws,) and broadcast.
@@ -24,6 +26,8 @@ from b12sim.physiology import neurology as neuro
 
 SUBSTEPS = 4
 KERNEL_MIN = 5_000  # draws x people from which engine.run uses the numba kernel
+KERNEL_CALL_CELL_DAYS = 1_000_000  # (draw, person, day) cells per kernel call: well under a second
+ANCHOR_SPREAD = 3.0  # log-SDs of marrow susceptibility a measured anaemia may imply (beyond: other causes)
 OUTPUTS = {  # name -> unit
     "stores_ug": "ug", "b12": "pmol/L", "holotc": "pmol/L", "mma": "umol/L", "hcy": "umol/L",
     "hb": "g/L", "mcv": "fL", "reticulocytes": "%", "nerve_mild": "probability", "nerve_moderate": "probability",
@@ -40,37 +44,42 @@ def person_params(p: dict, people: dict) -> dict:
     return q
 
 
-def drivers(s, r, fa, dfol, q, c: mk.Constants):
+def drivers(s, r, fa, dfol, marrow_s, q, c: mk.Constants):
     """B12 deficit and marrow deficit (:func:`haem.marrow_deficit`) for pools ``s``, ``r`` (ug), folic acid
-    ``fa`` (mg) and folate deficit ``dfol``."""
+    ``fa`` (mg), folate deficit ``dfol`` and marrow susceptibility ``marrow_s``."""
     d = mk.deficit(np.log(s + r), q["x_k"], q["n_hinge"])
     d_fol = haem.folate_marrow_deficit(dfol, mk.folate_deficit(q["mu_y"], c.ln_fol_hinge), q["a_h"], q["c_f"])
     dmar = haem.marrow_deficit(d, mk.deficit(c.ln_s_med, q["x_k"], q["n_hinge"]), d_fol,
-                               haem.folic_acid_effect(fa, q["folic_acid_threshold_mg"]), q["folic_acid_bypass"])
+                               haem.folic_acid_effect(fa, q["folic_acid_threshold_mg"]), q["folic_acid_bypass"],
+                               marrow_s)
     return d, dmar
 
 
-def anchor_hb(q: dict, dmar, hb0) -> None:
-    """Make a given day-0 Hb (g/L) the untreated steady state, person by person (in place).
+def anchor_hb(q: dict, d1, hb0, marrow_s) -> np.ndarray:
+    """Make a given day-0 Hb (g/L) the untreated steady state, person by person: returns their marrow
+    susceptibility and sets their replete Hb ``q["hb_replete"]`` (in place).
 
-    The person's replete Hb becomes the one that, with the draw's marrow
-    sensitivity and their deficit, gives the observed Hb (a shortfall beyond the
-    B12/folate deficit counts as other causes). Where that would exceed the draw's
-    replete Hb (the deficit would predict a worse anaemia than observed), the
-    marrow sensitivity is lowered instead; an observed Hb above the draw's replete
-    value becomes the person's replete value. So an untreated
-    person starts level and only worsens as stores fall. NaN Hb keeps the draw's values.
+    ``d1``: the marrow deficit at susceptibility 1. Given Hb, the susceptibility is the one that
+    gives it with the draw's replete Hb and marrow sensitivity (the model's exact conditional), but
+    at most :data:`ANCHOR_SPREAD` log-SDs above the median (or the drawn value, if higher): an anaemia
+    deeper than that counts as other causes, which lower the person's replete Hb and do not correct.
+    An observed Hb at or above the draw's replete value becomes the person's replete value, with a
+    marrow that the deficit does not reach. So an untreated person starts level and only worsens as
+    stores fall. NaN Hb keeps the drawn susceptibility and the draw's replete Hb.
     """
+    hb_rep = q["hb_replete"] * np.ones_like(hb0)
     given = ~np.isnan(hb0)
     if not given.any():
-        return
-    gamma, beta = q["epo_exponent"], q["marrow_sensitivity"] * np.ones_like(hb0)
-    h = np.where(given, hb0, 100.0)
-    need = h * np.exp(beta * dmar / (1.0 + gamma))
-    cap = np.maximum(q["hb_replete"], h)
-    beta_cap = np.maximum(0.0, (1.0 + gamma) * np.log(cap / h)) / np.maximum(dmar, 1e-9)
-    q["marrow_sensitivity"] = np.where(given & (need > cap), np.minimum(beta, beta_cap), beta)
-    q["hb_replete"] = np.where(given, np.minimum(need, cap), q["hb_replete"] * np.ones_like(hb0))
+        q["hb_replete"] = hb_rep
+        return marrow_s
+    beta, gamma = q["marrow_sensitivity"], q["epo_exponent"]
+    h = np.where(given, hb0, hb_rep)
+    cap = np.maximum(hb_rep, h)
+    top = np.maximum(marrow_s, np.exp(ANCHOR_SPREAD * q["marrow_susceptibility_sd"]))
+    m = np.minimum(haem.deficit_at_hb(h, beta, cap, gamma) / np.maximum(d1, 1e-12), top)
+    m = np.where(given & (d1 > 0), m, marrow_s)
+    q["hb_replete"] = np.where(given, h * np.exp(beta * m * d1 / (1.0 + gamma)), hb_rep)
+    return m
 
 
 def food(q, people, total) -> tuple[np.ndarray, np.ndarray]:
@@ -96,9 +105,10 @@ def initial_state(q, people, c: mk.Constants) -> dict:
     s = total - r
     dfol = mk.folate_deficit(np.asarray(people["y0"], float), c.ln_fol_hinge) * np.ones_like(s)
     zero = np.zeros_like(s)
-    d, dmar = drivers(s, r, zero, dfol, q, c)
+    d, d1 = drivers(s, r, zero, dfol, np.ones_like(s), q, c)
     hb0 = np.asarray(people["hb"], float) * np.ones_like(s)
-    anchor_hb(q, dmar, hb0)
+    marrow_s = anchor_hb(q, d1, hb0, np.asarray(people["marrow_s"], float) * np.ones_like(s))
+    dmar = marrow_s * d1
     hb0 = np.where(np.isnan(hb0), haem.steady_hb(dmar, q["marrow_sensitivity"], q["hb_replete"], q["epo_exponent"]),
                    hb0)
     mcv0 = np.asarray(people["mcv"], float) * np.ones_like(s)
@@ -108,7 +118,7 @@ def initial_state(q, people, c: mk.Constants) -> dict:
     st = {"s": s, "r": r, "fa": zero.copy(), "dl": d,
           "nerve": nerve_history(np.maximum(exposure(d, q), 1.0), nd, q)}
     st.update(haem.steady_state(dmar, hb0, mcv0, q))
-    return st | {"dfol": dfol, "food": kept, "usual": usual, "nerve_s": nerve_s}
+    return st | {"dfol": dfol, "food": kept, "usual": usual, "nerve_s": nerve_s, "marrow_s": marrow_s}
 
 
 def exposure(d, q):
@@ -164,15 +174,28 @@ def observe(st, q, people, c: mk.Constants) -> dict:
     } | dict(zip(neuro.OUTPUTS, neuro.nerve_outputs(*st["nerve"])))
 
 
-def rates(st, q, c: mk.Constants) -> dict:
-    """``(inflow, k)`` of every state except the B12 pools and folic acid."""
-    d, dmar = drivers(st["s"], st["r"], st["fa"], st["dfol"], q, c)
-    e = exposure(d, q)
+def rates(st, q, c: mk.Constants) -> tuple[dict, np.ndarray]:
+    """``(inflow, k)`` of every state except the B12 pools, folic acid and the nerve chain; and the nerve
+    exposure rate."""
+    d, dmar = drivers(st["s"], st["r"], st["fa"], st["dfol"], st["marrow_s"], q, c)
     km = kin.halflife_rate(q["marker_halflife_days"])  # MMA and tHcy follow the deficit with this lag
-    inflow, k = neuro.nerve_flows(*st["nerve"], *neuro.nerve_hazards(e, st["nerve_s"], *nerve_constants(q)))
-    return haem.marrow_rates(st, dmar, q) | {
-        "nerve": (np.stack(np.broadcast_arrays(*inflow)), np.stack(np.broadcast_arrays(*k))),
-        "dl": (d * km, km)}
+    return haem.marrow_rates(st, dmar, q) | {"dl": (d * km, km)}, exposure(d, q)
+
+
+def nerve_rates(z, e, nerve_s, q) -> tuple[np.ndarray, np.ndarray]:
+    """``(inflow, k)`` (states, ...) of the nerve chain ``z`` at exposure rate ``e``."""
+    inflow, k = neuro.nerve_flows(*z, *neuro.nerve_hazards(e, nerve_s, *nerve_constants(q)))
+    return np.stack(np.broadcast_arrays(*inflow)), np.stack(np.broadcast_arrays(*k))
+
+
+def nerve_day(z, e, nerve_s, q) -> np.ndarray:
+    """The nerve chain ``z`` one day on at a constant exposure rate ``e`` (the day's mean): an exponential
+    predictor-corrector step (stable and positive at any rate), rescaled to total probability 1 (its error is
+    second order in the day's rates)."""
+    inflow, k = nerve_rates(z, e, nerve_s, q)
+    inflow2, _ = nerve_rates(_exp_step(z, inflow, k, 1.0), e, nerve_s, q)
+    out = _exp_step(z, 0.5 * (inflow + inflow2), k, 1.0)
+    return out / out.sum(axis=0)
 
 
 def _exp_step(z, inflow, k, h):
@@ -217,7 +240,8 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
     (draws, people) for ``x0`` (ln total stores, ug), ``y0`` (ln folate, nmol/L),
     ``if_intact`` (0/1), ``intake_ug`` (ug/day of food; NaN: what holds the day-0 stores steady) and
     ``release`` (share of food B12 freed for absorption), ``hb``/``mcv`` (NaN: steady state),
-    ``neuro_days``, ``female``, centred age ``a`` and renal term ``r``; ``doses``: channel -> (people, days)
+    ``neuro_days``, ``female``, centred age ``a``, renal term ``r`` and the nerve and marrow susceptibilities
+    ``nerve_s``, ``marrow_s`` (draws, people); ``doses``: channel -> (people, days)
     received doses.
     ``kernel``: use the numba kernel (default: when draws x people reaches
     :data:`KERNEL_MIN`; it compiles once, about 10 s, and is cached on disk).
@@ -235,8 +259,12 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
         dose = [np.broadcast_to(np.asarray(doses[ch], float)[..., :days], (n_people, days))
                 for ch in ("oral_ug", "im_hydroxo_ug", "im_cyano_ug", "folic_acid_mg")]
         arr = np.empty((len(outputs), n_draw, n_people, days))
-        _kernel.run(prm, cells, *dose, substeps, codes, "mcv" in outputs,
-                    any(k in outputs for k in neuro.OUTPUTS), arr)
+        given = np.array([bool(np.any(v != 0)) for v in dose])
+        blocks = -(-n_draw * n_people // _kernel.LANES)
+        step = max(1, KERNEL_CALL_CELL_DAYS // (_kernel.LANES * max(days, 1)))
+        for first in range(0, blocks, step):  # Ctrl-C gets through between calls
+            _kernel.run(prm, cells, *dose, given, substeps, codes, "mcv" in outputs,
+                        any(k in outputs for k in neuro.OUTPUTS), arr, first, min(first + step, blocks))
         return dict(zip(outputs, arr))
     out = {k: np.empty((n_draw, n_people, days)) for k in outputs}
     h = 1.0 / substeps
@@ -250,18 +278,21 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
     for t in steps:
         st["r"] = st["r"] + st["food"] + absorbed({ch: v[:, t] for ch, v in doses.items()}, ifi, q)
         st["fa"] = st["fa"] + doses["folic_acid_mg"][:, t]
+        e_day = 0.0
         for _ in range(substeps):
             # the other states see the pools and folic acid at the substep midpoint
             half_step()
-            rt = rates(st, q, c)
+            rt, e = rates(st, q, c)
+            e_day = e_day + e / substeps
             half_step()
             # predictor, then a corrector with the inflows averaged over the substep
             trial = dict(st)
             for name, (inflow, rate) in rt.items():
                 trial[name] = _exp_step(st[name], inflow, rate, h)
-            rt2 = rates(trial, q, c)
+            rt2, _ = rates(trial, q, c)
             for name, (inflow, rate) in rt.items():
                 st[name] = _exp_step(st[name], 0.5 * (inflow + rt2[name][0]), 0.5 * (rate + rt2[name][1]), h)
+        st["nerve"] = nerve_day(st["nerve"], e_day, st["nerve_s"], q)
         obs = observe(st, q, people, c)
         for name in outputs:
             out[name][:, :, t] = obs[name]

@@ -22,8 +22,8 @@ from b12sim.physiology import markers as mk
 # b12sim.calibration.treatment.FREE (that module imports PyMC)
 KINETIC = ("recent_halflife_days", "spill_ug", "spill_hydroxo_ug", "spill_cyano_ug", "serum_per_ug_recent",
            "loss_per_day", "passive_fraction", "biliary_ug_per_day", "if_fraction", "if_max_ug")
-HAEMATOLOGIC = ("marrow_delay_days", "reticulocyte_days", "epo_exponent", "marrow_sensitivity",
-                "rbc_lifespan_days", "mcv_normal_fl", "mcv_per_deficit")  # b12sim.calibration.haematology.FREE
+HAEMATOLOGIC = ("marrow_delay_days", "reticulocyte_days", "epo_exponent", "marrow_sensitivity", "rbc_lifespan_days",
+                "mcv_normal_fl", "mcv_per_deficit", "marrow_susceptibility_sd")  # b12sim.calibration.haematology.FREE
 NEUROLOGIC = ("neuro_onset_days", "neuro_progress_days", "neuro_fixation_days")  # b12sim.calibration.neurology.FREE
 CALIBRATED = ({name: "treatment" for name in KINETIC} | {name: "haematology" for name in HAEMATOLOGIC}
               | {name: "neurology" for name in NEUROLOGIC})
@@ -43,6 +43,7 @@ PRIORS = {
     "marrow_sensitivity": ("marrow_deficit_sensitivity", 0.1, 4.0),
     "mcv_normal_fl": ("mcv_normal_fl", 80.0, 100.0),
     "mcv_per_deficit": ("mcv_per_deficit", 0.02, 0.5),
+    "marrow_susceptibility_sd": ("marrow_susceptibility_log_sd", 0.05, 2.0),
     "hb_replete_female": ("hb_replete_female", 115.0, 160.0),
     "hb_replete_male": ("hb_replete_male", 125.0, 175.0),
     "folic_acid_halflife_days": ("folic_acid_halflife_days", 0.1, 10.0),

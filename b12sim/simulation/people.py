@@ -163,13 +163,19 @@ def _diet_intake(diet: str, z):
     return median * np.exp(ev("intake_log_sd") * z)
 
 
+def _log_normal(log_sd, u) -> np.ndarray:
+    """Log-normal multipliers (median 1; ``log_sd`` per draw) at uniforms ``u`` (draws, people)."""
+    return np.exp(np.asarray(log_sd)[:, None] * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
+
+
 def arrays(people: list[dict], p: dict, *, seed=SEED, x0=None, ids=None, draw_ids=None) -> dict:
     """Engine inputs: ``x0`` (draws, people) and per-person arrays (see :func:`engine.run`).
 
     ``x0`` (draws,) or (draws, people): day-0 ln stores (ug) to use instead of inferring them.
     ``seed`` draws, for person ``i`` alone (the same whatever the others; ``ids[i]`` when given), whether
-    intrinsic factor is lost when no cause is named, their intake when a diet is given, and their nerve
-    susceptibility ``nerve_s`` (log-normal, median 1, log-SD ``neuro_susceptibility_sd``); ``draw_ids``: the
+    intrinsic factor is lost when no cause is named, their intake when a diet is given, and their nerve and
+    marrow susceptibilities ``nerve_s``, ``marrow_s`` (independent log-normals, median 1, log-SDs
+    ``neuro_susceptibility_sd``, ``marrow_susceptibility_sd``); ``draw_ids``: the
     run's numbers of the draws in ``p`` (default 0, 1, ...), so a person's draw is the same in any chunk of draws.
     """
     canon = pd.DataFrame(people, columns=list(inputs.FIELDS))
@@ -197,10 +203,10 @@ def arrays(people: list[dict], p: dict, *, seed=SEED, x0=None, ids=None, draw_id
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     keys = range(n) if ids is None else [int(i) for i in ids]
     rows = np.arange(n_draw) if draw_ids is None else np.asarray(draw_ids, int)
-    u = np.empty((3, n_draw, n))  # per person and draw: uniforms for intrinsic factor, intake and nerve susceptibility
+    u = np.empty((4, n_draw, n))  # per person and draw: uniforms for intrinsic factor, intake, nerve and marrow
     for i in range(n):
         rng = np.random.default_rng(np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, keys[i])))
-        u[:, :, i] = rng.random((int(rows.max()) + 1 if n_draw else 0, 3))[rows].T
+        u[:, :, i] = rng.random((int(rows.max()) + 1 if n_draw else 0, 4))[rows].T
     absent = np.where(said == "absent", True, np.where(said == "present", False, named | (u[0] < lost)))
     intake = np.full((n_draw, n), np.nan)
     for i, q in enumerate(people):
@@ -219,5 +225,6 @@ def arrays(people: list[dict], p: dict, *, seed=SEED, x0=None, ids=None, draw_id
         "hb": np.array([q["hb"] for q in people], float), "mcv": np.array([q["mcv"] for q in people], float),
         "neuro_days": np.array([q["neuro_days"] for q in people], float),
         "female": np.array([q["sex"] == "female" for q in people]),
-        "nerve_s": np.exp(np.asarray(p["neuro_susceptibility_sd"])[:, None] * ndtri(np.clip(u[2], 1e-12, 1 - 1e-12))),
+        "nerve_s": _log_normal(p["neuro_susceptibility_sd"], u[2]),
+        "marrow_s": _log_normal(p["marrow_susceptibility_sd"], u[3]),
     }

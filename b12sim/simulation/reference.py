@@ -17,7 +17,7 @@ from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
 from b12sim.simulation import engine
 
-EXACT = ("s", "r", "fa", "dfol", "food", "usual", "nerve_s")  # states known in closed form within a day
+EXACT = ("s", "r", "fa", "dfol", "food", "usual", "nerve_s", "marrow_s")  # states known in closed form within a day
 
 
 def run_one(p: dict, people: dict, doses: dict, days: int, *, draw: int = 0, person: int = 0,
@@ -54,7 +54,9 @@ def run_one(p: dict, people: dict, doses: dict, days: int, *, draw: int = 0, per
 
     def rhs(t, y):
         s = state(t, y)
-        return pack({k: inflow - np.asarray(rate) * s[k] for k, (inflow, rate) in engine.rates(s, q, c).items()})
+        flows, e = engine.rates(s, q, c)
+        flows["nerve"] = engine.nerve_rates(s["nerve"], e, s["nerve_s"], q)
+        return pack({k: inflow - np.asarray(rate) * s[k] for k, (inflow, rate) in flows.items()})
 
     out = {k: np.empty(days) for k in engine.OUTPUTS}
     y = pack(st)
