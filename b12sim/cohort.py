@@ -118,7 +118,7 @@ def predictive(post: xr.Dataset, data: dict[str, np.ndarray], *, draws: int = PR
              "hcy": mk.log_hcy(d, mk.folate_deficit(y, c.ln_fol_hinge), a, r, p["h0"], p["bh_age"], p["bh_renal"],
                                p["a_h"], p["c_f"]),
              "folate": y}
-    sds = mk.log_sds(p, c)
+    sds = mk.log_sds(p, c, a, r)  # MMA's per person (its between-person SD depends on age and eGFR)
     pp, obs = {}, {}
     for j, m in enumerate(mk.MARKERS):
         have = data["has"][:, j] > 0
@@ -195,7 +195,7 @@ class CohortModel:
             lw = eq.store_log_prior(x, eq.depleting_log_odds(a, rd, p)[:, None], eq.main_mean(a, rd, p, c)[:, None],
                                     p["sigma_x"], p["mu_d"], p["sigma_d"])
             lw = lw - pt.logsumexp(lw, axis=1, keepdims=True)  # normalised prior on the grid
-            sds = eq.log_sds(p, c)
+            sds = eq.log_sds(p, c, a[:, None], r[:, None])  # MMA's per person (N, 1): age and eGFR
             dfx = eq.deficit(x, p["x_k"], p["n_hinge"])
 
             def normal_ll(k, mu):

@@ -349,6 +349,32 @@ plt.show()
 # Most synthetic people sit in the lowest bin (few are deficient), so the upper bins rest on fewer people;
 # scatter there is sampling noise as much as miscalibration.
 #
+# ## 6. Diagnostic accuracy in the epidemiologist's terms
+#
+# `b12sim.accuracy` computes what a diagnostic-accuracy study reports (sensitivity, specificity, PPV, NPV,
+# likelihood ratios, prevalence of the reference condition and the AUC) for one marker and cut-off against a
+# reference standard in a population, each with a 95% interval over posterior draws. Here serum B12 < 148 pmol/L
+# and holoTC < 35 pmol/L against MMA > 0.271 umol/L (a common published reference) in older people
+# (65-90 years, eGFR 40-110). Clarke 2007 found holoTC the better discriminator in older people (AUC 0.85 against
+# 0.76 for serum B12, MMA > 0.75); the model's AUCs and what it fails to reproduce are in
+# `docs/research/2026-12-diagnostic-accuracy.md`.
+
+# %%
+acc_b12 = b12sim.accuracy("b12", 148, reference="mma>0.271", population="older", draws=100)
+acc_holotc = b12sim.accuracy("holotc", 35, reference="mma>0.271", population="older", draws=100)
+pd.concat({"serum B12 < 148": acc_b12.summary, "holoTC < 35": acc_holotc.summary}, axis=1).round(3)
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(9, 4.5))
+acc_b12.plot_roc(axes[0])
+acc_holotc.plot_roc(axes[1])
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The same function takes `reference="deficient"` (the model's latent deficiency, which no study can observe) and
+# a population as a mapping of age and eGFR ranges; `b12sim accuracy` does the same from the command line.
+#
 # ## Summary
 #
 # * "True deficiency" in b12sim is a statement about body stores (below the tissue-supply threshold $K$), not a cut-off

@@ -18,7 +18,8 @@ DIAGNOSIS = sorted((PACKAGE / "diagnosis").glob("*.py"))
 # the marker model's equations as the kernels must call them: mixture prior, deficit, MMA and tHcy,
 # and the conjugate update of the store prior by B12 and holoTC
 KERNEL_EQUATIONS = {"store_mean", "depleting_base_logit", "cause_free", "depleting_logit", "component_log_weights",
-                    "deficit", "log_mma", "log_hcy", "posterior_mean", "log_evidence"}
+                    "deficit", "log_mma", "mma_between_sd", "mma_log_lik", "total_sd", "log_hcy", "posterior_mean",
+                    "log_evidence"}
 
 
 def _tree(path: Path) -> ast.Module:

@@ -52,10 +52,10 @@ def _quad(patient: dict, dr, d: int):
     p = {k: v[d] for k, v in dr.params.items()}
     c = dr.const
     age = patient["age"]
-    a, _ = mk.covariates(age, mk.EGFR_REF)
+    a, r = mk.covariates(age, mk.EGFR_REF)
     risks = {k: patient.get(k, 0) for k in mk.RISKS}
     mu, pi = mk.main_mean(a, risks, p, c), mk.depleting_prob(a, risks, p)
-    sds = mk.log_sds(p, c)
+    sds = mk.log_sds(p, c, a, r)
 
     def log_post(x):
         means = mk.log_means(x, 0.0, age, mk.EGFR_REF, p, c)

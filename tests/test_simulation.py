@@ -176,7 +176,8 @@ def test_target1_kuzminski_day120_inside_prior_range():
 
     pt = dict(b12="94 pg/mL", mma=3.74, hcy=38.6, age=70, pernicious_anaemia=True)
     draws = 200
-    sd = mk.log_sds(parameters.draw(draws, np.random.SeedSequence(SEED).spawn(2)[0]), mk.Constants.load())
+    sd = mk.log_sds(parameters.draw(draws, np.random.SeedSequence(SEED).spawn(2)[0]), mk.Constants.load(),
+                    *mk.covariates(evidence.value("clinical_cohort_age"), evidence.value("clinical_cohort_egfr")))
     obs = {tuple(o["name"].split("_")): o["observed"] for o in observations()}  # the evidence rows, B12 in pmol/L
     assert obs["oral", "b12"] == pytest.approx(1005 * 0.7378, rel=1e-4) and obs["im", "hcy"] == 12.2
     for arm in ("oral", "im"):

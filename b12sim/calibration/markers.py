@@ -177,16 +177,10 @@ def build_model():
             "s_c": pm.LogNormal("s_c", math.log(ev("haptocorrin_between_sd_prior")),
                                 evidence.uncertainty("haptocorrin_between_sd_prior")
                                 / ev("haptocorrin_between_sd_prior")),
-            # MMA raised by causes unrelated to B12: share (log-odds at 50 y, eGFR >= 90; per decade; per renal unit),
-            # rise and its spread (ln units)
-            "mo_logit0": pm.Normal("mo_logit0", math.log(ev("mma_other_share_prior") / (1 - ev("mma_other_share_prior"))),
-                                   evidence.uncertainty("mma_other_share_prior")),
-            "mo_age": pm.Normal("mo_age", ev("mma_other_age_logor_prior"), evidence.uncertainty("mma_other_age_logor_prior")),
-            "mo_renal": pm.Normal("mo_renal", ev("mma_other_renal_logor_prior"),
-                                  evidence.uncertainty("mma_other_renal_logor_prior")),
-            "mo_shift": pm.LogNormal("mo_shift", math.log(ev("mma_other_shift_prior")),
-                                     evidence.uncertainty("mma_other_shift_prior")),
-            "mo_sd": pm.LogNormal("mo_sd", math.log(ev("mma_other_sd_prior")), evidence.uncertainty("mma_other_sd_prior")),
+            # MMA's between-person SD: growth per decade and per unit ln(90/eGFR) (log scale), from the lasting
+            # contribution unrelated to B12 (markers.mma_between_sd)
+            **{k: pm.Normal(k, ev(f"mma_{k}_prior"), evidence.uncertainty(f"mma_{k}_prior"))
+               for k in ("sm_age", "sm_renal")},
             "delta_vegan": pm.Normal("delta_vegan", -0.5, 0.5),
             "delta_metformin": pm.Normal("delta_metformin", -0.2, 0.3),
             "delta_ppi": pm.Normal("delta_ppi", -0.2, 0.3),

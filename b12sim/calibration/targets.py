@@ -29,14 +29,11 @@ def band_prob(lo, hi, p, c, xp, *, age, egfr):
 
 def mean_given_x(marker, p, c, xp, *, age, egfr):
     """E[marker | x] on ``X_GRID`` in canonical units (lognormal mean)."""
-    sd = backend.of(xp).log_sds(p, c)[marker]
+    sd = backend.of(xp).log_sds(p, c, *mk.covariates(age, egfr))[marker]
     if marker == "hcy":
         mu = backend.of(xp).log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, p, c)["hcy"]
         return (xp.exp(mu + sd**2 / 2) * y_weights(p, xp)[None, :]).sum(axis=1)
     mu = backend.of(xp).log_means(X_GRID, 0.0, age, egfr, p, c)[marker]
-    if marker == "mma":  # the usual residual or one raised by causes unrelated to B12
-        return sum(w * xp.exp(mu + shift + s**2 / 2)
-                   for w, shift, s in backend.of(xp).mma_components(*mk.covariates(age, egfr), p, c))
     return xp.exp(mu + sd**2 / 2)
 
 
@@ -83,7 +80,7 @@ def predictions(p, c, xp=np):
     for marker in ("b12", "mma", "hcy"):
         m = (wd * mean_given_x(marker, p, c, xp, age=age_c, egfr=egfr_c)).sum()
         out[f"kuzminski_log_mean_{marker}"] = xp.log(m)
-    sd_f = backend.of(xp).log_sds(p, c)["folate"]
+    sd_f = backend.of(xp).log_sds(p, c, *mk.covariates(age_c, egfr_c))["folate"]
     out["kuzminski_folate_deficient"] = normal_cdf(
         (c.ln_fol_def - p["mu_y"]) / xp.sqrt(p["sigma_y"] ** 2 + sd_f**2), xp)
 
@@ -102,8 +99,7 @@ def predictions(p, c, xp=np):
     for name, age, egfr in (("young", 25.0, mk.EGFR_REF), ("old", 77.0, ev("old_adult_egfr"))):
         wa = x_weights(p, c, xp, age=age)
         mu = backend.of(xp).log_means(X_GRID, 0.0, age, egfr, p, c)["mma"]
-        (_, _, _), (w_o, shift, _) = backend.of(xp).mma_components(*mk.covariates(age, egfr), p, c)
-        out[f"ganji_log_gm_{name}"] = (wa * mu).sum() + w_o * shift  # E ln MMA: the raised share adds its shift
+        out[f"ganji_log_gm_{name}"] = (wa * mu).sum()
 
     mcut = ev("metformin_low_b12_cut")
     for arm, risks in (("placebo", {}), ("treated", {"metformin": 1.0})):

@@ -118,7 +118,7 @@ def predict(theta: dict, xp=np) -> dict:
 
     out = {}
     a, r = mk.covariates(ev("clinical_cohort_age"), ev("clinical_cohort_egfr"))
-    sd = mk.log_sds(p, c)
+    sd = mk.log_sds(p, c, a, r)
     pg = 1000.0 / ev("cobalamin_molar_mass")
     lam0, kept0 = lam(0.0), food(0.0)
     s_per, r_per = eq.steady_pools(lam0, k)

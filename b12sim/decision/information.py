@@ -100,52 +100,40 @@ class ResultModel:
 
 
 def _node_distribution(test: str, post: Posterior, person: dict, dr: Draws):
-    """The log result's distribution at each node, a list of normal components ``(log weight (D, G) or (D, 1),
-    mean (D, G), SD (D, 1))``: given the patient's results whose residuals it shares (a first result of the same
-    marker; serum B12 and holoTC), and for MMA the mixture of :func:`b12sim.physiology.markers.mma_components`
-    (a raised residual is lasting, so a repeat is drawn given the first result in each component)."""
+    """Mean (D, G) and SD (D, 1) of the log result at each node: given the patient's results whose residuals it
+    shares (a first result of the same marker, whose between-person part is lasting; serum B12 and holoTC), at
+    the patient's age and eGFR (MMA's between-person SD depends on them,
+    :func:`b12sim.physiology.markers.mma_between_sd`)."""
     p = {k: np.asarray(v)[:, None] for k, v in dr.params.items()}
     egfr = person["egfr"] if not math.isnan(person["egfr"]) else mk.EGFR_REF
     means = mk.log_means(post.x, p["mu_y"], person["age"], egfr, p, dr.const)
-    if test == "mma":
-        within, first = dr.const.within["mma"], math.log(person["mma"])
-        comps = []
-        for w, shift, sd in mk.mma_components(*mk.covariates(person["age"], egfr), p, dr.const):
-            mean = means["mma"] + shift
-            if math.isnan(first):
-                comps.append((np.log(w), mean, sd))
-                continue
-            shared = sd**2 - within**2  # lasting part of the residual, common to both results
-            lw = np.log(w) - np.log(sd) - 0.5 * ((first - mean) / sd) ** 2  # how well this component explains it
-            comps.append((lw, mean + shared / sd**2 * (first - mean), np.sqrt(sd**2 - shared**2 / sd**2)))
-        top = np.logaddexp(comps[0][0], comps[1][0])
-        return [(lw - top, mean, sd) for lw, mean, sd in comps]
     given = [m for m in TESTS if not math.isnan(person[m]) and mk.shares_residual(test, m)]
-    total = mk.log_sds(p, dr.const)[test]
+    ar = mk.covariates(person["age"], egfr)
+    total = mk.log_sds(p, dr.const, *ar)[test]
     if not given:
-        return [(np.zeros_like(total), means[test], total)]
-    cov = lambda m, n, same: np.broadcast_to(mk.residual_cov(m, n, p, dr.const, same), total.shape)[:, 0]  # noqa: E731
+        return means[test], total
+    cov = lambda m, n, same: np.broadcast_to(  # noqa: E731
+        mk.residual_cov(m, n, p, dr.const, same, *ar), total.shape)[:, 0]
     cross = np.stack([cov(test, m, False) for m in given], axis=-1)  # (D, k): the new result with each given one
     among = np.stack([np.stack([cov(m, n, m == n) for n in given], axis=-1) for m in given], axis=-2)  # (D, k, k)
     beta = np.linalg.solve(among, cross[..., None])[..., 0]  # (D, k): regression of the new residual on the given
     resid = np.stack([math.log(person[m]) - means[m] for m in given], axis=-1)  # (D, G, k)
     mean = means[test] + np.einsum("dgk,dk->dg", resid, beta)
     var = total[:, 0] ** 2 - np.einsum("dk,dk->d", beta, cross)
-    return [(np.zeros_like(total), mean, np.sqrt(var)[:, None])]
+    return mean, np.sqrt(var)[:, None]
 
 
 def result_model(test: str, post: Posterior, person: dict, dr: Draws) -> ResultModel:
     """The binned result distribution of ``test`` (one of :data:`TESTS`) for this patient."""
-    comps = _node_distribution(test, post, person, dr)
+    mean, sd = _node_distribution(test, post, person, dr)
+    sd = np.broadcast_to(sd, mean.shape)
     heavy = post.w > RANGE_WEIGHT
-    lo = min((mean - SPAN_SD * sd)[heavy].min() for _, mean, sd in comps)
-    hi = max((mean + SPAN_SD * sd)[heavy].max() for _, mean, sd in comps)
+    lo, hi = (mean - SPAN_SD * sd)[heavy].min(), (mean + SPAN_SD * sd)[heavy].max()
     inner = np.linspace(lo, hi, N_BINS + 1)
-    lik = 0.0
-    for lw, mean, sd in comps:
-        cdf = special.ndtr((inner[None, None, :] - mean[:, :, None]) / sd[:, :, None])
-        cdf[..., 0], cdf[..., -1] = 0.0, 1.0  # outer bins reach to -inf and +inf
-        lik = lik + np.exp(lw)[:, :, None] * np.diff(cdf, axis=2)  # (D, G, K)
+    z = (inner[None, None, :] - mean[:, :, None]) / sd[:, :, None]
+    cdf = special.ndtr(z)
+    cdf[..., 0], cdf[..., -1] = 0.0, 1.0  # outer bins reach to -inf and +inf
+    lik = np.diff(cdf, axis=2)  # (D, G, K)
     out = []
     for world in (post.w * post.ind, post.w * (1.0 - post.ind)):
         pb = np.maximum(np.einsum("dg,dgk->dk", world, lik), 0.0)  # the end correction's -1/24 can dip below 0
@@ -163,9 +151,8 @@ def post_test_probability(test: str, values, post: Posterior, person: dict, dr: 
     :func:`b12sim.diagnose` with the result added.
     """
     v = np.log(np.atleast_1d(np.asarray(values, float)))
-    ll = special.logsumexp([(lw - np.log(sd))[:, :, None] - 0.5 * ((v[None, None, :] - mean[:, :, None])
-                                                                    / sd[:, :, None]) ** 2
-                            for lw, mean, sd in _node_distribution(test, post, person, dr)], axis=0)
+    mean, sd = _node_distribution(test, post, person, dr)
+    ll = -0.5 * ((v[None, None, :] - mean[:, :, None]) / np.broadcast_to(sd, mean.shape)[:, :, None]) ** 2
     ll -= ll.max(axis=1, keepdims=True)
     wl = post.w[:, :, None] * np.exp(ll)
     return np.clip((wl * post.ind[:, :, None]).sum(axis=1) / wl.sum(axis=1), 0.0, 1.0)

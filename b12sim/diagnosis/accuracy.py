@@ -82,13 +82,10 @@ def cdf_given_x(marker, value, p, c, xp, *, age, egfr):
     if marker == "hcy":
         q = _expand(p)
         mu = eq.log_means(X_GRID[:, None], Y_GRID[None, :], age, egfr, q, c)["hcy"]
-        cdf = normal_cdf((lv - mu) / eq.log_sds(q, c)["hcy"], xp)
+        cdf = normal_cdf((lv - mu) / eq.log_sds(q, c, *mk.covariates(age, egfr))["hcy"], xp)
         return (cdf * y_weights(q, xp)[..., None, :]).sum(axis=-1)
     mu = eq.log_means(X_GRID, 0.0, age, egfr, p, c)[marker]
-    if marker == "mma":  # the usual residual or one raised by causes unrelated to B12
-        return sum(w * normal_cdf((lv - mu - shift) / sd, xp)
-                   for w, shift, sd in eq.mma_components(*mk.covariates(age, egfr), p, c))
-    return normal_cdf((lv - mu) / eq.log_sds(p, c)[marker], xp)
+    return normal_cdf((lv - mu) / eq.log_sds(p, c, *mk.covariates(age, egfr))[marker], xp)
 
 
 def positive_given_x(marker, cutoff, p, c, xp, *, age, egfr):
@@ -161,7 +158,7 @@ def auc_store_marker(marker, reference, p, c, xp, *, nodes, risks=None):
         pos, neg = pos + w * r, neg + w * (1.0 - r)
     eq = backend.of(xp)
     mu = eq.log_means(X_GRID, 0.0, mk.AGE_REF, mk.EGFR_REF, p, c)[marker]
-    sd = eq.log_sds(p, c)[marker]
+    sd = eq.log_sds(p, c, *mk.covariates(mk.AGE_REF, mk.EGFR_REF))[marker]
     below = normal_cdf((mu[..., None, :] - mu[..., :, None]) / (math.sqrt(2.0) * sd[..., None]), xp)  # (.., G, G')
     num = (pos[..., :, None] * neg[..., None, :] * below).sum(axis=(-1, -2))
     return num / (pos.sum(axis=-1) * neg.sum(axis=-1))

@@ -26,11 +26,6 @@ class Draws:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.params[name]
 
-    def sds(self) -> np.ndarray:
-        """Total log-scale SD of each marker (n_draws, 5), in :data:`markers.MARKERS` order."""
-        s = mk.log_sds(self.params, self.const)
-        return np.stack([s[m] for m in mk.MARKERS], axis=1)
-
 
 def from_posterior(post: xr.Dataset | xr.DataTree, n_draws: int | None = None) -> Draws:
     """``n_draws`` evenly spaced draws of the marker model (all if None; :func:`posterior.thin`)."""

@@ -286,9 +286,7 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
                 lo = EQ.depleting_logit(lo, EQ.cause_free(risks[i, 3], risks[i, 4], risks[i, 5], t.p_pernicious_anaemia,
                                                           t.p_ileal_resection, t.p_bariatric))
             lwc0, lwc1 = EQ.component_log_weights(lo)
-            kmi, kmo, lwm, lwo = EQ.mma_terms(EQ.mma_other_logit(a[i], r[i], t.mo_logit0, t.mo_age, t.mo_renal),
-                                              t.m_sd, t.mo_sd)  # MMA: usual and raised-by-other-causes residual
-            msh = t.mo_shift
+            kmi = 1.0 / EQ.total_sd(t.m_within, EQ.mma_between_sd(a[i], r[i], t.s_m, t.sm_age, t.sm_renal))  # MMA
             # latent folate: prior (0) and given the folate result (1), mean and SD
             my0, sy0 = t.mu_y, t.sigma_y
             my1, sy1 = (EQ.posterior_mean(my0, o[F] * t.f_p, t.f_p, t.f_v), t.f_sd) if hf else (my0, sy0)
@@ -329,7 +327,7 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
                     e = (xk + hx * (jlo + jj) - mc[c])
                     v = pk[c] - 0.5 * qc[c] * e * e
                     v += fm * EQ.mma_log_lik(om, EQ.log_mma(dfx_tab[d, jj], a[i], r[i], t.m0, t.bm_age, t.bm_renal,
-                                                            t.a_m), msh, kmi, kmo, lwm, lwo)
+                                                            t.a_m), kmi)
                     if mh:
                         if ns == 1:  # a lower bound of it: folate nodes within rcut SDs of their mean
                             la, lb = _window(ym[q], ys[q] * rcut, y[0], hy, nl)
@@ -357,7 +355,7 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
                                 jj = wr[c, 0] if end == 0 else wr[c, 1] - 1
                                 e = xk + hx * (jlo + jj) - mc[c]
                                 f = EQ.mma_log_lik(om, EQ.log_mma(dfx_tab[d, jj], a[i], r[i], t.m0, t.bm_age,
-                                                                  t.bm_renal, t.a_m), msh, kmi, kmo, lwm, lwo)
+                                                                  t.bm_renal, t.a_m), kmi)
                                 if pk[c] - 0.5 * qc[c] * e * e + f >= lb_ - cut:
                                     break
                                 wr[c, end] += 1 - 2 * end
@@ -377,8 +375,7 @@ def _kernel(rows, obs, a, r, risks, tab, upd, masks, j0s, indx_tab, y, fdy, indy
                 fh = 1.0 if mh else 0.0
                 ai, ri, m0_, bma, bmr, am = a[i], r[i], t.m0, t.bm_age, t.bm_renal, t.a_m
                 for k in range(n):
-                    sv[k] = fh * lv[k] + fm * EQ.mma_log_lik(om, EQ.log_mma(dv[k], ai, ri, m0_, bma, bmr, am), msh, kmi,
-                                                             kmo, lwm, lwo)
+                    sv[k] = fh * lv[k] + fm * EQ.mma_log_lik(om, EQ.log_mma(dv[k], ai, ri, m0_, bma, bmr, am), kmi)
                     wv[k] = 0.0
                 top = -np.inf
                 for c in range(2):

@@ -129,7 +129,7 @@ def _reference(obs, a, r, risks, dr: Draws, masks, hx, hy):
     lp = mk.store_log_prior(x, mk.depleting_log_odds(a, rd, p)[:, None], mk.main_mean(a, rd, p, c)[:, None],
                             col("sigma_x"), col("mu_d"), col("sigma_d"))
     dfx = mk.deficit(x, col("x_k"), col("n_hinge"))
-    sd = {m: v[:, None] for m, v in mk.log_sds(p, c).items()}
+    sd = {m: v[:, None] for m, v in mk.log_sds(p, c, a, r).items()}
     ll = np.zeros((4,) + x.shape)
     has = ~np.isnan(obs)
     if has[B]:
@@ -141,11 +141,9 @@ def _reference(obs, a, r, risks, dr: Draws, masks, hx, hy):
         et = obs[T] - mk.log_holotc(x, col("t0"), col("kappa_t"), c.ln_s_med)
         vb, vt, cv = sd["b12"] ** 2, sd["holotc"] ** 2, mk.b12_holotc_residual_cov(p)[:, None]
         ll_bt = -0.5 * (eb * eb * vt - 2.0 * cv * eb * et + et * et * vb) / (vb * vt - cv * cv)
-    if has[M]:  # the usual residual or one raised by causes unrelated to B12 (markers.mma_log_lik)
-        terms = mk.mma_terms(mk.mma_other_logit(a, r, col("mo_logit0"), col("mo_age"), col("mo_renal")), sd["mma"],
-                             col("mo_sd"))
+    if has[M]:
         ll[M] = mk.mma_log_lik(obs[M], mk.log_mma(dfx, a, r, col("m0"), col("bm_age"), col("bm_renal"), col("a_m")),
-                               col("mo_shift"), *terms)
+                               1.0 / sd["mma"])
     y, ind_y, fdy = folate_grid(c, hy)
     my, sy = _folate_posterior(obs[F] if has[F] else np.nan, tab)
     out_sub = np.empty(len(masks))

@@ -27,7 +27,8 @@ DERIVED = (
     "b_x0", "b_w", "b_p",  # serum B12, linear in x: ln value at x = 0, slope / SD^2, slope^2 / SD^2 (its precision)
     "t_x0", "t_w", "t_p",  # holoTC, the same
     "bt_wb", "bt_wt", "bt_p",  # both measured (correlated residuals, markers.pair_weights): weights and precision
-    "m_sd", "h_isd",  # total SD of ln MMA (usual residual); 1 / total SD of ln tHcy
+    "m_within", "h_isd",  # within-person SD of ln MMA (its between part, markers.mma_between_sd, is the person's);
+    # 1 / total SD of ln tHcy
     "f_p", "f_v", "f_sd", "f_r",  # folate: a result's precision about y; variance, SD, 1/sqrt(2 var) of y given it
     "p_fol0",  # P(folate deficient) without a folate result
 )
@@ -41,7 +42,7 @@ UPDATE = ("wb", "wt", "prec", "v_m", "l_m", "k_m", "q_m", "lq_m", "r_m", "v_d", 
 def draw_record(dr: Draws) -> np.ndarray:
     """Per-draw parameters and :data:`DERIVED` constants, a structured array (D,) (:func:`backend.record`)."""
     p, c = dr.params, dr.const
-    sd = mk.log_sds(p, c)
+    sd = mk.log_sds(p, c, 0.0, 0.0)  # every marker's but MMA's is the same at all ages and eGFR
     out = dict(p)
     for m, x0, slope in (("b", *_line(mk.log_b12, p["b0"], c.ln_s_med)),
                          ("t", *_line(mk.log_holotc, p["t0"], p["kappa_t"], c.ln_s_med))):
@@ -49,7 +50,7 @@ def draw_record(dr: Draws) -> np.ndarray:
         out |= {f"{m}_x0": x0, f"{m}_w": slope / s**2, f"{m}_p": (slope / s) ** 2, f"{m}_slope": slope}
     out["bt_wb"], out["bt_wt"], out["bt_p"] = mk.pair_weights(out.pop("b_slope"), out.pop("t_slope"), sd["b12"] ** 2,
                                                               sd["holotc"] ** 2, mk.b12_holotc_residual_cov(p))
-    out["m_sd"], out["h_isd"] = sd["mma"], 1.0 / sd["hcy"]
+    out["m_within"], out["h_isd"] = np.full_like(p["s_m"], c.within["mma"]), 1.0 / sd["hcy"]
     out["f_p"] = sd["folate"] ** -2
     out["f_v"] = mk.posterior_variance(p["sigma_y"], out["f_p"])
     out["f_sd"], out["f_r"] = np.sqrt(out["f_v"]), 1.0 / np.sqrt(2.0 * out["f_v"])

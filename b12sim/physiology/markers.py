@@ -37,11 +37,14 @@ haptocorrin part's, so its between-person SD is ``s_b`` (:func:`b12_between_sd`)
 residual shares ``f s_t^2`` with holoTC's (:func:`b12_holotc_cov`). The store scale keeps serum
 B12's slope at 1 (the kinetics read stores off serum B12), which sets the haptocorrin part's
 slope (:func:`haptocorrin_slope`).
-* MMA        = m0 + bm_age a + bm_renal r + a_m D(x), and in a share of people an elevation unrelated to
-  B12 (renal handling beyond eGFR, gut propionate, genetic variants): with log-odds
-  ``mo_logit0 + mo_age a + mo_renal r`` (:func:`mma_other_logit`) ln MMA is raised by a lasting
-  ``N(mo_shift, mo_sd)`` on top (:func:`mma_log_lik`, :func:`mma_components`). This keeps a raised MMA
-  from nearly always meaning low stores, as published accuracy studies find (Clarke 2007, Willis 2011).
+* MMA        = m0 + bm_age a + bm_renal r + a_m D(x), with a between-person SD that grows with age and
+  falling eGFR, ``s_m exp(sm_age a + sm_renal r)`` (:func:`mma_between_sd`): a lasting per-person
+  contribution unrelated to B12 (renal handling beyond eGFR, gut propionate, genetic variants), normal on
+  the log scale, whose mean rises with age and falling eGFR (``bm_age``, ``bm_renal``) and whose spread does
+  too. ln MMA given the stores is then normal with the same SD whatever the stores, so its likelihood
+  ratio is monotone: a higher MMA never lowers the probability of deficiency. The wider spread in older
+  and renally impaired people keeps a raised MMA from nearly always meaning low stores there, as published
+  accuracy studies find (Clarke 2007, Willis 2011).
 * tHcy       = h0 + bh_age a + bh_renal r + a_h D(x) + c_f softplus(ln F_h - y)
 * folate     = y
 
@@ -76,7 +79,7 @@ PARAMS = (
     "b0", "t0", "kappa_t", "m0", "a_m", "bm_age", "bm_renal",
     "h0", "a_h", "bh_age", "bh_renal", "c_f", "mu_y", "sigma_y",
     "s_b", "s_t", "s_m", "s_h", "s_f", "s_c",
-    "mo_logit0", "mo_age", "mo_renal", "mo_shift", "mo_sd",
+    "sm_age", "sm_renal",
     "delta_vegan", "delta_metformin", "delta_ppi",
     "p_pernicious_anaemia", "p_ileal_resection", "p_bariatric",
 )
@@ -179,34 +182,18 @@ def log_mma(d, a, r, m0, bm_age, bm_renal, a_m):
     return m0 + bm_age * a + bm_renal * r + a_m * d
 
 
-def mma_other_logit(a, r, mo_logit0, mo_age, mo_renal):
-    """Log-odds that a person's MMA is raised by causes unrelated to B12, at centred age ``a`` and renal term ``r``."""
-    return mo_logit0 + mo_age * a + mo_renal * r
+def mma_between_sd(a, r, s_m, sm_age, sm_renal):
+    """Between-person SD (log units) of ln MMA at centred age ``a`` and renal term ``r``: ``s_m`` at 50 y and
+    eGFR >= 90 times ``exp(sm_age a + sm_renal r)`` (the lasting contribution unrelated to B12 spreads more
+    in older and renally impaired people)."""
+    return s_m * exp(sm_age * a + sm_renal * r)
 
 
-def mma_other_sd(sd, mo_sd):
-    """SD (log units) of ln MMA about its mean in people with a raised MMA unrelated to B12: the usual SD ``sd``
-    and the spread ``mo_sd`` of the elevation combined."""
-    return sqrt(sd**2 + mo_sd**2)
-
-
-def mma_log_lik(v, mean, mo_shift, isd, isd_o, lw_main, lw_o):
-    """ln likelihood of ln MMA ``v`` (umol/L) with expected value ``mean`` (:func:`log_mma`), up to a constant and
-    at most 0: the usual residual (inverse SD ``isd``, log weight ``lw_main``) or, raised by causes unrelated to B12,
-    one about ``mean + mo_shift`` (inverse SD ``isd_o``; log weight ``lw_o``, which includes ``ln(isd_o / isd)``);
-    constants from :func:`mma_terms`."""
+def mma_log_lik(v, mean, isd):
+    """ln likelihood of ln MMA ``v`` (umol/L) with expected value ``mean`` (:func:`log_mma`) and inverse total SD
+    ``isd`` (log units^-1), up to a constant that does not depend on the stores (at most 0)."""
     e = (v - mean) * isd
-    main = lw_main - 0.5 * e * e
-    f = (v - mean - mo_shift) * isd_o
-    return main + softplus(lw_o - 0.5 * f * f - main)
-
-
-def mma_terms(lo, sd, mo_sd):
-    """Per-person constants of :func:`mma_log_lik` from the log-odds ``lo`` (:func:`mma_other_logit`) and the
-    usual SD ``sd`` of ln MMA and the elevation's spread ``mo_sd``: ``(isd, isd_o, lw_main, lw_o)``."""
-    lw_main, lw_other = component_log_weights(lo)
-    sd_o = mma_other_sd(sd, mo_sd)
-    return 1.0 / sd, 1.0 / sd_o, lw_main, lw_other + log(sd / sd_o)
+    return -0.5 * e * e
 
 
 def log_hcy(d, dfol, a, r, h0, bh_age, bh_renal, a_h, c_f):
@@ -329,9 +316,17 @@ def log_means(x, y, age, egfr, p, c: Constants):
 BETWEEN = {"b12": "s_b", "holotc": "s_t", "mma": "s_m", "hcy": "s_h", "folate": "s_f"}  # marker -> parameter
 
 
-def log_sds(p, c: Constants):
-    """Total SD of each log marker: within-person and between-person parts combined."""
-    return {m: total_sd(c.within[m], p[k]) for m, k in BETWEEN.items()}
+def between_sds(p, a, r):
+    """Between-person SD (log units) of each log marker; MMA's at centred age ``a`` and renal term ``r``
+    (:func:`mma_between_sd`)."""
+    return {m: mma_between_sd(a, r, p[k], p["sm_age"], p["sm_renal"]) if m == "mma" else p[k]
+            for m, k in BETWEEN.items()}
+
+
+def log_sds(p, c: Constants, a, r):
+    """Total SD of each log marker at centred age ``a`` and renal term ``r``: within-person and between-person
+    parts combined (:func:`between_sds`)."""
+    return {m: total_sd(c.within[m], s) for m, s in between_sds(p, a, r).items()}
 
 
 def b12_holotc_residual_cov(p):
@@ -339,34 +334,26 @@ def b12_holotc_residual_cov(p):
     return b12_holotc_cov(holotc_share(p["t0"], p["b0"]), p["s_t"])
 
 
-def mma_components(a, r, p, c: Constants):
-    """ln MMA's residual about :func:`log_mma` at centred age ``a`` and renal term ``r``, a mixture:
-    ``((weight, shift, sd) usual, (weight, shift, sd) raised by causes unrelated to B12)``."""
-    lw_main, lw_other = component_log_weights(mma_other_logit(a, r, p["mo_logit0"], p["mo_age"], p["mo_renal"]))
-    sd = log_sds(p, c)["mma"]
-    return (exp(lw_main), 0.0, sd), (exp(lw_other), p["mo_shift"], mma_other_sd(sd, p["mo_sd"]))
-
-
 def shares_residual(m1, m2) -> bool:
     """Whether results of markers ``m1`` and ``m2`` of one person have correlated residuals (:func:`residual_cov`)."""
     return m1 == m2 or {m1, m2} == {"b12", "holotc"}
 
 
-def residual_cov(m1, m2, p, c: Constants, same_occasion):
+def residual_cov(m1, m2, p, c: Constants, same_occasion, a, r):
     """Covariance (log units^2) of the residuals (value less :func:`log_means`) of markers ``m1`` and ``m2`` of
-    one person: a marker with itself, its total variance on the same occasion and its between-person
-    variance on another; serum B12 with holoTC, :func:`b12_holotc_cov` (within-person errors are
-    independent); otherwise 0."""
+    one person at centred age ``a`` and renal term ``r``: a marker with itself, its total variance on the same
+    occasion and its between-person variance on another; serum B12 with holoTC, :func:`b12_holotc_cov`
+    (within-person errors are independent); otherwise 0."""
     if m1 == m2:
-        return log_sds(p, c)[m1] ** 2 if same_occasion else p[BETWEEN[m1]] ** 2
+        return log_sds(p, c, a, r)[m1] ** 2 if same_occasion else between_sds(p, a, r)[m1] ** 2
     return b12_holotc_residual_cov(p) if shares_residual(m1, m2) else 0.0
 
 
-def log_residuals(z, p, c: Constants):
+def log_residuals(z, p, c: Constants, a, r):
     """Each log marker's deviation from its mean (:func:`log_means`) given independent standard normal
-    draws ``z`` (marker -> array): SDs of :func:`log_sds`, serum B12's correlated with holoTC's
-    (:func:`b12_holotc_cov`)."""
-    sds = log_sds(p, c)
+    draws ``z`` (marker -> array) at centred age ``a`` and renal term ``r``: SDs of :func:`log_sds`, serum
+    B12's correlated with holoTC's (:func:`b12_holotc_cov`)."""
+    sds = log_sds(p, c, a, r)
     out = {m: sds[m] * z[m] for m in MARKERS}
     cov = b12_holotc_residual_cov(p)
     beta = cov / sds["holotc"] ** 2

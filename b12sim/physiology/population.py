@@ -29,17 +29,16 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     Returns one row per person: ``age``, ``egfr``, risk flags, markers in canonical
     units (NaN when not measured; clipped to the accepted input range, as an assay
     reports within its range), ``true_stores_ug``, ``true_folate`` (nmol/L),
-    the truth labels ``deficient``, ``folate_deficient`` and ``depleting`` (drawn from the
-    depleting, malabsorption component: stores falling for want of intrinsic factor), and
-    ``mma_raised_ln``, the lasting rise of ln MMA from causes unrelated to B12 (0 in most people).
+    and the truth labels ``deficient``, ``folate_deficient`` and ``depleting`` (drawn from the
+    depleting, malabsorption component: stores falling for want of intrinsic factor).
     """
     c = mk.Constants.load()
     risks = risks or {}
     p_missing = p_missing or {}
     # one row of uniforms per person: age, eGFR, component, x, y, 5 marker noises,
-    # 6 risk flags, 5 missingness draws, MMA raised by other causes (whether, by how much)
+    # 6 risk flags, 5 missingness draws
     kids = [np.random.SeedSequence(seed, spawn_key=(i,)) for i in range(first, first + n)]
-    u = np.array([np.random.default_rng(k).random(23) for k in kids]).reshape(n, 23)
+    u = np.array([np.random.default_rng(k).random(21) for k in kids]).reshape(n, 21)
     z = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
 
     def draw_range(col, spec):
@@ -57,10 +56,7 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     x = np.where(dep, params["mu_d"] + params["sigma_d"] * z[:, 3], mu + params["sigma_x"] * z[:, 3])
     y = params["mu_y"] + params["sigma_y"] * z[:, 4]
     means = mk.log_means(x, y, ages, egfrs, params, c)
-    res = mk.log_residuals({m: z[:, 5 + j] for j, m in enumerate(mk.MARKERS)}, params, c)
-    (_, _, _), (w_o, shift, _) = mk.mma_components(a, r, params, c)
-    raised = np.where(u[:, 21] < w_o, shift + params["mo_sd"] * z[:, 22], 0.0)  # ln MMA raised by other causes
-    res["mma"] = res["mma"] + raised
+    res = mk.log_residuals({m: z[:, 5 + j] for j, m in enumerate(mk.MARKERS)}, params, c, a, r)
     out = {"age": ages, "egfr": egfrs, **flags}
     for j, m in enumerate(mk.MARKERS):
         val = np.exp(means[m] + res[m])
@@ -70,7 +66,6 @@ def sample_people(n: int, params: dict, *, seed: int, age=(30.0, 90.0), egfr=(40
     out["true_folate"] = np.exp(y)
     out["deficient"] = x < params["x_k"]
     out["depleting"] = dep
-    out["mma_raised_ln"] = raised
     out["folate_deficient"] = y < c.ln_fol_def
     return pd.DataFrame(out)
 

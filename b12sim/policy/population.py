@@ -98,7 +98,7 @@ def synthetic_cohort(n: int, *, seed: int = SEED, age: tuple[float, float] | Non
     for k, v in extra.items():
         df[k] = v
     df["intrinsic_factor"] = np.where(df.pop("depleting"), "absent", "present")
-    df = df.rename(columns={"true_stores_ug": "stores_ug"}).drop(columns=["true_folate", "folate_deficient", "mma_raised_ln"])
+    df = df.rename(columns={"true_stores_ug": "stores_ug"}).drop(columns=["true_folate", "folate_deficient"])
     df.index.name = "person"
     return df.reset_index()
 

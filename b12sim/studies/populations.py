@@ -128,12 +128,11 @@ def sample(spec: Spec, n: int, params: dict, seed: int) -> pd.DataFrame:
     means = mk.log_means(np.log(df["true_stores_ug"].to_numpy()), np.log(df["true_folate"].to_numpy()),
                          df["age"].to_numpy(), df["egfr"].to_numpy(), params, c)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
-    for m, k in mk.BETWEEN.items():
-        sb, sw = params[k], c.within[m]
+    for m, sb in mk.between_sds(params, *mk.covariates(df["age"].to_numpy(), df["egfr"].to_numpy())).items():
+        sw = c.within[m]
         share = sb**2 / (sb**2 + sw**2)
-        lasting = df["mma_raised_ln"].to_numpy() if m == "mma" else 0.0  # MMA raised by causes unrelated to B12
-        resid = np.log(df[m].to_numpy(float)) - means[m] - lasting
-        df[f"between_{m}"] = lasting + share * resid + math.sqrt(share) * sw * rng.standard_normal(len(df))
+        resid = np.log(df[m].to_numpy(float)) - means[m]
+        df[f"between_{m}"] = share * resid + np.sqrt(share) * sw * rng.standard_normal(len(df))
     return df
 
 
