@@ -62,6 +62,7 @@ def _policy(figures: Path) -> list[Path]:
     from b12sim.errors import UnitWarning
     from b12sim.policy import figures as pfig
     from b12sim.policy.compare import compare_strategies
+    from b12sim.policy.toolkit import toolkit_figures
 
     print("Policy comparison: 256 synthetic people found by a low serum B12, 20 draws, 1 year (CAD 2013)")
     with warnings.catch_warnings():
@@ -72,7 +73,11 @@ def _policy(figures: Path) -> list[Path]:
     print()
     written = pfig.save_all(res, figures)
     names = {"ce_plane.png": "policy_ce_plane.png", "ceac.png": "policy_ceac.png"}
-    return [p.replace(p.with_name(names[p.name])) for p in written]
+    written = [p.replace(p.with_name(names[p.name])) for p in written]
+    print("Policy toolkit: one-way sensitivity (tornado) and value of information, 384 people, 150 draws ...")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnitWarning)
+        return written + toolkit_figures(figures)
 
 
 def _decision(figures: Path) -> list[Path]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -85,16 +87,35 @@ def egfr_effect(ax=None, *, b12=180.0, age=70.0, egfrs=(90, 60, 30), mma=(0.1, 2
 
 
 def contributions(ax=None, diagnosis=None, *, title=""):
-    """Horizontal bars of each marker's log likelihood ratio for one :class:`Diagnosis`."""
-    from b12sim.diagnosis.result import LABELS
+    """Each marker's likelihood ratio for one :class:`Diagnosis`, two bars per marker: ``combined`` (its Shapley
+    share of the evidence; these multiply up to the posterior over the prior odds) and ``alone`` (the marker
+    against the prior on its own). Where the two differ, the marker's message depends on the others (a
+    serum B12 that is low, but less low than the MMA implies, adds evidence alone and subtracts in
+    combination); the log axis is labelled as multipliers of the odds (x0.3, x1, x3)."""
+    from b12sim.diagnosis.result import LABELS, times
 
     ax = _axes(ax)
-    items = sorted(diagnosis.contributions.items(), key=lambda kv: kv[1])
-    names = [LABELS[k] for k, _ in items]
-    vals = [v for _, v in items]
-    ax.barh(names, vals, color=["#c0392b" if v > 0 else "#2471a3" for v in vals])
+    items = sorted(diagnosis.contributions, key=lambda k: diagnosis.contributions[k])
+    y = np.arange(len(items))
+    both = {"combined": (diagnosis.contributions, -0.2, 1.0), "alone": (diagnosis.alone, 0.2, 0.45)}
+    for label, (vals, shift, alpha) in both.items():
+        v = np.array([vals[k] for k in items])
+        ax.barh(y + shift, v, height=0.38, alpha=alpha, label=label,
+                color=["#c0392b" if x > 0 else "#2471a3" for x in v])
+        for yi, x in zip(y + shift, v):
+            ax.annotate(times(x), (x, yi), xytext=(3 if x >= 0 else -3, 0), textcoords="offset points",
+                        ha="left" if x >= 0 else "right", va="center", fontsize=7)
+    ax.set_yticks(y, [LABELS[k] for k in items])
     ax.axvline(0, color="k", lw=0.8)
-    ax.set_xlabel("log likelihood ratio (+ towards deficiency)")
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in np.log([0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100]) if lo <= t <= hi]
+    ax.set_xticks(ticks, [f"x{math.exp(t):.2g}" for t in ticks])
+    ax.set_xlim(lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo))  # room for the labels
+    ax.set_xlabel("likelihood ratio: odds multiplier (> x1 towards deficiency)")
+    from matplotlib.patches import Patch
+
+    ax.legend([Patch(color="0.3"), Patch(color="0.3", alpha=0.45)],
+              ["combined (these multiply up)", "alone (marker against the prior)"], fontsize=7, loc="best")
     ax.set_title(title or f"P = {diagnosis.p_deficient:.0%} (prior {diagnosis.p_prior:.0%})")
     return ax
 

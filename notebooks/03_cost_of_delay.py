@@ -10,22 +10,23 @@
 # # The cost of delay: B12 deficiency with nerve involvement
 #
 # A teaching notebook. One patient with pernicious anaemia and early neurological symptoms is treated at once or
-# after a delay; the simulator shows how the reversible nerve dysfunction and the probability of a **permanent**
+# after a delay; the simulator shows how the severity of nerve involvement and the probability of a **permanent**
 # deficit grow while treatment waits, how that risk depends on the regimen, and why folic acid alone is dangerous:
 # it improves the blood count while the nerves follow the untreated course.
 #
 # > **b12sim is a research and teaching tool, not medical advice.** Its numbers are model estimates
 # > from published aggregate data; clinical decisions need a clinician and the full picture.
 #
-# > **The nerve numbers rest on one small study and stated assumptions.** The simulator's B12 kinetics are calibrated
-# > to one trial's day-120 markers (Kuzminski 1998) and its blood count to the published response timeline (see
-# > notebook 02). The permanent-damage curve is calibrated to Martin 1992 (18 patients; group sizes, symptom
-# > durations and the gain of a full recovery assumed, flag **U**) with the FDA 3-month statement as its prior; the
-# > onset and recovery of reversible dysfunction are priors with no data. Every simulation states its status in
+# > **The nerve numbers rest on a few small series and stated assumptions.** The simulator's B12 kinetics are
+# > calibrated to one trial's day-120 markers (Kuzminski 1998) and its blood count to the published response timeline
+# > and the Savage 1994 blood picture (see notebook 02). The nerve chain's onset, progression and fixation are
+# > calibrated to Martin 1992 (18 patients; group sizes, symptom durations and the gain of a full recovery assumed,
+# > flag **U**), the FDA 3-month statement (a soft observation) and Chodos & Ross 1951 (22 patients on folic acid
+# > alone); the recovery half-life and the spread of susceptibility are priors. Every simulation states its status in
 # > `attrs["calibration"]` (printed in section 2). Use the numbers to show the *shape* of the problem, not as a
 # > patient's actual risk.
 #
-# **Units**: Hb in g/L, MMA in umol/L, MCV in fL; nerve dysfunction on a 0-1 scale; time in days from today.
+# **Units**: Hb in g/L, MMA in umol/L, MCV in fL; nerve severity on a 0-1 scale (0 none, 1 severe myelopathy); time in days from today.
 # The notebook runs in well under a minute (100-200 parameter draws per simulation).
 
 # %%
@@ -108,7 +109,8 @@ plt.show()
 
 
 # %% [markdown]
-# * **Left**: the reversible dysfunction keeps climbing until treatment starts and then recovers over months.
+# * **Left**: the mean severity of nerve involvement keeps climbing until treatment starts; then the part not yet
+#   permanent recovers over months.
 # * **Middle**: the probability of a permanent deficit climbs for as long as the nerves are exposed and stays at
 #   its level once treatment has refilled the stores. Each curve flattens where its treatment starts; the later the
 #   start, the higher the plateau.
@@ -229,12 +231,12 @@ time.sleep(1)
 # %% [markdown]
 # ## Summary
 #
-# * While treatment waits, reversible nerve dysfunction grows and the chance of a permanent deficit climbs; treatment
+# * While treatment waits, nerve involvement deepens and the chance of a permanent deficit climbs; treatment
 #   stops the climb but does not reverse it. The blood count recovers whenever treatment starts.
 # * The regimen matters less than the delay, provided it refills the stores quickly and continues for life in
 #   pernicious anaemia; a short course without maintenance leaves the risk high.
 # * Folic acid alone improves the blood count and leaves the nerve risk exactly where no treatment leaves it.
-# * All of this rests on one small study and stated assumptions about nerve damage (section 1): teach the shape,
+# * All of this rests on a few small series and stated assumptions about nerve damage (section 1): teach the shape,
 #   not the numbers.
 #
 # *Research and teaching tool; not medical advice.*

@@ -123,7 +123,7 @@ plt.show()
 # strategy that is best on average. The expected value of partial perfect information (EVPPI) is the same for one
 # group of parameters, estimated by regressing each draw's net benefits on the group's values (Strong et al. 2014);
 # a linear fit needs about ten draws per parameter, so with 100 draws the plot shows the groups it can estimate
-# (kinetics and the eleven unit costs need more draws).
+# (kinetics, haematology and the eleven unit costs need more draws).
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))

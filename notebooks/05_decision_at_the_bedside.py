@@ -23,8 +23,9 @@
 # the quality-adjusted life years (QALYs), combined into a net monetary benefit at a willingness to pay per QALY.
 #
 # > **b12sim is a research and teaching tool, not medical advice.** The diagnosis model is calibrated to published
-# > aggregates; the simulator's kinetics and blood response are calibrated; its **nerve-damage curve rests on one
-# > small pilot study** (Martin 1992) with stated assumptions. The willingness to pay
+# > aggregates; the simulator's kinetics and blood response are calibrated; its **nerve-damage model rests on a few
+# > small series** (Martin 1992's cognitive outcomes, the FDA label's 3-month statement, Chodos & Ross 1951) with
+# > stated assumptions, and is checked against others it was not fitted to. The willingness to pay
 # > (50,000 CAD/QALY), the horizon by which an untreated deficiency is found (1 year) and the price of holoTC in
 # > Ontario are assumptions too (`data/evidence/decision.csv`). Teach the reasoning and the shape of the answer,
 # > not the exact numbers.
@@ -125,10 +126,12 @@ d.tests[["label", "turnaround_days", "price", "value_of_information", "cost_of_w
 # %% [markdown]
 # ## 3. The cost of waiting
 #
-# Left: the risk of a permanent deficit, *if she is deficient*, when treatment starts after a delay. Under the
-# simulator's calibrated curve the risk starts rising within days (in some parameter draws the early hazard is high) and keeps
-# climbing for as long as treatment waits. Right: the net value of testing first as a function of how long the
-# result takes. Where the curve crosses zero, waiting for the test starts to cost more than the test can save.
+# Left: the risk of a permanent deficit, *if she is deficient*, when treatment starts after a delay. Nerve damage
+# needs a deep deficiency lasting months: for her, a deficiency would most likely be mild, so the risk stays close to
+# zero over weeks and rises only slowly, in the draws where she is losing intrinsic factor and her stores keep
+# falling (the clearly deficient patient of section 5 is another matter). Right: the net value of testing first as a
+# function of how long the result takes. Where the curve crosses zero, waiting for the test starts to cost more than
+# the test can save.
 
 # %%
 fig = d.plot_waiting()
@@ -263,11 +266,11 @@ for path in figures.write("slides", example):
 # * The decision is about three numbers on one axis: the probability of deficiency, the treatment threshold, and
 #   the test band around it. Outside the band, act; inside, test.
 # * The treatment threshold is low when treatment is cheap and harmless and the harm of a missed deficiency is large;
-#   for this borderline patient, whose deficiency if any would be mild, it sits near one in two (much lower for cheap
-#   oral treatment, and for deeper profiles).
+#   for this borderline patient, whose deficiency if any would be mild, it is high (lifelong injections for a small
+#   expected harm), and much lower for cheap oral treatment and for deeper profiles.
 # * A test is worth ordering only when its result could change what you do, and only if it comes back before waiting
 #   costs more than the result is worth: the longer the turnaround, the narrower the band.
-# * The numbers rest on a thinly calibrated nerve-damage curve and on a willingness to pay; change them
+# * The numbers rest on a thinly calibrated nerve-damage model and on a willingness to pay; change them
 #   (`decide(wtp=..., horizon_days=..., regimen=..., test_costs=...)`) and see how the answer moves.
 #
 # *Research and teaching tool; not medical advice.*

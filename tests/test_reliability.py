@@ -91,6 +91,36 @@ def _assert_one_set(folder: Path) -> str:
 
 # --------------------------------------------------------------------------- item 1: whole result sets
 
+@pytest.mark.slow
+def test_ctrl_c_ends_a_long_scoring_run_promptly(tmp_path):
+    """Ctrl-C while `diagnose --csv` scores 60,000 patients in numba chunks: exit 130 within 5 s with one line,
+    and no output file (it is written whole or not at all)."""
+    rng = np.random.default_rng(6)
+    n = 60_000
+    pd.DataFrame({"b12": rng.uniform(80, 600, n).round(0), "mma": rng.uniform(0.1, 2, n).round(2),
+                  "age": rng.integers(30, 90, n)}).to_csv(tmp_path / "labs.csv", index=False)
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    env.pop("B12SIM_DEBUG", None)
+    p = subprocess.Popen([sys.executable, "-m", "b12sim.cli", "diagnose", "--csv", "labs.csv", "--out", "p.csv"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+                         start_new_session=True)
+    seen = b""
+    while b"chunk" not in seen:  # scoring has started
+        chunk = p.stderr.read1(4096)
+        assert chunk, seen.decode()
+        seen += chunk
+    time.sleep(2.0)
+    assert p.poll() is None
+    t0 = time.monotonic()
+    os.killpg(p.pid, signal.SIGINT)
+    rc = p.wait(timeout=60)
+    waited = time.monotonic() - t0
+    err = (seen + p.stderr.read()).decode()
+    assert rc == 130 and waited < 5.0, (rc, waited, err)
+    assert [ln for ln in re.split(r"[\r\n]+", err) if ln.strip() and "chunk" not in ln] == ["error: interrupted"]
+    assert sorted(os.listdir(tmp_path)) == ["labs.csv"]
+
+
 def _marked_processes(mark: str) -> list[int]:
     """Live processes whose environment holds ``mark``."""
     found = []
@@ -108,16 +138,17 @@ def _marked_processes(mark: str) -> list[int]:
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find leftover processes")
 @pytest.mark.parametrize("scheduler", [None, "local:2"], ids=["numba", "dask"])
 def test_ctrl_c_ends_a_long_run_promptly_with_one_line(scheduler, tmp_path):
-    """SIGINT while `compare` simulates (numba kernel chunks in process, or Dask workers): exit 130 within 5 s,
-    one line on stderr after the progress bar ("error: interrupted"), no result folder, and no process of the
-    run left behind (workers included)."""
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) while `compare` simulates (numba kernel
+    chunks in process, or Dask workers, which ignore it and are stopped by the main process): exit 130 within
+    5 s, one line on stderr after the progress bar ("error: interrupted"; no worker traceback, no resource
+    warning), no result folder, and no process of the run left behind."""
     mark = f"B12SIM_CTRL_C_TEST={os.getpid()}-{scheduler}"
     env = dict(os.environ, PYTHONWARNINGS="ignore", B12SIM_CTRL_C_TEST=mark.partition("=")[2])
     env.pop("B12SIM_DEBUG", None)
     cmd = [sys.executable, "-m", "b12sim.cli", "compare", "--strategies", "uk_im_hydroxo,no_treatment", "--people",
            "4000", "--draws", "20", "--horizon-days", "365", "--out", str(tmp_path / "res")]
     p = subprocess.Popen(cmd + (["--scheduler", scheduler] if scheduler else []), stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+                         stderr=subprocess.PIPE, env=env, cwd=tmp_path, start_new_session=True)
     seen = b""
     while b"person-draw" not in seen:  # the simulation has started
         chunk = p.stderr.read1(4096)
@@ -126,7 +157,7 @@ def test_ctrl_c_ends_a_long_run_promptly_with_one_line(scheduler, tmp_path):
     time.sleep(3.0)
     assert p.poll() is None  # still working
     t0 = time.monotonic()
-    p.send_signal(signal.SIGINT)
+    os.killpg(p.pid, signal.SIGINT)  # to the process group, as a terminal sends it (workers included)
     rc = p.wait(timeout=60)
     waited = time.monotonic() - t0
     err = (seen + p.stderr.read()).decode()
@@ -134,6 +165,9 @@ def test_ctrl_c_ends_a_long_run_promptly_with_one_line(scheduler, tmp_path):
     lines = [ln for ln in re.split(r"[\r\n]+", err) if ln.strip() and "person-draw" not in ln]
     assert lines == ["error: interrupted"], err
     assert not (tmp_path / "res").exists()
+    deadline = time.monotonic() + 5.0  # killed workers and the resource tracker are reaped within a second or two
+    while _marked_processes(mark.partition("=")[2]) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert _marked_processes(mark.partition("=")[2]) == []
 
 

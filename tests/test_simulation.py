@@ -300,3 +300,27 @@ def test_cli_simulate_takes_the_diet_and_intrinsic_factor(capsys):
         ends[" ".join(extra)] = b12[-1] / b12[0]
     assert ends[""] == pytest.approx(1.0, abs=1e-6)
     assert ends["--intrinsic-factor absent"] < ends["--diet vegan"] < 0.95 < 1.05 < ends["--intake-ug-per-day 12"]
+
+
+def test_one_patient_uses_the_kernel_once_it_is_compiled(monkeypatch):
+    """Below KERNEL_MIN the numpy engine runs until the kernel is compiled in the process; after that a
+    one-patient run goes through the kernel (issue 21 item 4) with the same numbers (1e-9)."""
+    from b12sim.simulation import _kernel
+
+    p, arr, d = _one("uk_im_hydroxo_no_neuro", 0, 30, draws=8)
+    numpy_run = engine.run(p, arr, d, 30, kernel=False)
+    engine.run(p, arr, d, 5, kernel=True)  # compiles (or loads) the kernel
+    assert engine.kernel_warm()
+    calls = []
+    original = _kernel.run
+
+    def counting(*a):
+        calls.append(1)
+        return original(*a)
+
+    counting.signatures = original.signatures  # still compiled
+    monkeypatch.setattr(_kernel, "run", counting)
+    warm = engine.run(p, arr, d, 30)
+    assert calls
+    for k in engine.OUTPUTS:
+        np.testing.assert_allclose(warm[k], numpy_run[k], rtol=1e-9, atol=1e-12, err_msg=k)

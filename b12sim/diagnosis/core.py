@@ -25,6 +25,7 @@ N_MARKERS = len(inputs.MARKERS)
 MASKS = np.array([[(s >> k) & 1 == 0 for k in range(N_MARKERS)] for s in range(2**N_MARKERS)], bool)
 SMALL_BATCH = 64  # up to this many patients the numpy grid is used (no kernel compilation; see score_arrays)
 CHUNK = 10_000  # patients per kernel call: memory is about CHUNK x draws x 3 floats (~100 MB)
+CHUNK_EXPLAIN = 200  # with the 32 sub-models of explain: a fraction of a second a call, so Ctrl-C gets through
 INTERVAL = (0.025, 0.975)  # quantiles over draws of the reported interval of P(deficient)
 CB12_MARKERS = ("b12", "holotc", "mma", "hcy")  # cB12 argument order (b12sim.fedosov, imported lazily)
 
@@ -103,13 +104,14 @@ def summarise(obs, a, r, risks, dr: Draws, *, explain: bool, progress: bool = Fa
     n = obs.shape[0]
     out = {k: np.empty(n) for k in ("p_deficient", "mcse", "lo", "hi", "p_folate", "stores_ug")}
     out["p_sub"] = np.empty((n, len(MASKS) if explain else 1))
-    starts = range(0, n, CHUNK)
+    size = CHUNK_EXPLAIN if explain else CHUNK
+    starts = range(0, n, size)
     if progress:
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, total=len(starts), unit="chunk", desc=f"scoring {n:,} patients")
     for s in starts:
-        sl = slice(s, s + CHUNK)
+        sl = slice(s, s + size)
         p_def, p_fol, ex, p_sub = score_arrays(obs[sl], a[sl], r[sl], risks[sl], dr, explain=explain)
         out["p_deficient"][sl] = p_def.mean(axis=1)
         out["mcse"][sl] = mcse(p_def)

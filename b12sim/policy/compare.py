@@ -61,6 +61,23 @@ def _cohort(cohort, seed) -> pd.DataFrame:
     return df
 
 
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (if not yet running) with its stderr on the null device: after
+    Ctrl-C the workers are killed, and its warning about their semaphores would follow the one-line message."""
+    try:
+        from multiprocessing import resource_tracker
+    except ImportError:  # not on this platform
+        return
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def _client(scheduler):
     """A dask.distributed Client for ``scheduler`` ("local", "local:N" or an address)."""
     from distributed import Client, LocalCluster
@@ -71,9 +88,12 @@ def _client(scheduler):
             raise InputError("scheduler", scheduler, "local, local:N (N workers, 1-64) or a scheduler address")
         # each worker's numba kernel gets its share of the cores, so workers do not oversubscribe them
         threads = str(max(1, (os.cpu_count() or 1) // int(n)))
-        # workers log errors only: a task cancelled by Ctrl-C is not news
+        # workers log errors only (a task cancelled by Ctrl-C is not news) and ignore Ctrl-C: a terminal's
+        # reaches the whole process group, and only this process should answer it (it stops the workers)
+        _quiet_resource_tracker()
         cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=None,
-                               env={"NUMBA_NUM_THREADS": threads}, silence_logs=logging.ERROR)
+                               env={"NUMBA_NUM_THREADS": threads}, silence_logs=logging.ERROR,
+                               preload=["b12sim.policy.worker"])
         return Client(cluster), cluster
     if not isinstance(scheduler, str) or not scheduler.strip():
         raise InputError("scheduler", scheduler, "local, local:N or a scheduler address such as tcp://host:8786")

@@ -15,6 +15,8 @@ Arrays are (draws, people); parameters are (draws,) and broadcast.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from b12sim import evidence
@@ -232,6 +234,12 @@ def _kernel_inputs(p: dict, q: dict, st: dict, people: dict, c: mk.Constants):
     return backend.record(p | consts, K.PARAMS), cells
 
 
+def kernel_warm() -> bool:
+    """Whether the numba kernel is compiled in this process (then even a one-patient run uses it)."""
+    mod = sys.modules.get("b12sim.simulation._kernel")
+    return mod is not None and bool(mod.run.signatures)
+
+
 def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTEPS,
         outputs=tuple(OUTPUTS), progress=None, kernel: bool | None = None) -> dict[str, np.ndarray]:
     """Simulate ``days`` days; returns output -> array (draws, people, days), end-of-day values.
@@ -244,14 +252,15 @@ def run(p: dict, people: dict, doses: dict, days: int, *, substeps: int = SUBSTE
     ``nerve_s``, ``marrow_s`` (draws, people); ``doses``: channel -> (people, days)
     received doses.
     ``kernel``: use the numba kernel (default: when draws x people reaches
-    :data:`KERNEL_MIN`; it compiles once, about 10 s, and is cached on disk).
+    :data:`KERNEL_MIN`, or whenever it is already compiled in this process; it compiles once,
+    about 10 s, and is cached on disk).
     """
     c = mk.Constants.load()
     q = person_params(p, people)
     st = initial_state(q, people, c)
     ifi = np.broadcast_to(np.asarray(people["if_intact"], float), st["s"].shape)
     n_draw, n_people = st["s"].shape
-    if kernel or (kernel is None and n_draw * n_people >= KERNEL_MIN):
+    if kernel or (kernel is None and (n_draw * n_people >= KERNEL_MIN or kernel_warm())):
         from b12sim.simulation import _kernel
 
         prm, cells = _kernel_inputs(p, q, st, people, c)
