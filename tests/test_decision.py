@@ -28,7 +28,7 @@ def decisions():
         "deficient": b12sim.decide(DEFICIENT),
         "replete": b12sim.decide(REPLETE),
         "short": b12sim.decide(BORDERLINE, tests="mma", turnaround=7),
-        "long": b12sim.decide(BORDERLINE, tests="mma", turnaround=270),
+        "long": b12sim.decide(BORDERLINE, tests="mma", turnaround=300),  # the MMA test's value lasts to about 280 d
         "repeat": b12sim.decide(RAISED_MMA, turnaround=14),
     }
 
