@@ -99,7 +99,6 @@ def test_fixed_people_per_draw_is_unchanged():
     assert {"evpi", "mcse", "evpi_corrected", "mcse_corrected"} <= set(ev.columns)
 
 
-@pytest.mark.slow
 def test_auto_is_identical_across_workers():
     kw = dict(people_per_draw="auto", target_mcse=400.0, pilot=(128, 4))
     one, two = _run(**kw), _run(scheduler="local:2", **kw)
