@@ -123,3 +123,20 @@ def test_bad_precision_inputs(kw, field):
     with pytest.raises(InputError) as e:
         compare_strategies(192, STRATS, draws=4, progress=False, **kw)
     assert e.value.field.startswith(field)
+
+
+def test_cli_reports_the_noise(capsys):
+    import json
+
+    from b12sim.cli import main
+
+    args = ["compare", "--strategies", ",".join(STRATS), "--people", "192", "--draws", "5", "--horizon-days", "30",
+            "--seed", "4"]
+    assert main(args + ["--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"sigma_b", "sigma_w", "sigma_wd", "reliability"} <= set(out["noise"][0])
+    assert "evpi_corrected" in out["evpi"][0] and out["ceac_corrected"]
+    assert main(args + ["--people-per-draw", "auto"]) == 2
+    assert "--target-mcse" in capsys.readouterr().err
+    assert main(args + ["--people-per-draw", "lots", "--target-mcse", "5"]) == 2
+    assert "or auto" in capsys.readouterr().err
