@@ -118,6 +118,7 @@ def test_auto_is_identical_across_workers():
     (dict(people_per_draw="auto", target_mcse=5.0, pilot=(128, 2)), "pilot"),
     (dict(people_per_draw="auto", target_mcse=5.0, draw_cost=-1), "draw_cost"),
     (dict(target_mcse=5.0), "target_mcse"),
+    (dict(people_per_draw="auto", target_mcse=5.0, inputs={"oral_tablet_cost": 0.1}), "inputs"),
 ])
 def test_bad_precision_inputs(kw, field):
     with pytest.raises(InputError) as e:

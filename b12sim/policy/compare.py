@@ -174,6 +174,8 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
         if not isinstance(flag, bool):
             raise InputError(field, flag, "True or False")
     auto = _people_per_draw(people_per_draw, target_mcse, target_wtp, pilot, draw_cost, len(df), len(strats))
+    if auto is not None and inputs is not None:
+        raise InputError("inputs", "given", 'None with people_per_draw="auto" (the draws are chosen by the run)')
 
     def run(people: int, n_draws: int) -> PolicyResult:
         rows = df.iloc[:people]
