@@ -34,7 +34,7 @@ from b12sim.validation import number, whole
 
 MAX_DRAWS = 4000
 MAX_BATCHES = 32  # batches of whole blocks of people kept per run, for the within-draw variance
-PILOT = (256, 20)  # people and draws of the pilot run of people_per_draw="auto"
+PILOT = (512, 24)  # people (8 batches: the common part of the noise needs several) and draws of the pilot
 DEFAULT_CHUNK_PAIRS = 200_000  # people x draws per chunk (memory per chunk is about 1 GB at a 1-year horizon)
 OUTPUT_FILES = ("summary.csv", "icers.csv", "ceac.csv", "evpi.csv", "outcomes.nc", "cohort.csv", "ce_plane.png",
                 "ceac.png")
@@ -195,9 +195,11 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
                                           block=ms.BLOCK, max_people=len(df), max_draws=MAX_DRAWS,
                                           draw_cost=draw_cost)
     res = run(people, n_draws)
+    reached = float(res.noise(target_wtp)["mcse"].max())
     res.outcomes.attrs["allocation"] = (
         f"people_per_draw=auto: pilot {pilot_people} people x {pilot_draws} draws; target MCSE {target_mcse:g} of "
-        f"the expected INB against {names[0]} at {target_wtp:g} per QALY; chose {people} people x {n_draws} draws")
+        f"the expected INB against {names[0]} at {target_wtp:g} per QALY; chose {people} people x {n_draws} draws; "
+        f"MCSE estimated from the run {reached:,.4g}")
     return res
 
 
