@@ -47,7 +47,7 @@ def test_decomposition_recovers_known_sigmas():
 
 def test_corrected_evpi_recovers_the_closed_form():
     mu, sb = 100.0, 300.0
-    ds, signal = _toy(mu=mu, sb=sb, sw=3000.0, batches=8, per_batch=16, draws=20_000, seed=1)
+    ds, _ = _toy(mu=mu, sb=sb, sw=3000.0, batches=8, per_batch=16, draws=20_000, seed=1)
     z = mu / sb
     truth = sb * stats.norm.pdf(z) + mu * stats.norm.cdf(z) - max(mu, 0.0)  # E[max(0, X)] - max(0, mu)
     raw = analysis.evpi(_means(ds), 0.0).iloc[0]
@@ -61,7 +61,7 @@ def test_corrected_evpi_recovers_the_closed_form():
 
 
 def test_corrected_ceac_is_sharper():
-    ds, signal = _toy(mu=150.0, sb=100.0, sw=3000.0, batches=8, per_batch=16, draws=20_000, seed=2)
+    ds, _ = _toy(mu=150.0, sb=100.0, sw=3000.0, batches=8, per_batch=16, draws=20_000, seed=2)
     truth = stats.norm.cdf(150.0 / 100.0)
     raw = analysis.ceac(_means(ds), 0.0).iloc[0, 1]
     fixed = analysis.ceac(analysis.noise_corrected(ds), 0.0).iloc[0, 1]
@@ -87,7 +87,7 @@ def _run(**kw):
         return compare_strategies(192, STRATS, seed=4, horizon_days=60, progress=False, **kw)
 
 
-def test_fixed_people_per_draw_is_unchanged():
+def test_fixed_people_per_draw_is_unchanged(tmp_path):
     a, b = _run(draws=6), _run(draws=6, people_per_draw=192)
     for k in a._ds.data_vars:
         np.testing.assert_array_equal(a._ds[k].values, b._ds[k].values)
@@ -97,6 +97,11 @@ def test_fixed_people_per_draw_is_unchanged():
     assert (noise["sigma_w"] > 0).all() and (noise["people"] == 192).all()
     ev = a.evpi([50_000.0], corrected=True)
     assert {"evpi", "mcse", "evpi_corrected", "mcse_corrected"} <= set(ev.columns)
+    from b12sim.policy.compare import PolicyResult
+
+    a.save(tmp_path / "run")
+    back = PolicyResult.load(tmp_path / "run").noise([0.0, 50_000.0])
+    np.testing.assert_allclose(back.to_numpy(float), noise.to_numpy(float))
 
 
 def test_auto_is_identical_across_workers():

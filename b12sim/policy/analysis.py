@@ -17,7 +17,10 @@ Everything here is a view of that table:
 * :func:`ceac`, :func:`ceaf`: the probability each strategy has the highest NMB, and the
   strategy with the highest expected NMB, over a grid of willingness-to-pay (wtp, currency
   per QALY);
-* :func:`evpi`, :func:`evppi`: expected value of perfect (partial) information per person.
+* :func:`evpi`, :func:`evppi`: expected value of perfect (partial) information per person;
+* :func:`variance_decomposition`, :func:`noise_corrected`, :func:`allocation`: the within-draw Monte Carlo
+  noise of a patient-level simulation (batches of people x draws), draws with it taken out, and the people per
+  draw and draws that reach a precision.
 
 Monte Carlo standard errors use batch means over contiguous blocks of draws
 (:func:`mcse_mean`, which is :func:`b12sim.stats.mcse`), so they stay honest when the draws
