@@ -417,6 +417,36 @@ def _wtp(raw: str, *, one: bool = False, hi: float = math.inf) -> list[float]:
         raise InputError("--wtp", raw, allowed) from None
 
 
+def _precision(args) -> dict:
+    """``--people-per-draw``, ``--target-mcse``, ``--target-wtp`` as compare_strategies arguments (ranges checked
+    there, against the cohort)."""
+    out = {}
+    raw = args.people_per_draw
+    if raw is not None:
+        try:
+            out["people_per_draw"] = "auto" if raw.strip() == "auto" else _whole_option("--people-per-draw", raw, 1,
+                                                                                         10_000_000)
+        except InputError:
+            raise InputError("--people-per-draw", raw, "a whole number of people from 1 to 10,000,000, or auto") \
+                from None
+    for flag, key, lo, allowed in (("--target-mcse", "target_mcse", 0.0, "a number > 0 (currency per person)"),
+                                   ("--target-wtp", "target_wtp", 0.0, "a number >= 0 (currency per QALY)")):
+        value = getattr(args, key)
+        if value is None:
+            continue
+        try:
+            out[key] = number(flag, float(value), lo, math.inf, allowed, open_lo=key == "target_mcse")
+        except (ValueError, InputError):
+            raise InputError(flag, value, allowed) from None
+    if out.get("people_per_draw") != "auto":
+        if "target_mcse" in out:
+            raise InputError("--target-mcse", args.target_mcse, "only with --people-per-draw auto")
+        out.pop("target_wtp", None)
+    elif "target_mcse" not in out:
+        raise InputError("--target-mcse", None, "a number > 0 (currency per person) with --people-per-draw auto")
+    return out
+
+
 def _compare(args) -> int:
     from b12sim.errors import did_you_mean
     from b12sim.io import check_folder
@@ -455,6 +485,7 @@ def _compare(args) -> int:
         cohort = check_cohort(read(args.cohort, field="--cohort", what="person"))
     else:
         cohort = _whole_option("--people", args.people, 1, 10_000_000)
+    precision = _precision(args)
     if args.out is not None:
         from b12sim.tables import check_not_input
 
@@ -466,15 +497,20 @@ def _compare(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnitWarning)  # synthetic tails look like unit mix-ups by design
         res = compare_strategies(cohort, strategies, draws=draws, horizon_days=days, seed=seed,
-                                 scheduler=args.scheduler, progress=not args.json, **rates)
+                                 scheduler=args.scheduler, progress=not args.json, **rates, **precision)
     icers = res.icers(reference=args.reference)
     ceac = res.ceac(wtp)
-    evpi = res.evpi(wtp)
+    attrs = res.outcomes.attrs
+    draws = attrs["draws"]
+    within = "batches" in res.outcomes.children and res.outcomes["batches"].sizes["batch"] >= 2 and draws >= 2 \
+        and len(labels) >= 2
+    evpi = res.evpi(wtp, corrected=within)
+    noise = res.noise(wtp) if within else None
+    ceac_fixed = res.ceac(wtp, corrected=True) if within else None
     written = []
     if args.out is not None:
         with _warnings_to_stderr():
             written = res.save(args.out, overwrite=args.force, wtp=tuple(wtp), reference=args.reference)
-    attrs = res.outcomes.attrs
     if args.json:
         def records(df):
             return json.loads(df.reset_index().to_json(orient="records"))
@@ -483,6 +519,9 @@ def _compare(args) -> int:
                           "currency": attrs["currency"], "price_year": attrs["price_year"],
                           "summary": records(res.summary()), "icers": records(icers), "ceac": records(ceac),
                           "evpi": records(evpi), "files": [str(p) for p in written],
+                          "noise": None if noise is None else records(noise),
+                          "ceac_corrected": None if ceac_fixed is None else records(ceac_fixed),
+                          "allocation": attrs.get("allocation"),
                           "calibration": attrs["calibration"], "disclaimer": DISCLAIMER}))
         return 0
     cur = f"{attrs['currency']} {attrs['price_year']}"
@@ -492,8 +531,17 @@ def _compare(args) -> int:
     print(icers[["cost", "qaly", "status", "compared_with", "icer", "quadrant"]].to_string(float_format=fmt))
     print("\nP(cost-effective) at each willingness to pay:")
     print(ceac.to_string(float_format=lambda v: f"{v:.2f}"))
-    print("\nEVPI per person:")
+    if ceac_fixed is not None:
+        print("\nP(cost-effective), within-draw noise taken out:")
+        print(ceac_fixed.to_string(float_format=lambda v: f"{v:.2f}"))
+    print("\nEVPI per person" + (" (raw, and corrected for within-draw noise):" if within else ":"))
     print(evpi.to_string(float_format=fmt))
+    if noise is not None:
+        print(f"\nINB against {labels[0]}: between-draw SD sigma_b, per-person within-draw SD sigma_w (sigma_wd "
+              "differs between draws), reliability of a draw's mean, MCSE of the mean:")
+        print(noise[["inb", "mcse", "sigma_b", "sigma_w", "sigma_wd", "reliability"]].to_string(float_format=fmt))
+    if "allocation" in attrs:
+        print(attrs["allocation"])
     for p in written:
         print(f"written: {p}")
     print(DISCLAIMER)

@@ -217,6 +217,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--discount-costs", help="annual discount rate of costs (default 0.015, CADTH)")
     p.add_argument("--discount-qalys", help="annual discount rate of QALYs (default 0.015, CADTH)")
     p.add_argument("--scheduler", help="Dask: local, local:N (N workers on this machine) or a scheduler address")
+    p.add_argument("--people-per-draw", help="people simulated per draw: a number (the first of --people or "
+                                             "--cohort) or 'auto' (a pilot picks people and draws for --target-mcse)")
+    p.add_argument("--target-mcse", help="with --people-per-draw auto: Monte Carlo SE wanted of each strategy's "
+                                         "expected INB against the first (currency per person)")
+    p.add_argument("--target-wtp", default="50000", help="willingness to pay per QALY of that INB (default 50000)")
     p.add_argument("--out", type=Path, help="folder for CSV tables, PNG figures and outcomes.nc, written whole "
                                             "(a new folder, or one holding only an earlier result set)")
     p.add_argument("--force", action="store_true", help="replace the result set in --out")

@@ -30,9 +30,11 @@ from b12sim.policy.population import check_cohort, synthetic_cohort
 from b12sim.policy.strategies import load_strategy
 from b12sim.simulation import parameters
 from b12sim.diagnosis.result import html_page, html_table
-from b12sim.validation import whole
+from b12sim.validation import number, whole
 
 MAX_DRAWS = 4000
+MAX_BATCHES = 32  # batches of whole blocks of people kept per run, for the within-draw variance
+PILOT = (512, 24)  # people (8 batches: the common part of the noise needs several) and draws of the pilot
 DEFAULT_CHUNK_PAIRS = 200_000  # people x draws per chunk (memory per chunk is about 1 GB at a 1-year horizon)
 OUTPUT_FILES = ("summary.csv", "icers.csv", "ceac.csv", "evpi.csv", "outcomes.nc", "cohort.csv", "ce_plane.png",
                 "ceac.png")
@@ -116,8 +118,9 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
                        cost_overrides: dict | None = None, utilities: dict | None = None, mortality: bool = True,
                        subgroups: bool = False, deterministic: bool = False, inputs: dict | None = None,
                        chunk_people: int | None = None, chunk_draws: int | None = None, scheduler=None,
-                       progress: bool = True,
-                       substeps: int = ms.engine.SUBSTEPS) -> PolicyResult:
+                       progress: bool = True, substeps: int = ms.engine.SUBSTEPS, people_per_draw=None,
+                       target_mcse: float | None = None, target_wtp: float = 50_000.0, pilot: tuple = PILOT,
+                       draw_cost: float = 0.0) -> PolicyResult:
     """Compare treatment strategies across a cohort under parameter uncertainty.
 
     ``cohort``: a number of synthetic people (:func:`synthetic_cohort`) or a table
@@ -143,6 +146,18 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     address. ``chunk_people``: people per chunk (rounded to whole blocks; default
     keeps people x draws near 200,000); ``chunk_draws``: draws per chunk (default all),
     so that a small cohort with many draws can still be spread over workers.
+
+    ``people_per_draw``: None (everyone in the cohort), a number P (the cohort's first P people) or ``"auto"``:
+    a pilot run of ``pilot = (people, draws)`` estimates the between-draw and within-draw variance of the
+    incremental net benefit (INB) of each strategy against the first at ``target_wtp`` (currency per QALY;
+    :func:`analysis.variance_decomposition`), then the run uses the people per draw (whole blocks of
+    :data:`microsim.BLOCK`, up to the cohort's size) and draws (replacing ``draws``, up to :data:`MAX_DRAWS`) that
+    bring the MCSE of every expected INB to ``target_mcse`` (currency per person) for the fewest person
+    simulations, ``D (P + draw_cost)`` (:func:`analysis.allocation`: ``MCSE^2 = sigma_b^2/D + sigma_wd^2/(P D) +
+    (sigma_w^2 - sigma_wd^2)/P``; without people common to all draws the classical
+    ``P* = sqrt(draw_cost) sigma_wd / sigma_b``). The result keeps per-person means of up to
+    :data:`MAX_BATCHES` batches of people (``/batches``) for :meth:`PolicyResult.noise` and the noise-corrected
+    EVPI, CEAC and EVPPI.
     """
     if isinstance(strategies, (str, dict)) or not hasattr(strategies, "__iter__"):
         strategies = [strategies]
@@ -168,21 +183,82 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     if not isinstance(costs, econ.UnitCosts):
         costs = econ.unit_costs(costs, overrides=cost_overrides, field="costs")
     df = _cohort(cohort, seed)
-    n = len(df)
-    chunk = chunk_people if chunk_people is not None else max(ms.BLOCK, DEFAULT_CHUNK_PAIRS // draws)
-    chunk = whole("chunk_people", chunk, 1, 10**8)
-    per_task = whole("chunk_draws", draws if chunk_draws is None else chunk_draws, 1, MAX_DRAWS)
+    if chunk_people is not None:
+        whole("chunk_people", chunk_people, 1, 10**8)
+    if chunk_draws is not None:
+        whole("chunk_draws", chunk_draws, 1, MAX_DRAWS)
     if utilities is not None and not isinstance(utilities, dict):
         raise InputError("utilities", utilities, "a dict of utility overrides (see economics.utilities)")
     u = econ.utilities(**(utilities or {}))
     for field, flag in (("mortality", mortality), ("subgroups", subgroups), ("deterministic", deterministic)):
         if not isinstance(flag, bool):
             raise InputError(field, flag, "True or False")
-    levels = tuple(sorted(np.unique(ms.subgroup_labels(df).to_numpy()), key=_level_order)) if subgroups else ()
-    setup = ms.Setup(strats, draws, horizon_days, seed, costs, rates["discount_costs"], rates["discount_qalys"], u,
-                     mortality, substeps, deterministic, (), levels)
-    if inputs is not None:
-        setup = dataclasses.replace(setup, inputs=_inputs(setup, inputs))
+    auto = _people_per_draw(people_per_draw, target_mcse, target_wtp, pilot, draw_cost, len(df), len(strats))
+    if auto is not None and inputs is not None:
+        raise InputError("inputs", "given", 'None with people_per_draw="auto" (the draws are chosen by the run)')
+
+    def run(people: int, n_draws: int) -> PolicyResult:
+        rows = df.iloc[:people]
+        levels = tuple(sorted(np.unique(ms.subgroup_labels(rows).to_numpy()), key=_level_order)) if subgroups else ()
+        setup = ms.Setup(strats, n_draws, horizon_days, seed, costs, rates["discount_costs"], rates["discount_qalys"],
+                         u, mortality, substeps, deterministic, (), levels)
+        if inputs is not None:
+            setup = dataclasses.replace(setup, inputs=_inputs(setup, inputs))
+        chunk = chunk_people if chunk_people is not None else max(ms.BLOCK, DEFAULT_CHUNK_PAIRS // n_draws)
+        return _simulate(setup, rows, chunk, n_draws if chunk_draws is None else chunk_draws, scheduler, progress)
+
+    if auto is None:
+        return run(len(df) if people_per_draw is None else people_per_draw, draws)
+    pilot_people, pilot_draws = auto
+    noise = run(pilot_people, pilot_draws).noise(target_wtp)
+    people, n_draws = analysis.allocation(noise["sigma_b"], noise["sigma_w"], noise["sigma_wd"], target_mcse,
+                                          block=ms.BLOCK, max_people=len(df), max_draws=MAX_DRAWS,
+                                          draw_cost=draw_cost)
+    res = run(people, n_draws)
+    reached = float(res.noise(target_wtp)["mcse"].max())
+    res.outcomes.attrs["allocation"] = (
+        f"people_per_draw=auto: pilot {pilot_people} people x {pilot_draws} draws; target MCSE {target_mcse:g} of "
+        f"the expected INB against {names[0]} at {target_wtp:g} per QALY; chose {people} people x {n_draws} draws; "
+        f"MCSE estimated from the run {reached:,.4g}")
+    return res
+
+
+def _people_per_draw(value, target_mcse, target_wtp, pilot, draw_cost, cohort_size: int, n_strategies: int):
+    """``people_per_draw`` checked: None for a fixed run (None or a number, also checked), else the pilot's
+    (people, draws)."""
+    if value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, bool)):
+        if value is not None:
+            whole("people_per_draw", value, 1, cohort_size)
+        if target_mcse is not None:
+            raise InputError("target_mcse", target_mcse, 'None unless people_per_draw="auto"')
+        return None
+    if value != "auto":
+        raise InputError("people_per_draw", value, f'None (the whole cohort), a number from 1 to {cohort_size}, '
+                         'or "auto"')
+    if n_strategies < 2:
+        raise InputError("strategies", n_strategies, 'at least two strategies with people_per_draw="auto" (the '
+                         "precision is of the INB against the first)")
+    if target_mcse is None:
+        raise InputError("target_mcse", None, 'a number > 0 (currency per person) with people_per_draw="auto"')
+    number("target_mcse", target_mcse, 0.0, math.inf, "a number > 0 (currency per person)", open_lo=True)
+    number("target_wtp", target_wtp, 0.0, math.inf, "a number >= 0 (currency per QALY)")
+    number("draw_cost", draw_cost, 0.0, math.inf, "a number >= 0 (person simulations per draw)")
+    lowest = 2 * ms.BLOCK
+    if cohort_size < lowest:
+        raise InputError("cohort", cohort_size, f'at least {lowest} people with people_per_draw="auto" (two blocks '
+                         "of people give the within-draw variance)")
+    if not isinstance(pilot, (tuple, list)) or len(pilot) != 2:
+        raise InputError("pilot", pilot, "a pair (people, draws)")
+    people = whole("pilot[0] (people)", pilot[0], lowest, 10**8)
+    return min(people, cohort_size), whole("pilot[1] (draws)", pilot[1], 4, MAX_DRAWS)
+
+
+def _simulate(setup: ms.Setup, df: pd.DataFrame, chunk, per_task, scheduler, progress) -> PolicyResult:
+    """Run ``setup`` over the people of ``df`` and collect the result."""
+    strats, draws, horizon_days, levels = setup.strategies, setup.draws, setup.horizon_days, setup.subgroups
+    n = len(df)
+    chunk = whole("chunk_people", chunk, 1, 10**8)
+    per_task = whole("chunk_draws", per_task, 1, MAX_DRAWS)
     pieces = [(people, slice(d, min(draws, d + per_task))) for people in _chunks(n, chunk)
               for d in range(0, draws, per_task)]
     results = _run(setup, df, pieces, scheduler, progress)
@@ -197,6 +273,7 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     total = sums.sum(axis=0) / n  # (strategy, draw, outcome), blocks added in order
     yearly = years.sum(axis=0) / n  # (strategy, draw, year)
     tree = _tree(setup, total, yearly, n, df)
+    tree["batches"] = xr.DataTree(_batches(sums, n, tree["outcomes"]["strategy"].values))
     if levels:
         people = (ms.subgroup_labels(df).to_numpy()[:, :, None] == np.array(levels)).any(axis=1).sum(axis=0)
         means = groups.sum(axis=0) / people[:, None, None, None]
@@ -207,6 +284,20 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
         sub["people"] = ("subgroup", people, {"units": "people in the subgroup"})
         tree["subgroups"] = xr.DataTree(sub)
     return PolicyResult(tree, df)
+
+
+def _batches(sums: np.ndarray, n: int, strategies) -> xr.Dataset:
+    """Per-person mean cost and QALYs of up to :data:`MAX_BATCHES` batches of consecutive whole blocks, from the
+    block sums (block, strategy, draw, outcome), and the people in each batch."""
+    size = np.minimum(ms.BLOCK, n - ms.BLOCK * np.arange(len(sums)))
+    groups = np.array_split(np.arange(len(sums)), min(len(sums), MAX_BATCHES))
+    people = np.array([size[g].sum() for g in groups])
+    out = {k: np.stack([sums[g, :, :, list(ms.OUTCOMES).index(k)].sum(axis=0) for g in groups]) / people[:, None, None]
+           for k in ("cost", "qaly")}
+    return xr.Dataset({"cost": (("batch", "strategy", "draw"), out["cost"], {"units": "per person, batch mean"}),
+                       "qaly": (("batch", "strategy", "draw"), out["qaly"], {"units": "per person, batch mean"}),
+                       "people": ("batch", people, {"units": "people in the batch"})},
+                      coords={"strategy": strategies, "draw": np.arange(sums.shape[2])})
 
 
 def _level_order(level: str):
@@ -472,23 +563,63 @@ class PolicyResult:
         """Incremental net monetary benefit against ``reference`` at ``wtp``."""
         return analysis.incremental_net_benefit(self._outcomes(subgroup), wtp, reference)
 
-    def ceac(self, wtp=WTP_GRID, *, subgroup=None) -> pd.DataFrame:
-        return analysis.ceac(self._outcomes(subgroup), wtp)
+    def _batches(self) -> xr.Dataset:
+        if "batches" not in self.outcomes.children:
+            raise InputError("corrected", True, "False for a result saved without batches of people",
+                             "rerun compare_strategies to keep them")
+        return self.outcomes["batches"].to_dataset()
+
+    def _checked(self, corrected, subgroup) -> xr.Dataset:
+        """The outcomes, with the within-draw noise taken out (:func:`analysis.noise_corrected`) if ``corrected``."""
+        if not isinstance(corrected, bool):
+            raise InputError("corrected", corrected, "True or False")
+        if not corrected:
+            return self._outcomes(subgroup)
+        if subgroup is not None:
+            raise InputError("subgroup", subgroup, "None with corrected=True (batches are of everyone)")
+        return analysis.noise_corrected(self._batches())
+
+    def noise(self, wtp=50_000.0) -> pd.DataFrame:
+        """Between-draw and within-draw variance of each strategy's INB against the first at each ``wtp``
+        (see :func:`analysis.variance_decomposition`): ``sigma_b`` (parameter uncertainty), ``sigma_w`` (one
+        person's Monte Carlo noise), ``sigma_wd`` (its part that differs between draws), ``reliability``,
+        ``mcse`` of the expected INB, with the people per draw and draws of this run."""
+        return analysis.variance_decomposition(self._batches(), wtp)
+
+    def ceac(self, wtp=WTP_GRID, *, subgroup=None, corrected: bool = False) -> pd.DataFrame:
+        """Acceptability curves (:func:`analysis.ceac`); ``corrected``: of the draws with the within-draw noise
+        taken out (:func:`analysis.noise_corrected`)."""
+        return analysis.ceac(self._checked(corrected, subgroup), wtp)
 
     def ceaf(self, wtp=WTP_GRID, *, subgroup=None) -> pd.DataFrame:
         return analysis.ceaf(self._outcomes(subgroup), wtp)
 
-    def evpi(self, wtp=WTP_GRID, *, subgroup=None) -> pd.DataFrame:
-        return analysis.evpi(self._outcomes(subgroup), wtp)
+    def evpi(self, wtp=WTP_GRID, *, subgroup=None, corrected: bool = False) -> pd.DataFrame:
+        """EVPI per person (:func:`analysis.evpi`); ``corrected`` adds ``evpi_corrected`` and its ``mcse_corrected``:
+        the EVPI of the draws with the within-draw noise taken out (:func:`analysis.noise_corrected`)."""
+        fixed = self._checked(corrected, subgroup)
+        out = analysis.evpi(self._outcomes(subgroup), wtp)
+        if corrected:
+            fixed = analysis.evpi(fixed, wtp)
+            out["evpi_corrected"], out["mcse_corrected"] = fixed["evpi"], fixed["mcse"]
+        return out
 
-    def evppi(self, group: str, wtp=(50_000.0,)) -> pd.DataFrame:
-        """EVPPI of a parameter group (one of :data:`GROUPS`) or a list of parameter names."""
+    def evppi(self, group: str, wtp=(50_000.0,), *, corrected: bool = False) -> pd.DataFrame:
+        """EVPPI of a parameter group (one of :data:`GROUPS`) or a list of parameter names. The regression
+        averages the within-draw noise out of the fit; ``corrected`` caps the EVPPI at the noise-corrected EVPI
+        (column ``evpi``) instead of the raw one."""
         pars = self.outcomes["parameters"].to_dataset()
         names = GROUPS.get(group, group) if isinstance(group, str) else group
         if isinstance(names, str) or not set(names) <= set(pars.data_vars):
             raise InputError("group", group, "one of " + ", ".join(GROUPS) + " or a list of parameter names")
         varying = [k for k in names if float(pars[k].std()) > 0]
-        return analysis.evppi(self._ds, pars, varying, wtp)
+        fixed = self._checked(corrected, None)
+        out = analysis.evppi(self._ds, pars, varying, wtp)
+        if corrected:
+            cap = analysis.evpi(fixed, wtp)["evpi"].to_numpy()
+            out["evpi"] = cap
+            out["evppi"] = np.minimum(out["evppi"].to_numpy(), cap)
+        return out
 
     def budget_impact(self, population: int) -> pd.DataFrame:
         """Undiscounted cost of each strategy by year of the horizon for ``population`` people
