@@ -38,6 +38,10 @@ class UnitWarning(UserWarning):
     """A value is valid but looks like it was given in the wrong unit."""
 
 
+class ContradictionWarning(UserWarning):
+    """Values are each valid but cannot be true together (e.g. holoTC above the serum B12 it is part of)."""
+
+
 def did_you_mean(word: object, choices, cutoff: float = 0.6) -> str:
     """The hint ``"did you mean 'x'?"`` for the choice nearest ``word``, or ``""`` when none is near."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=cutoff)

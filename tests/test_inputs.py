@@ -369,3 +369,20 @@ def test_from_frame_reports_unused_columns():
     assert unused == ["id", "site"]  # the unit column is used, not "unused"
     assert errors.tolist() == [""]
     assert canon.loc[0, "b12"] == 200
+
+
+@pytest.mark.parametrize("b12, holotc, warned", [(150, 300, True), (50_000, 1, True), (150, 30, False), (400, 5, False)])
+def test_holotc_that_cannot_be_part_of_serum_b12_is_flagged(b12, holotc, warned):
+    """holoTC is part of serum B12 (about a quarter): above it, or below 1% of it, the pair is contradictory and
+    gets a ContradictionWarning naming both values (issue 18 item 8); a plausible pair gets none."""
+    import warnings
+
+    from b12sim.errors import ContradictionWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        b12sim.diagnose(b12=b12, holotc=holotc, age=70)
+    flagged = [w for w in caught if issubclass(w.category, ContradictionWarning)]
+    assert bool(flagged) == warned
+    if warned:
+        assert f"holotc={holotc:g}" in str(flagged[0].message) and f"b12={b12:g}" in str(flagged[0].message)

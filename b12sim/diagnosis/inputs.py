@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from b12sim import tables, units
-from b12sim.errors import InputError, did_you_mean
+from b12sim.errors import ContradictionWarning, InputError, did_you_mean
 from b12sim.physiology import markers as mk
 
 MARKERS = mk.MARKERS
@@ -35,6 +35,7 @@ ALIASES = {
     "vegetarian_vegan": "vegan", "proton_pump_inhibitor": "ppi",
 }
 MAX_ROW_WARNINGS = 5  # per table; the rest are summarised in one warning
+HOLOTC_SHARE_MIN = 0.01  # holoTC below 1% of serum B12 is taken as a contradiction (about 25% is usual)
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
 _NA_WORDS = {"na", "n/a", "nan", "none", "null", "missing", "-", "--", "?", "nd", "n.d."}
@@ -127,7 +128,21 @@ def parse_patient(values: dict, units_by_field: dict | None = None) -> dict:
         raise InputError("age", values.get("age"), units.quantity("age").allowed(), "age is required")
     if all(math.isnan(out[m]) for m in MARKERS):
         raise InputError("markers", None, f"at least one of {', '.join(MARKERS)}")
+    _check_holotc_share(out["b12"], out["holotc"])
     return out
+
+
+def _check_holotc_share(b12: float, holotc: float) -> None:
+    """Warn when holoTC (pmol/L) cannot be the part of serum B12 (pmol/L) it is: above it, or below
+    :data:`HOLOTC_SHARE_MIN` of it (about a quarter at median stores, ``holotc_share_nexo``)."""
+    if math.isnan(b12) or math.isnan(holotc):
+        return
+    if holotc > b12:
+        warnings.warn(f"holotc={holotc:g} pmol/L is above b12={b12:g} pmol/L, though holoTC is part of serum B12: "
+                      "check the values and units; scored as given", ContradictionWarning, stacklevel=3)
+    elif holotc < HOLOTC_SHARE_MIN * b12:
+        warnings.warn(f"holotc={holotc:g} pmol/L is {100 * holotc / b12:.2g}% of b12={b12:g} pmol/L (usually about a "
+                      "quarter): check the values and units; scored as given", ContradictionWarning, stacklevel=3)
 
 
 def from_kwargs(kwargs: dict) -> dict:
