@@ -19,7 +19,8 @@
 # > **b12sim is a research and teaching tool, not medical advice.** The costs are Ontario 2013 fees and prices
 # > (CAD; Masucci & Goeree 2013, Health Quality Ontario 2013); the utilities are proxies from anaemia, neuropathy and
 # > spinal-cord studies (Lloyd 2008, Currie 2006, Matza 2014), combined multiplicatively (an assumption); the
-# > simulator's nerve-damage curve rests on one small pilot study (Martin 1992) and stated assumptions. See
+# > simulator's nerve-damage model rests on a few small series (Martin 1992, the FDA label, Chodos & Ross 1951)
+# > and stated assumptions. See
 # > `data/evidence/economics.csv` and `population.csv`: every number has a source or is flagged as an assumption.
 #
 # This notebook runs in about a minute: 256 people x 100 posterior draws per strategy. Real analyses need more of

@@ -70,7 +70,7 @@ print(d.report())
 # Reading the report:
 #
 # * **P(true deficiency)** is the diagnosis model's answer (the same number `b12sim.diagnose` gives): roughly one in
-#   four, with a wide interval because serum B12 alone says little.
+#   three, with a wide interval because serum B12 alone says little.
 # * **If deficient and untreated for a year**, the simulator gives a small chance of a permanent nerve deficit: most
 #   deficient people found this way hold steady untreated and a mild deficiency costs the nerves little, but some are
 #   losing intrinsic factor and will not stay mild. Treating someone who is not deficient costs a lifetime of

@@ -266,7 +266,7 @@ def depleting_posterior(x, lo, mu, sigma_x, mu_d, sigma_d):
     their results and ``x``)."""
     lw_main, lw_dep = component_log_weights(lo)
     z = lw_dep + normal_log_density(x, mu_d, sigma_d) - lw_main - normal_log_density(x, mu, sigma_x)
-    return 1.0 / (1.0 + exp(-z))
+    return exp(-softplus(-z))  # 1 / (1 + e^-z), without overflow for very negative z
 
 
 def posterior_variance(s0, prec):
