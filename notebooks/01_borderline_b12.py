@@ -116,10 +116,12 @@ print(json.dumps(d.to_dict(), indent=2))
 
 # %% [markdown]
 # **Contributions** split the change from the pre-test log-odds to the final log-odds among the markers
-# (a Shapley split over all subsets of the given markers); they are the *combined* column of the report.
-# A bar of +1 multiplies the odds of deficiency by $e \approx 2.7$;
-# the bars add up to $\mathrm{logit}(P) - \mathrm{logit}(P_\text{prior})$. The *alone* column is each marker's
-# log likelihood ratio by itself; it differs from its share when markers carry overlapping information.
+# (a Shapley split over all subsets of the given markers); they are the *combined* column of the report and the
+# solid bars of the figure, labelled as odds multipliers (x2.7 is a log likelihood ratio of +1); the combined
+# multipliers multiply up to the posterior odds over the prior odds. The *alone* column, the pale bars, is each
+# marker's likelihood ratio by itself. Where the two differ, the markers interact: two results that say the same
+# thing share the credit (each combined bar is shorter than its alone bar), and a result that is abnormal but less
+# so than the others imply can point towards deficiency alone and away from it in combination.
 
 # %%
 ax = plots.contributions(diagnosis=d)
