@@ -35,7 +35,6 @@ import numpy as np
 
 from b12sim import evidence
 from b12sim.physiology import backend
-from b12sim.physiology import kinetics as kin
 from b12sim.physiology import markers as mk
 from b12sim.posterior import medians
 

@@ -18,7 +18,6 @@ A ``select`` text is a list of conditions separated by ``;`` (canonical units, s
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
