@@ -30,6 +30,7 @@ presentations of nerve involvement without anaemia or macrocytosis stay held out
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -64,25 +65,34 @@ def targets() -> dict[str, tuple[float, float]]:
     return out
 
 
+@functools.cache
+def _clinical_deficits() -> tuple[float, np.ndarray, np.ndarray]:
+    """The clinical cohort's store grid at the marker posterior's medians: the weight of the nodes without a
+    marrow deficit, and the weights and ln marrow deficits (at susceptibility 1) of the others."""
+    from b12sim.calibration.targets import X_GRID, x_weights
+    from b12sim.physiology import markers as mk
+    from b12sim.posterior import medians
+
+    m = medians("markers", mk.PARAMS)
+    c = mk.Constants.load()
+    w = x_weights(m, c, np, age=evidence.value("clinical_cohort_age"), component="depleting")
+    dmar = np.maximum(mk.deficit(X_GRID, m["x_k"], m["n_hinge"]) - mk.deficit(c.ln_s_med, m["x_k"], m["n_hinge"]),
+                      0.0)
+    keep = (w > 1e-12) & (dmar > 0)  # no deficit: normal whatever the susceptibility
+    return float(w[~keep].sum()), w[keep], np.log(dmar[keep])
+
+
 def presentation_shares(theta: dict, xp=np) -> dict:
     """Shares of the clinical deficiency cohort with a normal Hb (half women, WHO limits) and a normal MCV
     (<= ``mcv_upper_normal_fl``) untreated, at parameters ``theta`` (scalars; numpy or PyTensor): the
     marrow deficit of each store node (:mod:`b12sim.calibration.targets` grid, depleting component) times a
     log-normal susceptibility of log-SD ``marrow_susceptibility_sd``, against the deficits
     :func:`~b12sim.physiology.haematology.deficit_at_hb` and ``deficit_at_mcv``."""
-    from b12sim.calibration.targets import X_GRID, normal_cdf, x_weights
+    from b12sim.calibration.targets import normal_cdf
     from b12sim.physiology import backend
-    from b12sim.physiology import markers as mk
-    from b12sim.posterior import medians
 
     ev = evidence.value
-    m = medians("markers", mk.PARAMS)
-    c = mk.Constants.load()
-    w = x_weights(m, c, np, age=ev("clinical_cohort_age"), component="depleting")
-    dmar = np.maximum(mk.deficit(X_GRID, m["x_k"], m["n_hinge"]) - mk.deficit(c.ln_s_med, m["x_k"], m["n_hinge"]),
-                      0.0)
-    keep = (w > 1e-12) & (dmar > 0)  # no deficit: normal whatever the susceptibility
-    w_free, w, ln_d = w[~keep].sum(), w[keep], np.log(dmar[keep])
+    w_free, w, ln_d = _clinical_deficits()
     eq = backend.of(xp)
     sd = theta["marrow_susceptibility_sd"]
 
@@ -273,15 +283,15 @@ def checks(post, p_design: dict, f_design: dict, seed: int, n: int = 1000):
             if key == "post":
                 rows["post_median"].append(float(np.median(v)))
     rng = np.random.default_rng(seed + 2)
+    shares = {key: [presentation_shares({k: q[k][i] for k in INPUTS + ("hb_replete_male",)})
+                    for i in range(len(q["marrow_sensitivity"]))] for key, q in (("prior", p_design), ("post", p))}
     for name in PRESENTATION:  # posterior predictive: the closed form plus the share's logit-scale error
         value = evidence.value(name)
         sd = presentation_sd(name, value)
         rows["observed"].append(value)
         rows["target_sd"].append(sd)
-        for key, q in (("prior", p_design), ("post", p)):
-            share = np.array([presentation_shares({k: q[k][i] for k in INPUTS + ("hb_replete_male",)})[name]
-                              for i in range(len(q["marrow_sensitivity"]))])
-            share = np.clip(share, 1e-9, 1 - 1e-9)
+        for key in ("prior", "post"):
+            share = np.clip(np.array([one[name] for one in shares[key]]), 1e-9, 1 - 1e-9)
             logit = np.log(share / (1 - share)) + sd * rng.standard_normal(share.size)
             v = 1 / (1 + np.exp(-logit))
             lo, hi = np.quantile(v, [0.025, 0.975])
