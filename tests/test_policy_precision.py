@@ -9,7 +9,7 @@ import xarray as xr
 from scipy import stats
 
 from b12sim.errors import InputError
-from b12sim.policy import analysis
+from b12sim.policy import analysis, noise
 from b12sim.policy.compare import compare_strategies
 
 STRATS = ["oral_1mg", "uk_im_hydroxo"]
@@ -37,7 +37,7 @@ def _means(ds):
 
 def test_decomposition_recovers_known_sigmas():
     ds, _ = _toy(mu=50.0, sb=200.0, sw=2000.0, batches=16, per_batch=32, draws=4000, seed=3, common=800.0)
-    row = analysis.variance_decomposition(ds, 50_000).iloc[0]
+    row = noise.variance_decomposition(ds, 50_000).iloc[0]
     assert row["sigma_b"] == pytest.approx(200.0, rel=0.06)
     assert row["sigma_w"] == pytest.approx(2000.0, rel=0.05)
     assert row["sigma_wd"] == pytest.approx(np.sqrt(2000.0**2 - 800.0**2), rel=0.05)
@@ -51,11 +51,11 @@ def test_corrected_evpi_recovers_the_closed_form():
     z = mu / sb
     truth = sb * stats.norm.pdf(z) + mu * stats.norm.cdf(z) - max(mu, 0.0)  # E[max(0, X)] - max(0, mu)
     raw = analysis.evpi(_means(ds), 0.0).iloc[0]
-    fixed = analysis.evpi(analysis.noise_corrected(ds), 0.0).iloc[0]
+    fixed = analysis.evpi(noise.noise_corrected(ds), 0.0).iloc[0]
     assert raw["evpi"] - truth > 10 * raw["mcse"]  # the noise inflates the raw EVPI ...
     assert abs(fixed["evpi"] - truth) < 4 * fixed["mcse"]  # ... the corrected one is right within its MC error
     # the draws' means are unchanged; their spread is the parameters'
-    corrected = analysis.noise_corrected(ds)
+    corrected = noise.noise_corrected(ds)
     assert float(corrected["cost"].mean("draw")[1]) == pytest.approx(float(_means(ds)["cost"].mean("draw")[1]))
     assert float(corrected["cost"][1].std()) == pytest.approx(sb, rel=0.03)
 
@@ -64,21 +64,21 @@ def test_corrected_ceac_is_sharper():
     ds, _ = _toy(mu=150.0, sb=100.0, sw=3000.0, batches=8, per_batch=16, draws=20_000, seed=2)
     truth = stats.norm.cdf(150.0 / 100.0)
     raw = analysis.ceac(_means(ds), 0.0).iloc[0, 1]
-    fixed = analysis.ceac(analysis.noise_corrected(ds), 0.0).iloc[0, 1]
+    fixed = analysis.ceac(noise.noise_corrected(ds), 0.0).iloc[0, 1]
     assert raw < truth - 0.1
     assert fixed == pytest.approx(truth, abs=0.02)
 
 
 def test_allocation_meets_the_target_for_least_cost():
     sb, sw, swd, t = 100.0, 2000.0, 2000.0, 10.0
-    people, draws = analysis.allocation([sb], [sw], [swd], t, block=64, max_people=10_000, max_draws=4000,
+    people, draws = noise.allocation([sb], [sw], [swd], t, block=64, max_people=10_000, max_draws=4000,
                                         draw_cost=400.0)
     assert people % 64 == 0
     assert sb**2 / draws + swd**2 / (people * draws) <= t**2
     # classical optimum with no people common to the draws: P* = sqrt(draw cost) sigma_w / sigma_b = 400
     assert abs(people - 400) <= 64
     with pytest.raises(InputError, match="target_mcse"):
-        analysis.allocation([sb], [sw], [swd], 0.01, block=64, max_people=1000, max_draws=4000)
+        noise.allocation([sb], [sw], [swd], 0.01, block=64, max_people=1000, max_draws=4000)
 
 
 def _run(**kw):

@@ -17,10 +17,8 @@ Everything here is a view of that table:
 * :func:`ceac`, :func:`ceaf`: the probability each strategy has the highest NMB, and the
   strategy with the highest expected NMB, over a grid of willingness-to-pay (wtp, currency
   per QALY);
-* :func:`evpi`, :func:`evppi`: expected value of perfect (partial) information per person;
-* :func:`variance_decomposition`, :func:`noise_corrected`, :func:`allocation`: the within-draw Monte Carlo
-  noise of a patient-level simulation (batches of people x draws), draws with it taken out, and the people per
-  draw and draws that reach a precision.
+* :func:`evpi`, :func:`evppi`: expected value of perfect (partial) information per person
+  (the within-draw noise of a patient-level simulation: :mod:`b12sim.policy.noise`).
 
 Monte Carlo standard errors use batch means over contiguous blocks of draws
 (:func:`mcse_mean`, which is :func:`b12sim.stats.mcse`), so they stay honest when the draws
@@ -89,7 +87,7 @@ def _from_frame(df: pd.DataFrame):
     if dup.any():
         first = df.loc[dup, ["strategy", "draw"]].iloc[0].tolist()
         raise InputError("outcomes.draw", first, "one row per (strategy, draw)")
-    df = df.assign(**{v: _finite(f"outcomes.{v}", df[v]) for v in ("cost", "qaly")})
+    df = df.assign(**{v: finite(f"outcomes.{v}", df[v]) for v in ("cost", "qaly")})
     strategies = pd.unique(df["strategy"])
     cost, qaly = (df.pivot(index="strategy", columns="draw", values=v).reindex(strategies) for v in ("cost", "qaly"))
     if cost.isna().any().any():
@@ -99,7 +97,8 @@ def _from_frame(df: pd.DataFrame):
     return strategies, cost.columns.to_numpy(), cost.to_numpy(), qaly.to_numpy()
 
 
-def _finite(field: str, x) -> np.ndarray:
+def finite(field: str, x) -> np.ndarray:
+    """``x`` as a float array, refused (naming ``field``) if any value is missing or not finite."""
     try:
         a = np.asarray(x, dtype=float)
     except (TypeError, ValueError):
@@ -119,7 +118,7 @@ def _outcomes(outcomes) -> _Outcomes:
         raise InputError("outcomes", type(outcomes).__name__, _OUTCOMES)
     if cost.size == 0:
         raise InputError("outcomes", f"shape {cost.shape}", "at least one strategy and one draw")
-    cost, qaly = _finite("outcomes.cost", cost), _finite("outcomes.qaly", qaly)
+    cost, qaly = finite("outcomes.cost", cost), finite("outcomes.qaly", qaly)
     names = tuple(str(s) for s in strategies)
     if len(set(names)) < len(names):
         dup = sorted({s for s in names if names.count(s) > 1})
@@ -127,7 +126,8 @@ def _outcomes(outcomes) -> _Outcomes:
     return _Outcomes(names, np.asarray(draws), cost, qaly)
 
 
-def _wtp(wtp) -> tuple[np.ndarray, bool]:
+def wtp_values(wtp) -> tuple[np.ndarray, bool]:
+    """Willingness-to-pay values (currency per QALY) as a 1-d array, and whether one number was given."""
     try:
         a = np.asarray(wtp, dtype=float)
     except (TypeError, ValueError):
@@ -278,7 +278,7 @@ def net_monetary_benefit(outcomes, wtp) -> xr.DataArray:
     """NMB = wtp x QALY - cost per person, over (strategy, draw), or (wtp, strategy, draw)
     when ``wtp`` is a list (currency per QALY)."""
     o = _outcomes(outcomes)
-    w, scalar = _wtp(wtp)
+    w, scalar = wtp_values(wtp)
     nmb = xr.DataArray(w[:, None, None] * o.qaly[None] - o.cost[None], dims=("wtp", "strategy", "draw"),
                        coords={"wtp": w, "strategy": list(o.strategies), "draw": o.draws},
                        attrs={"units": "currency per person (wtp x QALY - cost)"})
@@ -294,7 +294,7 @@ def incremental_net_benefit(outcomes, wtp: float, reference, *, batches: int | N
     itself is left out.
     """
     o = _outcomes(outcomes)
-    w, scalar = _wtp(wtp)
+    w, scalar = wtp_values(wtp)
     if not scalar:
         raise InputError("wtp", wtp, "a single number >= 0 (currency per QALY)")
     r = _strategy(o, reference, "reference")
@@ -321,7 +321,7 @@ def ceac(outcomes, wtp) -> pd.DataFrame:
     which each strategy (columns) has the highest NMB. Strategies tied for the highest
     NMB in a draw share it equally, so every row sums to 1."""
     o = _outcomes(outcomes)
-    w, _ = _wtp(wtp)
+    w, _ = wtp_values(wtp)
     return pd.DataFrame(_ceac(o, w), index=pd.Index(w, name="wtp"),
                         columns=pd.Index(o.strategies, name="strategy"))
 
@@ -335,7 +335,7 @@ def ceaf(outcomes, wtp) -> pd.DataFrame:
     large gain can have the highest expected NMB and a low probability.
     """
     o = _outcomes(outcomes)
-    w, _ = _wtp(wtp)
+    w, _ = wtp_values(wtp)
     probs = _ceac(o, w)
     enmb = w[:, None] * o.qaly.mean(axis=1) - o.cost.mean(axis=1)
     best = enmb.argmax(axis=1)
@@ -368,7 +368,7 @@ def evpi(outcomes, wtp, *, batches: int | None = None, n_boot: int = 200, seed: 
     seeded by ``seed``; NaN with fewer than 4 draws.
     """
     o = _outcomes(outcomes)
-    w, _ = _wtp(wtp)
+    w, _ = wtp_values(wtp)
     n_boot = whole("n_boot", n_boot, 2, 100_000)
     n = len(o.draws)
     shape = batching(n, batches)
@@ -533,7 +533,7 @@ def evppi(outcomes, inputs, parameters: str | Sequence[str], wtp, *, max_degree:
     person); ``attrs["smoother"]`` records the basis chosen for each regression.
     """
     o = _outcomes(outcomes)
-    w, _ = _wtp(wtp)
+    w, _ = wtp_values(wtp)
     names = [parameters] if isinstance(parameters, str) else list(parameters) \
         if isinstance(parameters, Sequence) else None
     if not names or not all(isinstance(p, str) for p in names) or len(set(names)) < len(names):
@@ -559,173 +559,3 @@ def evppi(outcomes, inputs, parameters: str | Sequence[str], wtp, *, max_degree:
     labels = [f"{v} {st} - {o.strategies[0]}" for v in ("cost", "qaly") for st in o.strategies[1:]]
     out.attrs.update(parameters=names, smoother=dict(zip(labels, chosen, strict=True)))
     return out
-
-
-# ---------------------------------------------------------------------------------------
-# Within-draw (patient-level) Monte Carlo noise
-
-_BATCHES = ("an xarray Dataset with variables cost and qaly over dims (batch, strategy, draw) (per-person means "
-            "of each batch of people) and people over (batch,)")
-
-
-@dataclass(frozen=True)
-class _Batches:
-    strategies: tuple[str, ...]
-    draws: np.ndarray
-    cost: np.ndarray  # (batch, strategy, draw), per-person means of each batch
-    qaly: np.ndarray
-    people: np.ndarray  # (batch,)
-
-
-def _batched(batches) -> _Batches:
-    if not isinstance(batches, xr.Dataset):
-        raise InputError("batches", type(batches).__name__, _BATCHES)
-    arrays = {}
-    for v in ("cost", "qaly"):
-        if v not in batches.data_vars or set(batches[v].dims) != {"batch", "strategy", "draw"}:
-            raise InputError(f"batches.{v}", None if v not in batches.data_vars else batches[v].dims, _BATCHES)
-        arrays[v] = _finite(f"batches.{v}", batches[v].transpose("batch", "strategy", "draw").values)
-    if "people" not in batches.data_vars or batches["people"].dims != ("batch",):
-        raise InputError("batches.people", None, _BATCHES)
-    people = _finite("batches.people", batches["people"].values)
-    g, s, d = arrays["cost"].shape
-    if (people < 1).any() or g < 2 or d < 2:
-        raise InputError("batches", f"{g} batches x {d} draws", "at least 2 batches of >= 1 person and 2 draws",
-                         "a run of compare_strategies keeps batches of 64 people: simulate 128 or more")
-    return _Batches(tuple(str(x) for x in batches["strategy"].values), batches["draw"].values, arrays["cost"],
-                    arrays["qaly"], people)
-
-
-def _increments(b: _Batches) -> np.ndarray:
-    """Costs then QALYs of each strategy after the first minus the first's: (batch, draw, 2 (strategies - 1))."""
-    dc, dq = b.cost[:, 1:] - b.cost[:, :1], b.qaly[:, 1:] - b.qaly[:, :1]
-    return np.concatenate([dc, dq], axis=1).transpose(0, 2, 1)
-
-
-def _components(y: np.ndarray, n: np.ndarray) -> dict[str, np.ndarray]:
-    """Two-way ANOVA (batches of people x draws, O'Hagan, Stevenson & Madan 2007) of ``y`` (batch, draw, k):
-    per-person means of k outcomes in each batch of ``n`` (batch,) people. Covariance matrices (k, k):
-
-    ``within``: of one person's outcome about its draw's mean (pooled over draws);
-    ``varying``: the part of ``within`` that differs between draws (the batch x draw interaction);
-    ``between``: of the draws' true means (parameter uncertainty): the covariance of the draw means less
-    ``varying / people``. The rest of ``within`` is common to every draw, because the same people are
-    simulated in every draw. Also ``means`` (draw, k), the draws' means over all people."""
-    total, (g, d) = n.sum(), y.shape[:2]
-    w = n[:, None, None]
-    means = (w * y).sum(axis=0) / total
-    dev = y - means
-    within = np.einsum("g,gdk,gdl->kl", n, dev, dev) / (d * (g - 1))
-    inter = dev - dev.mean(axis=1, keepdims=True)
-    varying = np.einsum("g,gdk,gdl->kl", n, inter, inter) / ((g - 1) * (d - 1))
-    between = np.atleast_2d(np.cov(means, rowvar=False)) - varying / total
-    return {"within": within, "varying": varying, "between": between, "means": means}
-
-
-def variance_decomposition(batches, wtp) -> pd.DataFrame:
-    """Between-draw and within-draw variance of the incremental net benefit (INB) of each strategy against the
-    first, at each ``wtp`` (currency per QALY), from ``batches`` (see :func:`noise_corrected`).
-
-    With P people per draw and D draws, draw d's mean INB is its parameters' true INB (SD ``sigma_b`` over draws)
-    plus the Monte Carlo noise of P simulated people: per person SD ``sigma_w``, of which ``sigma_wd`` differs
-    between draws (the rest is common to all draws, as the same people are simulated in every draw). Columns
-    (index wtp, strategy): ``inb`` (mean, currency per person), ``mcse`` (its standard error,
-    ``sqrt(sigma_b^2/D + sigma_wd^2/(P D) + (sigma_w^2 - sigma_wd^2)/P)``), ``sigma_b``, ``sigma_w``, ``sigma_wd``
-    (currency per person), ``reliability`` (``sigma_b^2 / (sigma_b^2 + sigma_wd^2 / P)``: the share of the
-    variance of the draws' INB that is parameter uncertainty), ``people`` (P) and ``draws`` (D).
-    """
-    b = _batched(batches)
-    w, _ = _wtp(wtp)
-    if len(b.strategies) < 2:
-        raise InputError("batches.strategy", list(b.strategies), "at least two strategies (INB against the first)")
-    comp = _components(_increments(b), b.people)
-    people, draws, s = float(b.people.sum()), len(b.draws), len(b.strategies) - 1
-    rows = []
-    for wk in w:
-        for i in range(s):
-            lin = np.zeros(2 * s)
-            lin[i], lin[s + i] = -1.0, wk  # INB = wtp x dQALY - dcost
-            sb2, sw2, swd2 = (max(float(lin @ comp[k] @ lin), 0.0) for k in ("between", "within", "varying"))
-            noise = swd2 / people
-            rows.append({"wtp": wk, "strategy": b.strategies[i + 1], "inb": float(comp["means"].mean(axis=0) @ lin),
-                         "mcse": np.sqrt(sb2 / draws + noise / draws + max(sw2 - swd2, 0.0) / people),
-                         "sigma_b": np.sqrt(sb2), "sigma_w": np.sqrt(sw2), "sigma_wd": np.sqrt(swd2),
-                         "reliability": sb2 / (sb2 + noise) if sb2 + noise > 0 else 1.0,
-                         "people": int(people), "draws": draws})
-    out = pd.DataFrame(rows).set_index(["wtp", "strategy"])
-    out.attrs["reference"] = b.strategies[0]
-    return out
-
-
-def _sqrt_psd(m: np.ndarray, inverse: bool = False) -> np.ndarray:
-    """Symmetric square root (or pseudo-inverse square root) of a symmetric matrix, negative eigenvalues as 0."""
-    vals, vecs = np.linalg.eigh((m + m.T) / 2)
-    keep = vals > 1e-12 * max(vals.max(initial=0.0), 1e-300)
-    root = np.where(keep, np.sqrt(np.where(keep, vals, 1.0)), 0.0)
-    if inverse:
-        root = np.where(keep, 1.0 / np.where(keep, root, 1.0), 0.0)
-    return (vecs * root) @ vecs.T
-
-
-def noise_corrected(batches) -> xr.Dataset:
-    """Per-draw costs and QALYs (strategy, draw) with the within-draw Monte Carlo noise taken out of their spread.
-
-    ``batches``: an xarray Dataset with ``cost`` and ``qaly`` over ``(batch, strategy, draw)``, each the
-    per-person mean of one batch of the people simulated (batches of people in random order), and ``people`` over
-    ``batch`` (people per batch), as :func:`b12sim.policy.compare.compare_strategies` keeps them.
-
-    The increments of every strategy against the first (costs and QALYs, jointly) are moved about their mean so
-    that their covariance over draws equals the between-draw covariance estimated by the two-way ANOVA of
-    batches x draws (O'Hagan, Stevenson & Madan 2007): ``x'_d = mean + B^(1/2) T^(-1/2) (x_d - mean)``, with
-    ``T`` the covariance of the draws' means and ``B = T - (interaction mean square) / people``. Means are
-    unchanged; the spread of the net benefit at every willingness to pay is that of parameter uncertainty alone
-    (exactly so in distribution when the outcomes are normal), so :func:`evpi` and :func:`ceac` of the result
-    are the noise-corrected EVPI and CEAC. The first strategy keeps its draw means.
-    """
-    b = _batched(batches)
-    n = b.people
-    means = lambda x: (n[:, None, None] * x).sum(axis=0) / n.sum()  # noqa: E731
-    cost, qaly = means(b.cost), means(b.qaly)
-    if len(b.strategies) > 1:
-        comp = _components(_increments(b), n)
-        x = comp["means"]
-        centre = x.mean(axis=0)
-        t = np.atleast_2d(np.cov(x, rowvar=False))
-        a = _sqrt_psd(comp["between"]) @ _sqrt_psd(t, inverse=True)
-        fixed = centre + (x - centre) @ a.T
-        s = len(b.strategies) - 1
-        cost = np.vstack([cost[:1], cost[:1] + fixed[:, :s].T])
-        qaly = np.vstack([qaly[:1], qaly[:1] + fixed[:, s:].T])
-    coords = {"strategy": list(b.strategies), "draw": b.draws}
-    return xr.Dataset({"cost": (("strategy", "draw"), cost), "qaly": (("strategy", "draw"), qaly)}, coords=coords)
-
-
-def allocation(sigma_b, sigma_w, sigma_wd, target_mcse: float, *, block: int, max_people: int, max_draws: int,
-               draw_cost: float = 0.0) -> tuple[int, int]:
-    """People per draw P (a multiple of ``block``, at least two blocks) and draws D that bring the MCSE of every
-    strategy's expected INB to ``target_mcse`` or below at the least cost ``D (P + draw_cost)`` (person
-    simulations; ``draw_cost``: the overhead of one draw in person simulations).
-
-    ``sigma_b``, ``sigma_w``, ``sigma_wd``: per strategy, as :func:`variance_decomposition`; the squared MCSE is
-    ``a/D + x/(P D) + c/P`` with ``a = sigma_b^2``, ``x = sigma_wd^2``, ``c = sigma_w^2 - sigma_wd^2``, so each P
-    needs ``D = (a + x/P) / (t^2 - c/P)`` draws and the cheapest P is searched over whole blocks. With c = 0 this
-    is the classical optimum ``P* = sqrt(draw_cost) sigma_wd / sigma_b``; with no draw overhead and c > 0,
-    ``P* = (c + sqrt(c^2 + t^2 x c / a)) / t^2``."""
-    a, sw2, x = (np.atleast_1d(np.asarray(v, float)) ** 2 for v in (sigma_b, sigma_w, sigma_wd))
-    c = np.maximum(sw2 - x, 0.0)
-    t2 = float(target_mcse) ** 2
-    people = np.arange(2 * block, max_people + 1, block, dtype=float)
-    if people.size == 0:
-        raise InputError("people_per_draw", "auto", f"a cohort of at least {2 * block} people (two blocks)")
-    room = t2 - c[None] / people[:, None]  # (P, strategy)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        need = np.where(room > 0, (a[None] + x[None] / people[:, None]) / room, np.inf)
-    draws = np.maximum(np.ceil(need.max(axis=1) - 1e-9), 4)
-    ok = draws <= max_draws
-    if not ok.any():
-        best = np.sqrt((a / max_draws + x / (people[-1] * max_draws) + c / people[-1]).max())
-        raise InputError("target_mcse", target_mcse, f"an MCSE of at least {best:,.4g} (currency per person), "
-                         f"reachable with {int(people[-1])} people and {max_draws} draws (the pilot's estimate)")
-    cost = np.where(ok, draws * (people + draw_cost), np.inf)
-    i = int(np.argmin(cost))
-    return int(people[i]), int(draws[i])

@@ -23,7 +23,7 @@ from b12sim import evidence
 from b12sim.defaults import DISCLAIMER, DRAWS, MAX_SEED, SEED, STATUS
 from b12sim.deprecation import renamed
 from b12sim.errors import InputError
-from b12sim.policy import analysis
+from b12sim.policy import analysis, noise
 from b12sim import economics as econ
 from b12sim.policy import microsim as ms
 from b12sim.policy.population import check_cohort, synthetic_cohort
@@ -150,10 +150,10 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     ``people_per_draw``: None (everyone in the cohort), a number P (the cohort's first P people) or ``"auto"``:
     a pilot run of ``pilot = (people, draws)`` estimates the between-draw and within-draw variance of the
     incremental net benefit (INB) of each strategy against the first at ``target_wtp`` (currency per QALY;
-    :func:`analysis.variance_decomposition`), then the run uses the people per draw (whole blocks of
+    :func:`noise.variance_decomposition`), then the run uses the people per draw (whole blocks of
     :data:`microsim.BLOCK`, up to the cohort's size) and draws (replacing ``draws``, up to :data:`MAX_DRAWS`) that
     bring the MCSE of every expected INB to ``target_mcse`` (currency per person) for the fewest person
-    simulations, ``D (P + draw_cost)`` (:func:`analysis.allocation`: ``MCSE^2 = sigma_b^2/D + sigma_wd^2/(P D) +
+    simulations, ``D (P + draw_cost)`` (:func:`noise.allocation`: ``MCSE^2 = sigma_b^2/D + sigma_wd^2/(P D) +
     (sigma_w^2 - sigma_wd^2)/P``; without people common to all draws the classical
     ``P* = sqrt(draw_cost) sigma_wd / sigma_b``). The result keeps per-person means of up to
     :data:`MAX_BATCHES` batches of people (``/batches``) for :meth:`PolicyResult.noise` and the noise-corrected
@@ -210,10 +210,9 @@ def compare_strategies(cohort, strategies, *, draws: int = DRAWS["compare"], hor
     if auto is None:
         return run(len(df) if people_per_draw is None else people_per_draw, draws)
     pilot_people, pilot_draws = auto
-    noise = run(pilot_people, pilot_draws).noise(target_wtp)
-    people, n_draws = analysis.allocation(noise["sigma_b"], noise["sigma_w"], noise["sigma_wd"], target_mcse,
-                                          block=ms.BLOCK, max_people=len(df), max_draws=MAX_DRAWS,
-                                          draw_cost=draw_cost)
+    estimated = run(pilot_people, pilot_draws).noise(target_wtp)
+    people, n_draws = noise.allocation(estimated["sigma_b"], estimated["sigma_w"], estimated["sigma_wd"], target_mcse,
+                                       block=ms.BLOCK, max_people=len(df), max_draws=MAX_DRAWS, draw_cost=draw_cost)
     res = run(people, n_draws)
     reached = float(res.noise(target_wtp)["mcse"].max())
     res.outcomes.attrs["allocation"] = (
@@ -570,25 +569,25 @@ class PolicyResult:
         return self.outcomes["batches"].to_dataset()
 
     def _checked(self, corrected, subgroup) -> xr.Dataset:
-        """The outcomes, with the within-draw noise taken out (:func:`analysis.noise_corrected`) if ``corrected``."""
+        """The outcomes, with the within-draw noise taken out (:func:`noise.noise_corrected`) if ``corrected``."""
         if not isinstance(corrected, bool):
             raise InputError("corrected", corrected, "True or False")
         if not corrected:
             return self._outcomes(subgroup)
         if subgroup is not None:
             raise InputError("subgroup", subgroup, "None with corrected=True (batches are of everyone)")
-        return analysis.noise_corrected(self._batches())
+        return noise.noise_corrected(self._batches())
 
     def noise(self, wtp=50_000.0) -> pd.DataFrame:
         """Between-draw and within-draw variance of each strategy's INB against the first at each ``wtp``
-        (see :func:`analysis.variance_decomposition`): ``sigma_b`` (parameter uncertainty), ``sigma_w`` (one
+        (see :func:`noise.variance_decomposition`): ``sigma_b`` (parameter uncertainty), ``sigma_w`` (one
         person's Monte Carlo noise), ``sigma_wd`` (its part that differs between draws), ``reliability``,
         ``mcse`` of the expected INB, with the people per draw and draws of this run."""
-        return analysis.variance_decomposition(self._batches(), wtp)
+        return noise.variance_decomposition(self._batches(), wtp)
 
     def ceac(self, wtp=WTP_GRID, *, subgroup=None, corrected: bool = False) -> pd.DataFrame:
         """Acceptability curves (:func:`analysis.ceac`); ``corrected``: of the draws with the within-draw noise
-        taken out (:func:`analysis.noise_corrected`)."""
+        taken out (:func:`noise.noise_corrected`)."""
         return analysis.ceac(self._checked(corrected, subgroup), wtp)
 
     def ceaf(self, wtp=WTP_GRID, *, subgroup=None) -> pd.DataFrame:
@@ -596,7 +595,7 @@ class PolicyResult:
 
     def evpi(self, wtp=WTP_GRID, *, subgroup=None, corrected: bool = False) -> pd.DataFrame:
         """EVPI per person (:func:`analysis.evpi`); ``corrected`` adds ``evpi_corrected`` and its ``mcse_corrected``:
-        the EVPI of the draws with the within-draw noise taken out (:func:`analysis.noise_corrected`)."""
+        the EVPI of the draws with the within-draw noise taken out (:func:`noise.noise_corrected`)."""
         fixed = self._checked(corrected, subgroup)
         out = analysis.evpi(self._outcomes(subgroup), wtp)
         if corrected:
