@@ -105,11 +105,11 @@ def test_ctrl_c_ends_a_long_scoring_run_promptly(tmp_path):
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
                          start_new_session=True)
     seen = b""
-    while b"chunk" not in seen:  # scoring has started
+    while not re.search(rb"\| *[1-9][0-9]*/[0-9]+ ", seen):  # a chunk is done: past compiling the kernels
         chunk = p.stderr.read1(4096)
         assert chunk, seen.decode()
         seen += chunk
-    time.sleep(2.0)
+    time.sleep(1.0)
     assert p.poll() is None
     t0 = time.monotonic()
     os.killpg(p.pid, signal.SIGINT)
@@ -150,11 +150,11 @@ def test_ctrl_c_ends_a_long_run_promptly_with_one_line(scheduler, tmp_path):
     p = subprocess.Popen(cmd + (["--scheduler", scheduler] if scheduler else []), stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, env=env, cwd=tmp_path, start_new_session=True)
     seen = b""
-    while b"person-draw" not in seen:  # the simulation has started
+    while not re.search(rb"\| *[1-9][0-9,]*/[0-9,]+ ", seen):  # a piece is done: past compiling the kernel
         chunk = p.stderr.read1(4096)
         assert chunk, seen.decode()
         seen += chunk
-    time.sleep(3.0)
+    time.sleep(1.0)
     assert p.poll() is None  # still working
     t0 = time.monotonic()
     os.killpg(p.pid, signal.SIGINT)  # to the process group, as a terminal sends it (workers included)

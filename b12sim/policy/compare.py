@@ -10,9 +10,7 @@ workers.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +22,7 @@ from b12sim.defaults import DISCLAIMER, DRAWS, MAX_SEED, SEED, STATUS
 from b12sim.deprecation import renamed
 from b12sim.errors import InputError
 from b12sim.policy import analysis, noise
+from b12sim.policy import cluster as dask_cluster
 from b12sim import economics as econ
 from b12sim.policy import microsim as ms
 from b12sim.policy.population import check_cohort, synthetic_cohort
@@ -61,49 +60,6 @@ def _cohort(cohort, seed) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     df["person"] = np.arange(len(df))
     return df
-
-
-def _quiet_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker (if not yet running) with its stderr on the null device: after
-    Ctrl-C the workers are killed, and its warning about their semaphores would follow the one-line message."""
-    try:
-        from multiprocessing import resource_tracker
-    except ImportError:  # not on this platform
-        return
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 2)
-        resource_tracker.ensure_running()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
-def _client(scheduler):
-    """A dask.distributed Client for ``scheduler`` ("local", "local:N" or an address)."""
-    from distributed import Client, LocalCluster
-
-    if isinstance(scheduler, str) and (scheduler == "local" or scheduler.startswith("local:")):
-        n = scheduler.partition(":")[2] or "2"
-        if not n.isdigit() or not 1 <= int(n) <= 64:
-            raise InputError("scheduler", scheduler, "local, local:N (N workers, 1-64) or a scheduler address")
-        # each worker's numba kernel gets its share of the cores, so workers do not oversubscribe them
-        threads = str(max(1, (os.cpu_count() or 1) // int(n)))
-        # workers log errors only (a task cancelled by Ctrl-C is not news) and ignore Ctrl-C: a terminal's
-        # reaches the whole process group, and only this process should answer it (it stops the workers)
-        _quiet_resource_tracker()
-        cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=None,
-                               env={"NUMBA_NUM_THREADS": threads}, silence_logs=logging.ERROR,
-                               preload=["b12sim.policy.worker"])
-        return Client(cluster), cluster
-    if not isinstance(scheduler, str) or not scheduler.strip():
-        raise InputError("scheduler", scheduler, "local, local:N or a scheduler address such as tcp://host:8786")
-    try:
-        return Client(scheduler, timeout="5s"), None
-    except (OSError, TimeoutError, ValueError) as e:  # unreachable, or not an address at all
-        raise InputError("scheduler", scheduler, "a reachable Dask scheduler address (tcp://host:port)",
-                         f"could not connect: {e}") from None
 
 
 def _chunks(n: int, chunk_people: int) -> list[slice]:
@@ -331,7 +287,7 @@ def _inputs(setup: ms.Setup, inputs) -> tuple:
 
 def _run(setup, df, pieces, scheduler, progress) -> list:
     """Results of :func:`microsim.run_blocks` for each (people, draws) piece, in piece order."""
-    client, cluster = _client(scheduler) if scheduler is not None else (None, None)
+    client, cluster = dask_cluster.connect(scheduler) if scheduler is not None else (None, None)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -364,18 +320,7 @@ def _run(setup, df, pieces, scheduler, progress) -> list:
         if bar is not None:
             bar.close()
         if client is not None:
-            _close(client, cluster)
-
-
-def _close(client, cluster) -> None:
-    """Close the client and a local cluster, waiting at most a second for each (after Ctrl-C a worker may
-    still be busy in a kernel call: the console entry then ends the process, see :func:`b12sim.cli.console`)."""
-    for part in (client, cluster):
-        if part is not None:
-            try:
-                part.close(timeout=1)
-            except (TimeoutError, OSError):
-                pass
+            dask_cluster.close(client, cluster)
 
 
 def _tree(setup: ms.Setup, total: np.ndarray, yearly: np.ndarray, n: int, df: pd.DataFrame) -> xr.DataTree:
